@@ -1,0 +1,13 @@
+/** @type {import('jest').Config} */
+module.exports = {
+	testEnvironment: 'node',
+	roots: ['<rootDir>/test'],
+	testMatch: ['**/*.test.ts'],
+	transform: {
+		// Type-checking is `npm run typecheck`'s job; here ts-jest only transpiles.
+		'^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }],
+	},
+	testTimeout: 60_000,
+	// Store and race tests start their own child processes and servers; run files in parallel on 2 cores.
+	maxWorkers: 2,
+};

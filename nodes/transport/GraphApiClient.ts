@@ -1,0 +1,318 @@
+import axios, { AxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
+import http from 'node:http';
+import https from 'node:https';
+
+import { classifyMetaError, type ErrorClass, type MetaErrorRule } from '../core/metaErrors';
+
+/** What the transport needs from the `whatsAppCloudApi` credential. */
+export interface GraphApiConfig {
+	accessToken: string;
+	phoneNumberId: string;
+	businessAccountId: string;
+	apiVersion: string;
+	baseUrl: string;
+}
+
+export interface GraphApiOptions {
+	/** Per-request timeout; a request with no answer by then is "no response received". */
+	timeoutMs?: number;
+}
+
+export const DEFAULT_TIMEOUT_MS = 5_000;
+
+/*
+ * One keep-alive pool per process, shared by every client: at 80–1,000 messages/s a fresh TLS
+ * handshake per request would cost more than the request itself. `maxSockets` bounds what one n8n
+ * process opens to Meta however many executions run at once.
+ */
+const agentOptions = { keepAlive: true, keepAliveMsecs: 10_000, maxSockets: 256, maxFreeSockets: 64 };
+const httpAgent = new http.Agent(agentOptions);
+const httpsAgent = new https.Agent(agentOptions);
+
+/** A Graph API failure, parsed from Meta's error envelope. Never carries the access token. */
+export class GraphApiError extends Error {
+	/** Meta's numeric error code; undefined when there was no Meta envelope. */
+	readonly code?: number;
+	readonly subcode?: number;
+	/** `error_data.details`: Meta's more precise explanation. */
+	readonly details?: string;
+	readonly fbtraceId?: string;
+	readonly type?: string;
+	readonly httpStatus?: number;
+	/** False for timeouts, resets and refused connections: the request may or may not have landed. */
+	readonly responseReceived: boolean;
+	readonly errorClass: ErrorClass;
+	readonly rule: MetaErrorRule;
+
+	constructor(init: {
+		message: string;
+		code?: number;
+		subcode?: number;
+		details?: string;
+		fbtraceId?: string;
+		type?: string;
+		httpStatus?: number;
+		responseReceived: boolean;
+	}) {
+		super(init.message);
+		this.name = 'GraphApiError';
+		this.code = init.code;
+		this.subcode = init.subcode;
+		this.details = init.details;
+		this.fbtraceId = init.fbtraceId;
+		this.type = init.type;
+		this.httpStatus = init.httpStatus;
+		this.responseReceived = init.responseReceived;
+		this.rule = classifyMetaError(init.code, init.responseReceived ? init.httpStatus : undefined);
+		this.errorClass = this.rule.errorClass;
+	}
+
+	toJSON() {
+		return {
+			message: this.message,
+			code: this.code,
+			subcode: this.subcode,
+			details: this.details,
+			fbtraceId: this.fbtraceId,
+			httpStatus: this.httpStatus,
+			responseReceived: this.responseReceived,
+			errorClass: this.errorClass,
+			meaning: this.rule.meaning,
+		};
+	}
+}
+
+/** Meta's error envelope: `{"error":{"message","type","code","error_subcode","error_data":{"details"},"fbtrace_id"}}`. */
+interface MetaErrorEnvelope {
+	error?: {
+		message?: string;
+		type?: string;
+		code?: number;
+		error_subcode?: number;
+		error_data?: { details?: string } | string;
+		fbtrace_id?: string;
+	};
+}
+
+/**
+ * Turns whatever axios threw into a GraphApiError. Only fields chosen here leave this function: the
+ * axios error itself (whose config holds the Authorization header) is never attached.
+ */
+export function toGraphApiError(error: unknown): GraphApiError {
+	if (error instanceof GraphApiError) return error;
+	if (!(error instanceof AxiosError)) {
+		return new GraphApiError({
+			message: `Graph API call failed: ${String((error as Error)?.message ?? error)}`,
+			responseReceived: false,
+		});
+	}
+	const response = error.response;
+	if (!response) {
+		const reason = error.code ?? 'network error';
+		return new GraphApiError({
+			message: `No response received from the Graph API (${reason}: ${error.message})`,
+			responseReceived: false,
+		});
+	}
+	const envelope = (
+		typeof response.data === 'object' && response.data !== null ? response.data : {}
+	) as MetaErrorEnvelope;
+	const metaError = envelope.error;
+	if (!metaError || typeof metaError.code !== 'number') {
+		return new GraphApiError({
+			message: `Graph API answered HTTP ${response.status} without a Meta error`,
+			httpStatus: response.status,
+			responseReceived: true,
+		});
+	}
+	const details = typeof metaError.error_data === 'object' ? metaError.error_data?.details : metaError.error_data;
+	return new GraphApiError({
+		message: metaError.message ?? `Meta error ${metaError.code}`,
+		code: metaError.code,
+		subcode: metaError.error_subcode,
+		details,
+		fbtraceId: metaError.fbtrace_id,
+		type: metaError.type,
+		httpStatus: response.status,
+		responseReceived: true,
+	});
+}
+
+// ---- message shapes (Meta's wire format) ----
+
+export type TemplateParameter = Record<string, unknown> & { type: string };
+
+export interface TemplateComponent {
+	type: 'header' | 'body' | 'button';
+	sub_type?: string;
+	index?: string;
+	parameters?: TemplateParameter[];
+}
+
+export interface TemplateMessage {
+	/** E.164 with the leading `+`: without it Meta prepends the business's own country code. */
+	to: string;
+	name: string;
+	languageCode: string;
+	components?: TemplateComponent[];
+	/** Echoed on every status webhook of the message (≤ 512 characters). */
+	bizOpaqueCallbackData?: string;
+}
+
+export interface SendResult {
+	messageId: string;
+	/** `accepted`, or `held_for_quality_assessment` when Meta paces the template. */
+	messageStatus: string;
+	input?: string;
+	/** Missing when Meta addresses the recipient by a business-scoped user id. */
+	waId?: string;
+	userId?: string;
+}
+
+export interface MessageTemplate {
+	id?: string;
+	name: string;
+	language: string;
+	status: string;
+	category: string;
+	components?: Array<Record<string, unknown>>;
+}
+
+export interface PhoneNumberInfo {
+	id?: string;
+	display_phone_number?: string;
+	verified_name?: string;
+	quality_rating?: string;
+	throughput?: { level?: string };
+	whatsapp_business_manager_messaging_limit?: string;
+	[field: string]: unknown;
+}
+
+export function buildTemplateBody(message: TemplateMessage): Record<string, unknown> {
+	const template: Record<string, unknown> = {
+		name: message.name,
+		language: { code: message.languageCode },
+	};
+	if (message.components && message.components.length > 0) template.components = message.components;
+	const body: Record<string, unknown> = {
+		messaging_product: 'whatsapp',
+		recipient_type: 'individual',
+		to: message.to,
+		type: 'template',
+		template,
+	};
+	if (message.bizOpaqueCallbackData) body.biz_opaque_callback_data = message.bizOpaqueCallbackData;
+	return body;
+}
+
+const MAX_TEMPLATE_PAGES = 100;
+
+/** The single Graph API client every node uses; nothing else builds Graph URLs or headers. */
+export class GraphApiClient {
+	private readonly http: AxiosInstance;
+	private readonly config: GraphApiConfig;
+
+	constructor(config: GraphApiConfig, options: GraphApiOptions = {}) {
+		this.config = config;
+		const baseURL = `${config.baseUrl.replace(/\/+$/, '')}/${config.apiVersion}`;
+		this.http = axios.create({
+			baseURL,
+			timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+			httpAgent,
+			httpsAgent,
+			headers: { Authorization: `Bearer ${config.accessToken}`, 'Content-Type': 'application/json' },
+			// Meta answers errors as JSON with a 4xx/5xx status; parse them ourselves.
+			validateStatus: (status) => status >= 200 && status < 300,
+			maxRedirects: 0,
+		});
+	}
+
+	async sendTemplate(message: TemplateMessage): Promise<SendResult> {
+		const response = await this.call(() =>
+			this.http.post(`/${encodeURIComponent(this.config.phoneNumberId)}/messages`, buildTemplateBody(message)),
+		);
+		return parseSendResponse(response.data);
+	}
+
+	/** All templates of the WhatsApp Business Account, following Meta's cursor paging. */
+	async listTemplates(options: { pageSize?: number } = {}): Promise<MessageTemplate[]> {
+		const templates: MessageTemplate[] = [];
+		let after: string | undefined;
+		for (let page = 0; page < MAX_TEMPLATE_PAGES; page++) {
+			const params: Record<string, string | number> = {
+				fields: 'name,language,status,category,components',
+				limit: options.pageSize ?? 100,
+			};
+			if (after) params.after = after;
+			const response = await this.call(() =>
+				this.http.get(`/${encodeURIComponent(this.config.businessAccountId)}/message_templates`, { params }),
+			);
+			const data = response.data as {
+				data?: MessageTemplate[];
+				paging?: { next?: string; cursors?: { after?: string } };
+			};
+			templates.push(...(data.data ?? []));
+			// Meta's `paging.next` is a full URL (with its own host and sometimes the token); follow the cursor instead.
+			after = data.paging?.next ? data.paging.cursors?.after : undefined;
+			if (!after) return templates;
+		}
+		return templates;
+	}
+
+	async getPhoneNumber(
+		fields = 'display_phone_number,verified_name,quality_rating,throughput,whatsapp_business_manager_messaging_limit',
+	): Promise<PhoneNumberInfo> {
+		const response = await this.call(() =>
+			this.http.get(`/${encodeURIComponent(this.config.phoneNumberId)}`, { params: { fields } }),
+		);
+		return response.data as PhoneNumberInfo;
+	}
+
+	private async call(request: () => Promise<AxiosResponse>): Promise<AxiosResponse> {
+		try {
+			return await request();
+		} catch (error) {
+			throw toGraphApiError(error);
+		}
+	}
+}
+
+function parseSendResponse(data: unknown): SendResult {
+	const body = (data ?? {}) as {
+		contacts?: Array<{ input?: string; wa_id?: string; user_id?: string }>;
+		messages?: Array<{ id?: string; message_status?: string }>;
+	};
+	const message = body.messages?.[0];
+	if (!message?.id) {
+		throw new GraphApiError({
+			message: 'Graph API accepted the request but returned no message id',
+			responseReceived: true,
+			httpStatus: 200,
+		});
+	}
+	const contact = body.contacts?.[0];
+	return {
+		messageId: message.id,
+		messageStatus: message.message_status ?? 'accepted',
+		input: contact?.input,
+		waId: contact?.wa_id,
+		userId: contact?.user_id,
+	};
+}
+
+/** Reads the credential's fields into a transport config, naming the first one that is missing. */
+export function graphApiConfigFromCredentials(credentials: Record<string, unknown>): GraphApiConfig {
+	const text = (key: string) => (typeof credentials[key] === 'string' ? (credentials[key] as string).trim() : '');
+	const config: GraphApiConfig = {
+		accessToken: text('accessToken'),
+		phoneNumberId: text('phoneNumberId'),
+		businessAccountId: text('businessAccountId'),
+		apiVersion: text('apiVersion') || 'v25.0',
+		baseUrl: text('baseUrl') || 'https://graph.facebook.com',
+	};
+	if (!config.accessToken) throw new Error('The WhatsApp Cloud API credential has no access token');
+	if (!/^v\d+\.\d+$/.test(config.apiVersion)) {
+		throw new Error(`Graph API version "${config.apiVersion}" is not of the form v25.0`);
+	}
+	return config;
+}

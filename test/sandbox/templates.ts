@@ -1,0 +1,352 @@
+/**
+ * Template definitions as Meta returns them from `GET /{waba-id}/message_templates`, and the
+ * sandbox's check of a send request against them. Deliberately independent of nodes/: the sandbox is
+ * the ground truth the package is tested against, so it must not share the package's own rules.
+ */
+
+export interface TemplateButtonDefinition {
+	type: 'QUICK_REPLY' | 'URL' | 'COPY_CODE' | 'PHONE_NUMBER' | 'FLOW';
+	text: string;
+	url?: string;
+	example?: string[];
+}
+
+export interface TemplateComponentDefinition {
+	type: 'HEADER' | 'BODY' | 'FOOTER' | 'BUTTONS';
+	format?: 'TEXT' | 'IMAGE' | 'VIDEO' | 'DOCUMENT' | 'LOCATION';
+	text?: string;
+	buttons?: TemplateButtonDefinition[];
+}
+
+export interface TemplateDefinition {
+	id: string;
+	name: string;
+	language: string;
+	status: 'APPROVED' | 'PENDING' | 'REJECTED' | 'PAUSED' | 'DISABLED';
+	category: 'MARKETING' | 'UTILITY' | 'AUTHENTICATION';
+	parameter_format?: 'POSITIONAL' | 'NAMED';
+	components: TemplateComponentDefinition[];
+}
+
+export const DEFAULT_TEMPLATES: TemplateDefinition[] = [
+	{
+		id: '1001',
+		name: 'spring_sale',
+		language: 'fr',
+		status: 'APPROVED',
+		category: 'MARKETING',
+		parameter_format: 'POSITIONAL',
+		components: [
+			{ type: 'HEADER', format: 'IMAGE' },
+			{ type: 'BODY', text: 'Bonjour {{1}}, votre remise de {{2}} est valable jusqu’au {{3}}.' },
+			{ type: 'FOOTER', text: 'Répondez STOP pour ne plus recevoir nos offres' },
+			{
+				type: 'BUTTONS',
+				buttons: [
+					{ type: 'QUICK_REPLY', text: 'Stop promotions' },
+					{ type: 'URL', text: 'Voir la commande', url: 'https://shop.example.com/orders/{{1}}' },
+				],
+			},
+		],
+	},
+	{
+		id: '1002',
+		name: 'order_update',
+		language: 'en_US',
+		status: 'APPROVED',
+		category: 'UTILITY',
+		parameter_format: 'NAMED',
+		components: [
+			{ type: 'HEADER', format: 'TEXT', text: 'Order {{order_id}}' },
+			{ type: 'BODY', text: 'Hi {{first_name}}, your order {{order_id}} ships on {{ship_date}}.' },
+		],
+	},
+	{
+		id: '1003',
+		name: 'hello_world',
+		language: 'en_US',
+		status: 'APPROVED',
+		category: 'UTILITY',
+		components: [{ type: 'BODY', text: 'Hello World' }],
+	},
+	{
+		id: '1004',
+		name: 'weekly_promo',
+		language: 'en_US',
+		status: 'APPROVED',
+		category: 'MARKETING',
+		parameter_format: 'POSITIONAL',
+		components: [
+			{ type: 'BODY', text: 'Hi {{1}}, this week only: {{2}} off everything.' },
+			{
+				type: 'BUTTONS',
+				buttons: [
+					{ type: 'QUICK_REPLY', text: 'Unsubscribe' },
+					{ type: 'COPY_CODE', text: 'Copy code', example: ['SAVE20'] },
+				],
+			},
+		],
+	},
+	{
+		id: '1005',
+		name: 'legacy_offer',
+		language: 'en_US',
+		status: 'PAUSED',
+		category: 'MARKETING',
+		components: [{ type: 'BODY', text: 'An old offer' }],
+	},
+];
+
+/** A rejection in Meta's terms: the code and message the Graph API would answer with. */
+export interface TemplateRejection {
+	code: number;
+	httpStatus: number;
+	message: string;
+	details: string;
+}
+
+const reject = (code: number, message: string, details: string, httpStatus = 400): TemplateRejection => ({
+	code,
+	httpStatus,
+	message,
+	details,
+});
+
+const PARAM_COUNT = (details: string) =>
+	reject(132000, '(#132000) Number of parameters does not match the expected number of params', details);
+const PARAM_FORMAT = (details: string) =>
+	reject(132012, '(#132012) Parameter format does not match format in the created template', details);
+
+/** The variables of a text, in order of first appearance: `{{1}}` → "1", `{{first_name}}` → "first_name". */
+export function templateVariables(text: string | undefined): string[] {
+	const names: string[] = [];
+	for (const match of (text ?? '').matchAll(/\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g)) {
+		if (!names.includes(match[1])) names.push(match[1]);
+	}
+	return names;
+}
+
+type Parameter = Record<string, unknown>;
+type SentComponent = { type?: string; sub_type?: string; index?: string | number; parameters?: Parameter[] };
+
+function isNonEmptyString(value: unknown): value is string {
+	return typeof value === 'string' && value.trim().length > 0;
+}
+
+function checkMedia(kind: string, parameter: Parameter): TemplateRejection | undefined {
+	const media = parameter[kind] as Record<string, unknown> | undefined;
+	if (parameter.type !== kind || typeof media !== 'object' || media === null) {
+		return PARAM_FORMAT(`header expects a ${kind} parameter`);
+	}
+	const hasLink = isNonEmptyString(media.link);
+	const hasId = isNonEmptyString(media.id);
+	if (hasLink === hasId) return PARAM_FORMAT(`${kind} needs exactly one of link or id`);
+	if (hasLink) {
+		try {
+			const url = new URL(media.link as string);
+			if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('scheme');
+		} catch {
+			return PARAM_FORMAT(`${kind}.link is not a valid URL`);
+		}
+	}
+	return undefined;
+}
+
+/** Body and header text parameters: Meta's own limits on what a variable may contain. */
+function checkTextParameter(
+	parameter: Parameter,
+	where: string,
+	allowNewlines: boolean,
+): TemplateRejection | undefined {
+	switch (parameter.type) {
+		case 'text': {
+			if (!isNonEmptyString(parameter.text)) return PARAM_FORMAT(`${where}: text parameter is empty`);
+			if (!allowNewlines && /[\n\t]| {5,}/.test(parameter.text)) {
+				return reject(
+					132018,
+					'(#132018) There was an issue with the parameters in your template.',
+					'Param text cannot have new-line/tab characters or more than 4 consecutive spaces',
+				);
+			}
+			return undefined;
+		}
+		case 'currency': {
+			const currency = parameter.currency as Record<string, unknown> | undefined;
+			if (
+				!currency ||
+				!isNonEmptyString(currency.fallback_value) ||
+				!/^[A-Z]{3}$/.test(String(currency.code)) ||
+				!Number.isInteger(currency.amount_1000)
+			) {
+				return PARAM_FORMAT(`${where}: currency needs fallback_value, a 3-letter code and an integer amount_1000`);
+			}
+			return undefined;
+		}
+		case 'date_time': {
+			const dateTime = parameter.date_time as Record<string, unknown> | undefined;
+			if (!dateTime || !isNonEmptyString(dateTime.fallback_value))
+				return PARAM_FORMAT(`${where}: date_time needs fallback_value`);
+			return undefined;
+		}
+		default:
+			return PARAM_FORMAT(`${where}: unsupported parameter type ${String(parameter.type)}`);
+	}
+}
+
+function checkVariables(
+	template: TemplateDefinition,
+	where: string,
+	variables: string[],
+	parameters: Parameter[],
+	allowNewlines: boolean,
+): TemplateRejection | undefined {
+	if (parameters.length !== variables.length) {
+		return PARAM_COUNT(`${where}: expected ${variables.length} parameters, received ${parameters.length}`);
+	}
+	const named = template.parameter_format === 'NAMED';
+	for (const parameter of parameters) {
+		if (named) {
+			if (!variables.includes(String(parameter.parameter_name))) {
+				return PARAM_COUNT(`${where}: unknown parameter_name ${String(parameter.parameter_name)}`);
+			}
+		} else if (parameter.parameter_name !== undefined) {
+			return PARAM_FORMAT(`${where}: positional template received a named parameter`);
+		}
+		const problem = checkTextParameter(parameter, where, allowNewlines);
+		if (problem) return problem;
+	}
+	if (named) {
+		const given = new Set(parameters.map((p) => String(p.parameter_name)));
+		if (given.size !== variables.length) return PARAM_COUNT(`${where}: a named parameter is repeated`);
+	}
+	return undefined;
+}
+
+function checkButton(
+	button: TemplateButtonDefinition,
+	index: number,
+	sent: SentComponent | undefined,
+): TemplateRejection | undefined {
+	const where = `button ${index}`;
+	const parameters = sent?.parameters ?? [];
+	switch (button.type) {
+		case 'URL': {
+			const variables = templateVariables(button.url);
+			if (variables.length === 0) return sent ? PARAM_COUNT(`${where}: static URL takes no parameter`) : undefined;
+			if (!sent || parameters.length !== 1) return PARAM_COUNT(`${where}: URL button needs one text parameter`);
+			if (String(sent.sub_type) !== 'url') return PARAM_FORMAT(`${where}: sub_type must be url`);
+			const suffix = parameters[0];
+			if (suffix.type !== 'text' || !isNonEmptyString(suffix.text))
+				return PARAM_FORMAT(`${where}: URL suffix must be non-empty text`);
+			if (/[\s]/.test(suffix.text)) return PARAM_FORMAT(`${where}: URL suffix must be percent-encoded`);
+			return undefined;
+		}
+		case 'QUICK_REPLY': {
+			if (!sent) return undefined;
+			if (String(sent.sub_type) !== 'quick_reply') return PARAM_FORMAT(`${where}: sub_type must be quick_reply`);
+			if (parameters.length !== 1 || parameters[0].type !== 'payload' || !isNonEmptyString(parameters[0].payload)) {
+				return PARAM_FORMAT(`${where}: quick_reply takes one payload parameter`);
+			}
+			return undefined;
+		}
+		case 'COPY_CODE': {
+			if (!sent || parameters.length !== 1) return PARAM_COUNT(`${where}: copy_code needs one coupon_code parameter`);
+			if (String(sent.sub_type) !== 'copy_code') return PARAM_FORMAT(`${where}: sub_type must be copy_code`);
+			if (
+				parameters[0].type !== 'coupon_code' ||
+				!isNonEmptyString(parameters[0].coupon_code) ||
+				String(parameters[0].coupon_code).length > 15
+			) {
+				return PARAM_FORMAT(`${where}: coupon_code must be 1–15 characters`);
+			}
+			return undefined;
+		}
+		default:
+			return sent ? PARAM_COUNT(`${where}: this button takes no parameter`) : undefined;
+	}
+}
+
+/** Checks the `components` of a send request against the template; undefined when Meta would accept it. */
+export function checkTemplateComponents(
+	template: TemplateDefinition,
+	sentComponents: unknown,
+): TemplateRejection | undefined {
+	if (sentComponents !== undefined && !Array.isArray(sentComponents)) {
+		return reject(100, '(#100) Invalid parameter', 'template.components must be an array');
+	}
+	const sent = (sentComponents ?? []) as SentComponent[];
+	const byType = (type: string) => sent.filter((c) => String(c.type).toLowerCase() === type);
+
+	for (const component of sent) {
+		if (!['header', 'body', 'button'].includes(String(component.type).toLowerCase())) {
+			return reject(100, '(#100) Invalid parameter', `unknown component type ${String(component.type)}`);
+		}
+	}
+
+	const header = template.components.find((c) => c.type === 'HEADER');
+	const sentHeaders = byType('header');
+	if (sentHeaders.length > 1) return PARAM_COUNT('header given more than once');
+	if (!header) {
+		if (sentHeaders.length) return PARAM_COUNT('template has no header');
+	} else if (header.format === 'TEXT' || header.format === undefined) {
+		const problem = checkVariables(
+			template,
+			'header',
+			templateVariables(header.text),
+			sentHeaders[0]?.parameters ?? [],
+			false,
+		);
+		if (problem) return problem;
+	} else {
+		const parameters = sentHeaders[0]?.parameters ?? [];
+		if (parameters.length !== 1) return PARAM_COUNT(`header expects one ${header.format.toLowerCase()} parameter`);
+		if (header.format === 'LOCATION') {
+			const location = parameters[0].location as Record<string, unknown> | undefined;
+			if (
+				parameters[0].type !== 'location' ||
+				!location ||
+				typeof location.latitude !== 'number' ||
+				typeof location.longitude !== 'number'
+			) {
+				return PARAM_FORMAT('header expects a location with latitude and longitude');
+			}
+		} else {
+			const problem = checkMedia(header.format.toLowerCase(), parameters[0]);
+			if (problem) return problem;
+		}
+	}
+
+	const body = template.components.find((c) => c.type === 'BODY');
+	const sentBodies = byType('body');
+	if (sentBodies.length > 1) return PARAM_COUNT('body given more than once');
+	const bodyProblem = checkVariables(
+		template,
+		'body',
+		templateVariables(body?.text),
+		sentBodies[0]?.parameters ?? [],
+		false,
+	);
+	if (bodyProblem) return bodyProblem;
+
+	const buttons = template.components.find((c) => c.type === 'BUTTONS')?.buttons ?? [];
+	const sentButtons = byType('button');
+	const seen = new Set<number>();
+	for (const button of sentButtons) {
+		const index = Number(button.index);
+		if (typeof button.index !== 'string' && typeof button.index !== 'number')
+			return reject(131008, '(#131008) Required parameter is missing', 'button index is missing');
+		if (!Number.isInteger(index) || index < 0 || index >= buttons.length)
+			return PARAM_COUNT(`no button at index ${String(button.index)}`);
+		if (seen.has(index)) return PARAM_COUNT(`button ${index} given more than once`);
+		seen.add(index);
+	}
+	for (let index = 0; index < buttons.length; index++) {
+		const problem = checkButton(
+			buttons[index],
+			index,
+			sentButtons.find((b) => Number(b.index) === index),
+		);
+		if (problem) return problem;
+	}
+	return undefined;
+}
