@@ -409,9 +409,13 @@ export class CloudApiSandbox {
 		this.queue({ phoneNumberId: this.defaultPhoneNumberId, field, value });
 	}
 
-	/** Resolves once every queued webhook has been posted and answered. */
+	/**
+	 * Lets every scheduled status fire, then posts what is queued (batched as usual) and resolves once
+	 * every POST has been answered.
+	 */
 	async flushWebhooks(): Promise<void> {
 		for (;;) {
+			while (this.timers.size) await sleep(2);
 			if (this.webhookTimer) {
 				clearTimeout(this.webhookTimer);
 				this.webhookTimer = undefined;
@@ -419,7 +423,6 @@ export class CloudApiSandbox {
 			if (this.webhookQueue.length) this.postQueued();
 			if (this.inflightWebhooks.size === 0 && this.timers.size === 0 && this.webhookQueue.length === 0) return;
 			await Promise.all([...this.inflightWebhooks]);
-			if (this.timers.size) await sleep(5);
 		}
 	}
 

@@ -1,0 +1,241 @@
+import {
+	NodeOperationError,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypeDescription,
+} from 'n8n-workflow';
+
+import { checkPhoneNumber, NUMBER_TYPES, toCountryCode, type NumberCheck, type NumberType } from '../core/phoneNumbers';
+import { judgeShare, type GuardAction } from '../core/runGuards';
+import { readItemValue } from '../shared/itemValues';
+
+const TYPE_LABELS: Record<NumberType, string> = {
+	MOBILE: 'Mobile',
+	FIXED_LINE_OR_MOBILE: 'Fixed Line or Mobile (US, CA, MX…)',
+	FIXED_LINE: 'Fixed Line',
+	TOLL_FREE: 'Toll-Free',
+	PREMIUM_RATE: 'Premium Rate',
+	SHARED_COST: 'Shared Cost',
+	VOIP: 'VoIP',
+	PERSONAL_NUMBER: 'Personal Number',
+	PAGER: 'Pager',
+	UAN: 'UAN (Universal Access Number)',
+	VOICEMAIL: 'Voicemail',
+	UNKNOWN: 'Unknown Type',
+};
+
+export class WhatsAppNumberValidation implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'WhatsApp Number Validation',
+		name: 'whatsAppNumberValidation',
+		icon: 'file:whatsAppNumberValidation.svg',
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{"Default country: " + ($parameter["defaultCountry"] || "none")}}',
+		description:
+			'Normalise CRM phone numbers to WhatsApp’s international format and set aside the ones that cannot receive messages',
+		defaults: { name: 'WhatsApp Number Validation' },
+		inputs: ['main'],
+		// Two outputs, like n8n's own If node; the rule predates multi-output regular nodes.
+		// eslint-disable-next-line n8n-nodes-base/node-class-description-outputs-wrong
+		outputs: ['main', 'main'],
+		outputNames: ['Valid', 'Invalid'],
+		properties: [
+			{
+				displayName: 'Phone Number',
+				name: 'phone',
+				type: 'string',
+				default: '={{ $json.phone }}',
+				required: true,
+				description:
+					'The number as the CRM or sheet has it: spaces, brackets, 00 prefixes and national formats are fine',
+			},
+			{
+				displayName: 'Default Country',
+				name: 'defaultCountry',
+				type: 'string',
+				default: '',
+				placeholder: 'FR',
+				description:
+					'Two-letter ISO country code (FR, DE, US…) for numbers written without a country code. Can be set per item with an expression that reads the CRM’s country field.',
+			},
+			{
+				displayName: 'Allowed Number Types',
+				name: 'allowedTypes',
+				type: 'multiOptions',
+				options: NUMBER_TYPES.map((type) => ({ name: TYPE_LABELS[type], value: type })),
+				default: ['MOBILE', 'FIXED_LINE_OR_MOBILE'],
+				description: 'Numbers of other types go to Invalid with reason TYPE_NOT_ALLOWED. WhatsApp runs on mobiles.',
+			},
+			{
+				displayName: 'Put Result in Field',
+				name: 'outputField',
+				type: 'string',
+				default: 'whatsapp',
+				required: true,
+				description:
+					'The field added to each item: { e164, waId, country, nationalNumber, type, valid } or { valid: false, reason, input }',
+			},
+			{
+				displayName: 'Options',
+				name: 'options',
+				type: 'collection',
+				placeholder: 'Add Option',
+				default: {},
+				options: [
+					{
+						displayName: 'Keep Duplicates',
+						name: 'keepDuplicates',
+						type: 'boolean',
+						default: false,
+						description:
+							'Whether to let a number seen earlier in the same run through again. Off: the second and later go to Invalid with reason DUPLICATE.',
+					},
+					{
+						displayName: 'List Quality Check',
+						name: 'listQualityAction',
+						type: 'options',
+						options: [
+							{
+								name: 'Stop the Workflow',
+								value: 'stop',
+								description: 'Fail the run with the share of invalid numbers and the top reasons',
+							},
+							{
+								name: 'Continue With a Warning',
+								value: 'warn',
+								description: 'Add listQualityWarning to every item and go on',
+							},
+							{ name: 'Off', value: 'off' },
+						],
+						default: 'stop',
+						description:
+							'What to do when too many numbers in the run are invalid (Meta may freeze a sender whose lists are bad)',
+					},
+					{
+						displayName: 'Maximum Invalid Share (%)',
+						name: 'invalidThreshold',
+						type: 'number',
+						typeOptions: { minValue: 0, maxValue: 100, numberPrecision: 1 },
+						default: 5,
+						description: 'Share of invalid numbers (duplicates not counted) above which the list quality check acts',
+					},
+					{
+						displayName: 'Minimum Run Size for the Check',
+						name: 'minimumRunSize',
+						type: 'number',
+						typeOptions: { minValue: 1 },
+						default: 20,
+						description: 'Runs with fewer items are never judged',
+					},
+				],
+			},
+		],
+	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const items = this.getInputData();
+		const node = this.getNode();
+		const outputField = (this.getNodeParameter('outputField', 0) as string).trim();
+		if (!outputField) throw new NodeOperationError(node, 'Enter a field name in "Put Result in Field"');
+		const allowedTypes = new Set(this.getNodeParameter('allowedTypes', 0) as NumberType[]);
+		if (allowedTypes.size === 0) throw new NodeOperationError(node, 'Choose at least one allowed number type');
+		const options = this.getNodeParameter('options', 0, {}) as {
+			keepDuplicates?: boolean;
+			listQualityAction?: GuardAction;
+			invalidThreshold?: number;
+			minimumRunSize?: number;
+		};
+
+		// A fixed default country is configuration: a wrong one is the operator's to fix before any item
+		// is judged. One set by expression comes from the item's data: a wrong one is that item's problem.
+		const countryIsPerItem = String(node.parameters.defaultCountry ?? '').startsWith('=');
+		const fixedCountryText = countryIsPerItem ? '' : String(node.parameters.defaultCountry ?? '').trim();
+		const fixedCountry = toCountryCode(fixedCountryText);
+		if (fixedCountryText && !fixedCountry) {
+			throw new NodeOperationError(node, `"${fixedCountryText}" is not a two-letter ISO country code`, {
+				description:
+					'Use a code such as FR, DE, GB, US or BR, or leave Default Country empty for numbers that all start with +',
+			});
+		}
+
+		const valid: INodeExecutionData[] = [];
+		const invalid: INodeExecutionData[] = [];
+		const invalidReasons: string[] = [];
+		const firstSeen = new Map<string, number>();
+
+		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+			let check:
+				| NumberCheck
+				| (Omit<NumberCheck, 'reason'> & { valid: false; reason: 'DUPLICATE'; e164: string; duplicateOfItem: number });
+			try {
+				const phone = readItemValue(this, 'phone', itemIndex, items[itemIndex]);
+				let country = fixedCountry;
+				if (countryIsPerItem) {
+					const value = this.getNodeParameter('defaultCountry', itemIndex, '');
+					country = toCountryCode(value);
+				}
+				check = checkPhoneNumber(phone, country, allowedTypes);
+			} catch (error) {
+				if (!this.continueOnFail()) throw new NodeOperationError(node, error as Error, { itemIndex });
+				invalid.push(
+					output(items[itemIndex], itemIndex, outputField, {
+						valid: false,
+						reason: 'ERROR',
+						error: (error as Error).message,
+					}),
+				);
+				continue;
+			}
+
+			if (check.valid && !options.keepDuplicates) {
+				const earlier = firstSeen.get(check.e164);
+				if (earlier !== undefined) {
+					invalid.push(
+						output(items[itemIndex], itemIndex, outputField, {
+							valid: false,
+							reason: 'DUPLICATE',
+							input: String(readItemValue(this, 'phone', itemIndex, items[itemIndex]) ?? ''),
+							e164: check.e164,
+							duplicateOfItem: earlier,
+						}),
+					);
+					continue;
+				}
+				firstSeen.set(check.e164, itemIndex);
+			}
+			if (check.valid) {
+				valid.push(output(items[itemIndex], itemIndex, outputField, check as unknown as IDataObject));
+			} else {
+				invalidReasons.push(check.reason);
+				invalid.push(output(items[itemIndex], itemIndex, outputField, check as unknown as IDataObject));
+			}
+		}
+
+		const action = options.listQualityAction ?? 'stop';
+		if (action !== 'off') {
+			const verdict = judgeShare(invalidReasons, items.length, 'invalid numbers', {
+				thresholdPercent: options.invalidThreshold ?? 5,
+				minimumRunSize: options.minimumRunSize ?? 20,
+			});
+			if (verdict.exceeded && action === 'stop') {
+				throw new NodeOperationError(node, `List quality check: ${verdict.summary}`, {
+					description:
+						'Sending to a list with many invalid numbers hurts the WhatsApp sender’s quality. Clean the list, raise "Maximum Invalid Share", or set "List Quality Check" to continue with a warning.',
+				});
+			}
+			if (verdict.exceeded) {
+				for (const item of [...valid, ...invalid])
+					(item.json[outputField] as IDataObject).listQualityWarning = verdict.summary;
+				this.logger.warn(`WhatsApp Number Validation: ${verdict.summary}`);
+			}
+		}
+		return [valid, invalid];
+	}
+}
+
+function output(item: INodeExecutionData, itemIndex: number, field: string, result: IDataObject): INodeExecutionData {
+	return { json: { ...item.json, [field]: result }, pairedItem: { item: itemIndex } };
+}
