@@ -1,0 +1,75 @@
+/**
+ * The frequency-cap decision for one contact, from the facts the store holds at that instant. The
+ * SQLite backend calls this inside its write transaction; the Redis backend's Lua script mirrors it
+ * line for line (nodes/store/redisScripts.ts). Both are held to the same behavioural test suite.
+ *
+ * Windows are rolling and half-open: a send exactly `windowMs` ago no longer counts, a gap of exactly
+ * `minGapMs` is enough.
+ */
+import type { CapDecision, CapRequest } from '../store/types';
+
+export const HOUR_MS = 3_600_000;
+export const DAY_MS = 24 * HOUR_MS;
+
+export interface CapFacts {
+	/** Times of this contact's live sends and reservations in this category, ascending. */
+	contactTimes: readonly number[];
+	holdUntil?: number;
+	/** Times of the phone number's live sends and reservations in the last 24 h, ascending. */
+	phoneTimes: readonly number[];
+	/** Contacts the phone number reached in the last 24 h. */
+	uniqueReached: number;
+	/** Whether this contact is one of them (messaging them again costs no unique-contact slot). */
+	contactAlreadyReached: boolean;
+	/** When the earliest of them leaves the 24 h window (computed only when the limit is hit). */
+	earliestUniqueExpiry?: () => number;
+}
+
+/** Index of the first time strictly after `since` in an ascending list. */
+function firstAfter(times: readonly number[], since: number): number {
+	let low = 0;
+	let high = times.length;
+	while (low < high) {
+		const mid = (low + high) >>> 1;
+		if (times[mid] > since) high = mid;
+		else low = mid + 1;
+	}
+	return low;
+}
+
+/** When the window has room for one more, if it is full now: the `limit`-th most recent entry leaves it. */
+function roomAt(times: readonly number[], now: number, limit: number, windowMs: number): number | undefined {
+	const inWindow = times.length - firstAfter(times, now - windowMs);
+	if (inWindow < limit) return undefined;
+	return times[times.length - limit] + windowMs;
+}
+
+export function decideCap(request: CapRequest, facts: CapFacts, now: number): CapDecision {
+	if (facts.holdUntil !== undefined && facts.holdUntil > now) {
+		return { allowed: false, reason: 'META_HOLD', nextAllowedAt: facts.holdUntil };
+	}
+	const rule = request.rule;
+	if (rule) {
+		const last = facts.contactTimes.at(-1);
+		if (rule.minGapMs > 0 && last !== undefined && now - last < rule.minGapMs) {
+			return { allowed: false, reason: 'MIN_GAP', nextAllowedAt: last + rule.minGapMs };
+		}
+		if (rule.maxCount > 0) {
+			const at = roomAt(facts.contactTimes, now, rule.maxCount, rule.windowMs);
+			if (at !== undefined) return { allowed: false, reason: 'CONTACT_CAP', nextAllowedAt: at };
+		}
+	}
+	const budgets = request.budgets ?? {};
+	if (budgets.messagesPerHour !== undefined) {
+		const at = roomAt(facts.phoneTimes, now, budgets.messagesPerHour, HOUR_MS);
+		if (at !== undefined) return { allowed: false, reason: 'HOURLY_BUDGET', nextAllowedAt: at };
+	}
+	if (budgets.messagesPerDay !== undefined) {
+		const at = roomAt(facts.phoneTimes, now, budgets.messagesPerDay, DAY_MS);
+		if (at !== undefined) return { allowed: false, reason: 'DAILY_BUDGET', nextAllowedAt: at };
+	}
+	if (budgets.uniqueContactsPer24h !== undefined && !facts.contactAlreadyReached && facts.uniqueReached >= budgets.uniqueContactsPer24h) {
+		return { allowed: false, reason: 'UNIQUE_CONTACTS_LIMIT', nextAllowedAt: facts.earliestUniqueExpiry?.() ?? now + DAY_MS };
+	}
+	return { allowed: true };
+}

@@ -1,0 +1,379 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+import Redis from 'ioredis';
+
+import { DAY_MS, HOUR_MS } from '../../nodes/core/frequencyCaps';
+import { RedisStore } from '../../nodes/store/RedisStore';
+import { SqliteStore } from '../../nodes/store/SqliteStore';
+import type { CapRequest, ComplianceStore } from '../../nodes/store/types';
+import { startRedisServer, type RedisServer } from '../helpers/redisServer';
+
+let redisServer: RedisServer;
+let tempDir: string;
+let counter = 0;
+
+beforeAll(async () => {
+	redisServer = await startRedisServer();
+	tempDir = mkdtempSync(path.join(tmpdir(), 'wac-store-'));
+});
+afterAll(async () => {
+	await redisServer.stop();
+	rmSync(tempDir, { recursive: true, force: true });
+});
+
+interface Backend {
+	name: string;
+	open(): Promise<ComplianceStore>;
+	/** Every byte the store wrote, to look for plain phone numbers. */
+	rawContent(store: ComplianceStore): Promise<string>;
+}
+
+const backends: Backend[] = [
+	{
+		name: 'embedded SQLite',
+		open: async () => SqliteStore.open(path.join(tempDir, `store-${++counter}.sqlite`)),
+		rawContent: async (store) => {
+			await store.close();
+			const dir = path.dirname(store.location);
+			const base = path.basename(store.location);
+			return readdirSync(dir)
+				.filter((f) => f.startsWith(base))
+				.map((f) => readFileSync(path.join(dir, f)).toString('latin1'))
+				.join('\n');
+		},
+	},
+	{
+		name: 'Redis',
+		open: async () => RedisStore.open({ host: redisServer.host, port: redisServer.port, keyPrefix: `t${++counter}:` }),
+		rawContent: async () => {
+			const redis = new Redis({ host: redisServer.host, port: redisServer.port });
+			const dump: string[] = [];
+			for (const key of await redis.keys('*')) {
+				dump.push(key);
+				const type = await redis.type(key);
+				if (type === 'string') dump.push(String(await redis.get(key)));
+				if (type === 'list') dump.push(...(await redis.lrange(key, 0, -1)));
+				if (type === 'hash') dump.push(JSON.stringify(await redis.hgetall(key)));
+				if (type === 'zset') dump.push(...(await redis.zrange(key, 0, -1, 'WITHSCORES')));
+			}
+			await redis.quit();
+			return dump.join('\n');
+		},
+	},
+];
+
+const T0 = Date.UTC(2026, 10, 2, 10, 0, 0);
+const marketing2per24h = { maxCount: 2, windowMs: DAY_MS, minGapMs: 6 * HOUR_MS };
+
+describe.each(backends)('compliance store: $name', (backend) => {
+	let store: ComplianceStore;
+	beforeEach(async () => {
+		store = await backend.open();
+	});
+	afterEach(async () => {
+		await store.close();
+	});
+
+	const request = (contactKey: string, extra: Partial<CapRequest> = {}): CapRequest => ({
+		contactKey,
+		category: 'marketing',
+		phoneNumberId: 'phone-1',
+		rule: marketing2per24h,
+		reservationTtlMs: 15 * 60_000,
+		...extra,
+	});
+
+	describe('contact keys', () => {
+		test('are a keyed HMAC: stable per store, not the plain SHA-256 of the number, different between stores', async () => {
+			const key = store.contactKey('+33612345678');
+			expect(key).toMatch(/^[0-9a-f]{64}$/);
+			expect(store.contactKey('+33612345678')).toBe(key);
+			expect(key).not.toBe(createHash('sha256').update('+33612345678').digest('hex'));
+			const other = await backend.open();
+			expect(other.contactKey('+33612345678')).not.toBe(key);
+			await other.close();
+		});
+	});
+
+	describe('consent ledger', () => {
+		test('keeps every event in order of when the person acted, with its proof fields', async () => {
+			const c = store.contactKey('+33612345678');
+			await store.recordConsent([
+				{ contactKey: c, action: 'opt_in', categories: ['marketing', 'utility'], at: T0, source: 'web-form', wording: 'Yes, send me offers on WhatsApp', businessName: 'Acme', collectedBy: 'signup-workflow' },
+			]);
+			await store.recordConsent([{ contactKey: c, action: 'opt_out', categories: ['marketing'], at: T0 + DAY_MS, source: 'email-reply' }]);
+			await store.recordConsent([{ contactKey: c, action: 'opt_in', categories: ['authentication'], at: T0 - DAY_MS, source: 'paper' }]);
+			const history = await store.consentHistory(c);
+			expect(history.map((e) => [e.action, e.category, e.at, e.source])).toEqual([
+				['opt_in', 'authentication', T0 - DAY_MS, 'paper'],
+				['opt_in', 'marketing', T0, 'web-form'],
+				['opt_in', 'utility', T0, 'web-form'],
+				['opt_out', 'marketing', T0 + DAY_MS, 'email-reply'],
+			]);
+			expect(history[1]).toMatchObject({ wording: 'Yes, send me offers on WhatsApp', businessName: 'Acme', collectedBy: 'signup-workflow', contactKey: c });
+			expect(history[1].recordedAt).toBeGreaterThan(0);
+		});
+
+		test('current consent per category is the latest event covering it; an all-category opt-out covers each', async () => {
+			const c = store.contactKey('+33612345678');
+			await store.recordConsent([{ contactKey: c, action: 'opt_in', categories: ['marketing', 'utility'], at: T0 }]);
+			await store.recordConsent([{ contactKey: c, action: 'opt_out', categories: ['all'], at: T0 + 1000 }]);
+			await store.recordConsent([{ contactKey: c, action: 'opt_in', categories: ['utility'], at: T0 + 2000 }]);
+			const state = (await store.contactStates([c])).get(c)!;
+			expect(state.consent.marketing?.action).toBe('opt_out');
+			expect(state.consent.authentication?.action).toBe('opt_out');
+			expect(state.consent.utility?.action).toBe('opt_in');
+			expect(state.suppressions.map((s) => s.category).sort()).toEqual(['authentication', 'marketing']);
+			expect(state.suppressions.every((s) => s.reason === 'OPTED_OUT')).toBe(true);
+		});
+
+		test('an old opt-in recorded late does not lift a newer opt-out', async () => {
+			const c = store.contactKey('+33612345678');
+			await store.recordConsent([{ contactKey: c, action: 'opt_out', categories: ['marketing'], at: T0 }]);
+			await store.recordConsent([{ contactKey: c, action: 'opt_in', categories: ['marketing'], at: T0 - DAY_MS }]);
+			const state = (await store.contactStates([c])).get(c)!;
+			expect(state.consent.marketing?.action).toBe('opt_out');
+			expect(state.suppressions).toEqual([{ category: 'marketing', reason: 'OPTED_OUT', at: T0 }]);
+		});
+
+		test('a marketing stop inside WhatsApp is not lifted by a CRM opt-in', async () => {
+			const c = store.contactKey('+33612345678');
+			await store.suppress([{ contactKey: c, category: 'marketing', reason: 'USER_STOPPED_MARKETING', at: T0 }]);
+			await store.recordConsent([{ contactKey: c, action: 'opt_in', categories: ['marketing'], at: T0 + 1000 }]);
+			expect((await store.contactStates([c])).get(c)!.suppressions).toEqual([{ category: 'marketing', reason: 'USER_STOPPED_MARKETING', at: T0 }]);
+		});
+
+		test('forgetting a contact erases the ledger but keeps them suppressed', async () => {
+			const c = store.contactKey('+33612345678');
+			await store.recordConsent([{ contactKey: c, action: 'opt_in', categories: ['marketing'], at: T0, wording: 'Offers' }]);
+			await store.recordConsent([{ contactKey: c, action: 'opt_out', categories: ['marketing'], at: T0 + 1 }]);
+			await store.recordInteraction(c, T0 + 2);
+			expect(await store.forgetContact(c, T0 + 3)).toEqual({ eventsDeleted: 2 });
+			expect(await store.consentHistory(c)).toEqual([]);
+			const state = (await store.contactStates([c])).get(c)!;
+			expect(state.lastInteractionAt).toBeUndefined();
+			expect(state.suppressions.sort((a, b) => a.category.localeCompare(b.category))).toEqual([
+				{ category: 'authentication', reason: 'FORGOTTEN', at: T0 + 3 },
+				{ category: 'marketing', reason: 'OPTED_OUT', at: T0 + 1 },
+				{ category: 'utility', reason: 'FORGOTTEN', at: T0 + 3 },
+			]);
+		});
+
+		test('undeliverable, hold and last interaction keep the latest value; unknown contacts have an empty state', async () => {
+			const c = store.contactKey('+5511987654321');
+			await store.markUndeliverable(c, T0 + 10);
+			await store.markUndeliverable(c, T0);
+			await store.holdContact(c, T0 + DAY_MS);
+			await store.recordInteraction(c, T0 + 5);
+			await store.recordInteraction(c, T0 + 1);
+			const unknown = store.contactKey('+447400123456');
+			const states = await store.contactStates([c, unknown, c]);
+			expect(states.get(c)).toMatchObject({ undeliverableAt: T0 + 10, holdUntil: T0 + DAY_MS, lastInteractionAt: T0 + 5 });
+			expect(states.get(unknown)).toEqual({ consent: {}, suppressions: [] });
+		});
+
+		test('reads thousands of contacts in one call', async () => {
+			const keys = Array.from({ length: 3000 }, (_, i) => store.contactKey(`+336${String(10_000_000 + i)}`));
+			await store.suppress(keys.slice(0, 1000).map((contactKey) => ({ contactKey, category: 'all' as const, reason: 'IMPORTED' as const, at: T0 })));
+			const states = await store.contactStates(keys);
+			expect(states.size).toBe(3000);
+			expect([...states.values()].filter((s) => s.suppressions.length === 3)).toHaveLength(1000);
+		});
+	});
+
+	describe('frequency caps', () => {
+		/** Reserve and, when allowed, confirm at once: a message that went out. */
+		const sendAt = async (req: CapRequest, at: number) => {
+			const [decision] = await store.reserve([req], at);
+			if (decision.allowed) await store.confirmReservation(decision.reservationId!, at);
+			return decision;
+		};
+
+		test('marketing: two per rolling 24 h, at least 6 h apart, exact at the edges', async () => {
+			const c = store.contactKey('+33612345678');
+			const first = await sendAt(request(c), T0);
+			expect(first).toMatchObject({ allowed: true, reservationId: expect.any(String) });
+			expect(await sendAt(request(c), T0 + 6 * HOUR_MS - 1)).toEqual({ allowed: false, reason: 'MIN_GAP', nextAllowedAt: T0 + 6 * HOUR_MS });
+			expect((await sendAt(request(c), T0 + 6 * HOUR_MS)).allowed).toBe(true);
+			expect(await sendAt(request(c), T0 + 12 * HOUR_MS)).toEqual({ allowed: false, reason: 'CONTACT_CAP', nextAllowedAt: T0 + DAY_MS });
+			expect(await sendAt(request(c), T0 + DAY_MS - 1)).toEqual({ allowed: false, reason: 'CONTACT_CAP', nextAllowedAt: T0 + DAY_MS });
+			expect((await sendAt(request(c), T0 + DAY_MS)).allowed).toBe(true);
+		});
+
+		test('categories are capped separately', async () => {
+			const c = store.contactKey('+33612345678');
+			await sendAt(request(c), T0);
+			expect((await sendAt(request(c, { category: 'utility', rule: undefined }), T0 + 1)).allowed).toBe(true);
+			expect((await store.reserve([request(c)], T0 + 2))[0]).toMatchObject({ allowed: false, reason: 'MIN_GAP' });
+		});
+
+		test('one batch sees its own reservations', async () => {
+			const c = store.contactKey('+33612345678');
+			const decisions = await store.reserve([request(c), request(c), request(c, { rule: { maxCount: 1, windowMs: DAY_MS, minGapMs: 0 } })], T0);
+			expect(decisions.map((d) => (d.allowed ? 'ok' : d.reason))).toEqual(['ok', 'MIN_GAP', 'CONTACT_CAP']);
+		});
+
+		test('hourly and daily budgets of the phone number, with when a slot frees up', async () => {
+			const budgets = { messagesPerHour: 2, messagesPerDay: 3 };
+			const keys = ['+33600000001', '+33600000002', '+33600000003', '+33600000004'].map((n) => store.contactKey(n));
+			const at = [T0, T0 + 60_000, T0 + 120_000];
+			expect((await sendAt(request(keys[0], { budgets }), at[0])).allowed).toBe(true);
+			expect((await sendAt(request(keys[1], { budgets }), at[1])).allowed).toBe(true);
+			expect(await sendAt(request(keys[2], { budgets }), at[2])).toEqual({ allowed: false, reason: 'HOURLY_BUDGET', nextAllowedAt: T0 + HOUR_MS });
+			expect((await sendAt(request(keys[2], { budgets }), T0 + HOUR_MS)).allowed).toBe(true);
+			expect(await sendAt(request(keys[3], { budgets }), T0 + 3 * HOUR_MS)).toEqual({ allowed: false, reason: 'DAILY_BUDGET', nextAllowedAt: T0 + DAY_MS });
+			// Another phone number has its own budget.
+			expect((await sendAt(request(keys[3], { budgets, phoneNumberId: 'phone-2' }), T0 + 3 * HOUR_MS)).allowed).toBe(true);
+			// An unconfirmed reservation holds budget only until it lapses.
+			const onPhone3 = (n: string) => request(store.contactKey(n), { rule: undefined, budgets: { messagesPerHour: 1 }, phoneNumberId: 'phone-3', reservationTtlMs: 60_000 });
+			expect((await store.reserve([onPhone3('+33611111111')], T0))[0].allowed).toBe(true);
+			expect(await store.reserve([onPhone3('+33622222222')], T0 + 59_999)).toEqual([{ allowed: false, reason: 'HOURLY_BUDGET', nextAllowedAt: T0 + HOUR_MS }]);
+			expect((await store.reserve([onPhone3('+33622222222')], T0 + 60_000))[0].allowed).toBe(true);
+		});
+
+		test('unique contacts per 24 h: a contact already reached costs no new slot', async () => {
+			const budgets = { uniqueContactsPer24h: 2 };
+			const rule = { maxCount: 10, windowMs: DAY_MS, minGapMs: 0 };
+			const [a, b, c] = ['+33600000001', '+33600000002', '+33600000003'].map((n) => store.contactKey(n));
+			expect((await sendAt(request(a, { budgets, rule }), T0)).allowed).toBe(true);
+			expect((await sendAt(request(b, { budgets, rule }), T0 + 1000)).allowed).toBe(true);
+			expect(await sendAt(request(c, { budgets, rule }), T0 + 2000)).toEqual({ allowed: false, reason: 'UNIQUE_CONTACTS_LIMIT', nextAllowedAt: T0 + DAY_MS });
+			expect((await sendAt(request(a, { budgets, rule }), T0 + 3000)).allowed).toBe(true);
+			// b (last reached at T0 + 1 s) leaves the window exactly 24 h later and frees a slot for c.
+			expect(await sendAt(request(c, { budgets, rule }), T0 + 999 + DAY_MS)).toEqual({ allowed: false, reason: 'UNIQUE_CONTACTS_LIMIT', nextAllowedAt: T0 + 1000 + DAY_MS });
+			expect((await sendAt(request(c, { budgets, rule }), T0 + 1000 + DAY_MS)).allowed).toBe(true);
+		});
+
+		test('a Meta hold (131049) defers until it ends', async () => {
+			const c = store.contactKey('+33612345678');
+			await store.holdContact(c, T0 + DAY_MS);
+			expect(await store.reserve([request(c, { rule: undefined, category: 'utility' })], T0)).toEqual([{ allowed: false, reason: 'META_HOLD', nextAllowedAt: T0 + DAY_MS }]);
+			expect((await store.reserve([request(c)], T0 + DAY_MS))[0].allowed).toBe(true);
+		});
+
+		test('a dry run decides without reserving', async () => {
+			const c = store.contactKey('+33612345678');
+			expect(await store.reserve([request(c, { dryRun: true })], T0)).toEqual([{ allowed: true }]);
+			expect((await store.reserve([request(c)], T0 + 1))[0].allowed).toBe(true);
+		});
+
+		test('an unconfirmed reservation expires by itself and frees the slot', async () => {
+			const c = store.contactKey('+33612345678');
+			const rule = { maxCount: 1, windowMs: DAY_MS, minGapMs: 0 };
+			await store.reserve([request(c, { rule, reservationTtlMs: 60_000 })], T0);
+			expect((await store.reserve([request(c, { rule })], T0 + 59_999))[0].allowed).toBe(false);
+			expect((await store.reserve([request(c, { rule })], T0 + 60_000))[0].allowed).toBe(true);
+		});
+
+		test('a confirmed reservation counts as a send at the confirmed time, even if confirmed after it lapsed', async () => {
+			const c = store.contactKey('+33612345678');
+			const rule = { maxCount: 1, windowMs: DAY_MS, minGapMs: 0 };
+			const [reservation] = await store.reserve([request(c, { rule, reservationTtlMs: 60_000 })], T0);
+			// Another decision after expiry prunes the lapsed reservation before it is confirmed.
+			await store.reserve([request(store.contactKey('+33699999999'), { rule })], T0 + 120_000);
+			expect(await store.confirmReservation((reservation as { reservationId: string }).reservationId, T0 + 130_000)).toBe(true);
+			expect(await store.reserve([request(c, { rule })], T0 + 140_000)).toEqual([{ allowed: false, reason: 'CONTACT_CAP', nextAllowedAt: T0 + 130_000 + DAY_MS }]);
+		});
+
+		test('releasing a reservation frees its slot; a confirmed send cannot be released', async () => {
+			const c = store.contactKey('+33612345678');
+			const rule = { maxCount: 1, windowMs: DAY_MS, minGapMs: 0 };
+			const [first] = await store.reserve([request(c, { rule })], T0);
+			expect(await store.releaseReservation((first as { reservationId: string }).reservationId)).toBe(true);
+			const [second] = await store.reserve([request(c, { rule })], T0 + 1);
+			expect(second.allowed).toBe(true);
+			const id = (second as { reservationId: string }).reservationId;
+			expect(await store.confirmReservation(id, T0 + 2)).toBe(true);
+			expect(await store.releaseReservation(id)).toBe(false);
+			expect((await store.reserve([request(c, { rule })], T0 + 3))[0].allowed).toBe(false);
+		});
+	});
+
+	describe('campaigns', () => {
+		test('a recipient is claimed once per campaign; a live claim is in flight, an expired one can be taken again', async () => {
+			const c = store.contactKey('+33612345678');
+			expect(await store.claimSend('spring', c, T0, 60_000)).toEqual({ state: 'claimed' });
+			expect(await store.claimSend('spring', c, T0 + 1, 60_000)).toEqual({ state: 'in_flight', at: T0 });
+			expect(await store.claimSend('autumn', c, T0 + 1, 60_000)).toEqual({ state: 'claimed' });
+			expect(await store.claimSend('spring', c, T0 + 60_000, 60_000)).toEqual({ state: 'claimed' });
+			await store.completeSend('spring', c, 'wamid.ABC', T0 + 60_500);
+			expect(await store.claimSend('spring', c, T0 + 999_999, 60_000)).toEqual({ state: 'sent', messageId: 'wamid.ABC', at: T0 + 60_500 });
+			await store.releaseClaim('spring', c);
+			expect((await store.claimSend('spring', c, T0 + 999_999, 60_000)).state).toBe('sent');
+			await store.releaseClaim('autumn', c);
+			expect(await store.claimSend('autumn', c, T0 + 2, 60_000)).toEqual({ state: 'claimed' });
+		});
+
+		test('counters add up per campaign', async () => {
+			await store.incrementCounters('spring', { sent: 2, 'failed:131026': 1, 'variant:A:sent': 2 });
+			await store.incrementCounters('spring', { sent: 3, delivered: 1, zero: 0 });
+			await store.incrementCounters('autumn', { sent: 7 });
+			expect(await store.counters('spring')).toEqual({ sent: 5, 'failed:131026': 1, 'variant:A:sent': 2, delivered: 1 });
+			expect(await store.counters('nothing')).toEqual({});
+		});
+
+		test('pauses by campaign, phone number or globally; the first paused scope asked for is returned', async () => {
+			expect(await store.activePause([{ scope: 'campaign', id: 'spring' }])).toBeUndefined();
+			await store.setPause({ scope: 'campaign', id: 'spring', paused: true, reason: 'DELIVERY_RATE', at: T0, details: { deliveryRate: 0.82 } });
+			await store.setPause({ scope: 'global', id: '*', paused: true, reason: 'ACCOUNT_RESTRICTION', at: T0 + 1 });
+			expect(await store.activePause([{ scope: 'campaign', id: 'spring' }, { scope: 'global', id: '*' }])).toEqual({
+				scope: 'campaign',
+				id: 'spring',
+				paused: true,
+				reason: 'DELIVERY_RATE',
+				at: T0,
+				details: { deliveryRate: 0.82 },
+			});
+			await store.setPause({ scope: 'campaign', id: 'spring', paused: false, at: T0 + 2 });
+			expect(await store.activePause([{ scope: 'campaign', id: 'spring' }, { scope: 'phone', id: 'phone-1' }, { scope: 'global', id: '*' }])).toMatchObject({ scope: 'global' });
+			expect((await store.pauses()).map((p) => [p.scope, p.paused])).toEqual([
+				['global', true],
+				['campaign', false],
+			]);
+		});
+	});
+
+	test('the throughput limiter spaces slots exactly 1/rate apart, carrying on across calls', async () => {
+		const first = await store.acquireSendSlots('phone-1', 100, 3);
+		const second = await store.acquireSendSlots('phone-1', 100, 2);
+		expect(first[0]).toBeLessThan(2);
+		for (let i = 1; i < first.length; i++) expect(first[i] - first[i - 1]).toBeCloseTo(10, 5);
+		// The second call continues where the first left off, minus the time that passed between them.
+		expect(second[0]).toBeGreaterThan(first[2]);
+		expect(second[0]).toBeLessThanOrEqual(first[2] + 10 + 1);
+		const other = await store.acquireSendSlots('phone-2', 100, 1);
+		expect(other[0]).toBeLessThan(2);
+	});
+
+	test('webhook dedupe: a key is new once within its TTL', async () => {
+		expect(await store.markSeen(['wamid.1:delivered', 'wamid.1:read', 'wamid.1:delivered'], 60_000)).toEqual([true, true, false]);
+		expect(await store.markSeen(['wamid.1:read', 'wamid.2:read'], 60_000)).toEqual([false, true]);
+		expect(await store.markSeen(['short'], 30)).toEqual([true]);
+		await new Promise((resolve) => setTimeout(resolve, 60));
+		expect(await store.markSeen(['short'], 30)).toEqual([true]);
+	});
+
+	test('holds no plain phone number after consent, caps, campaigns and forget', async () => {
+		const numbers = ['+33612345678', '+5511987654321', '+447400123456'];
+		for (const number of numbers) {
+			const c = store.contactKey(number);
+			await store.recordConsent([{ contactKey: c, action: 'opt_in', categories: ['marketing'], at: T0, source: 'web-form' }]);
+			await store.reserve([request(c)], T0);
+			await store.claimSend('spring', c, T0, 60_000);
+			await store.completeSend('spring', c, 'wamid.X', T0);
+			await store.markUndeliverable(c, T0);
+		}
+		await store.forgetContact(store.contactKey(numbers[0]), T0);
+		const raw = await backend.rawContent(store);
+		expect(raw.length).toBeGreaterThan(0);
+		for (const number of numbers) {
+			expect(raw).not.toContain(number);
+			expect(raw).not.toContain(number.slice(1));
+			expect(raw).not.toContain(number.slice(-9));
+		}
+		expect(raw).toContain(store.contactKey(numbers[1]));
+	});
+});
