@@ -7,6 +7,7 @@ module.exports = {
 		// Type-checking is `npm run typecheck`'s job; here ts-jest only transpiles.
 		'^.+\\.ts$': ['ts-jest', { diagnostics: false }],
 	},
+	setupFiles: ['<rootDir>/test/helpers/jestSetup.ts'],
 	testTimeout: 60_000,
 	// Store and race tests start their own child processes and servers; run files in parallel on 2 cores.
 	maxWorkers: 2,

@@ -17,7 +17,13 @@ export class WhatsAppComplianceRedis implements ICredentialType {
 	properties: INodeProperties[] = [
 		{ displayName: 'Host', name: 'host', type: 'string', default: 'localhost', required: true },
 		{ displayName: 'Port', name: 'port', type: 'number', default: 6379, required: true },
-		{ displayName: 'Username', name: 'username', type: 'string', default: '', description: 'Only for Redis ACL users; leave empty for the default user' },
+		{
+			displayName: 'Username',
+			name: 'username',
+			type: 'string',
+			default: '',
+			description: 'Only for Redis ACL users; leave empty for the default user',
+		},
 		{ displayName: 'Password', name: 'password', type: 'string', typeOptions: { password: true }, default: '' },
 		{ displayName: 'Database Number', name: 'database', type: 'number', default: 0 },
 		{ displayName: 'SSL/TLS', name: 'tls', type: 'boolean', default: false },

@@ -10,6 +10,14 @@ import {
 import { checkPhoneNumber, NUMBER_TYPES, toCountryCode, type NumberCheck, type NumberType } from '../core/phoneNumbers';
 import { judgeShare, type GuardAction } from '../core/runGuards';
 import { readItemValue } from '../shared/itemValues';
+import {
+	getComplianceStore,
+	storeCredential,
+	storeProperty,
+	whatsAppComplianceRedisTest,
+} from '../store/storeParameter';
+
+const DAY_MS = 86_400_000;
 
 const TYPE_LABELS: Record<NumberType, string> = {
 	MOBILE: 'Mobile',
@@ -42,6 +50,7 @@ export class WhatsAppNumberValidation implements INodeType {
 		// eslint-disable-next-line n8n-nodes-base/node-class-description-outputs-wrong
 		outputs: ['main', 'main'],
 		outputNames: ['Valid', 'Invalid'],
+		credentials: [storeCredential],
 		properties: [
 			{
 				displayName: 'Phone Number',
@@ -77,6 +86,18 @@ export class WhatsAppNumberValidation implements INodeType {
 				required: true,
 				description:
 					'The field added to each item: { e164, waId, country, nationalNumber, type, valid } or { valid: false, reason, input }',
+			},
+			{
+				displayName: 'Exclude Numbers Known to Be Undeliverable',
+				name: 'excludeUndeliverable',
+				type: 'boolean',
+				default: true,
+				description:
+					'Whether to send numbers that recently failed with Meta error 131026 (not on WhatsApp), as recorded by the WhatsApp Delivery Monitor, to Invalid with reason NOT_ON_WHATSAPP',
+			},
+			{
+				...storeProperty,
+				displayOptions: { show: { excludeUndeliverable: [true] } },
 			},
 			{
 				displayName: 'Options',
@@ -123,6 +144,14 @@ export class WhatsAppNumberValidation implements INodeType {
 						description: 'Share of invalid numbers (duplicates not counted) above which the list quality check acts',
 					},
 					{
+						displayName: 'Undeliverable Within (Days)',
+						name: 'undeliverableDays',
+						type: 'number',
+						typeOptions: { minValue: 1 },
+						default: 90,
+						description: 'How recent a 131026 failure must be to exclude the number (people do install WhatsApp later)',
+					},
+					{
 						displayName: 'Minimum Run Size for the Check',
 						name: 'minimumRunSize',
 						type: 'number',
@@ -135,6 +164,8 @@ export class WhatsAppNumberValidation implements INodeType {
 		],
 	};
 
+	methods = { credentialTest: { whatsAppComplianceRedisTest } };
+
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const items = this.getInputData();
 		const node = this.getNode();
@@ -144,6 +175,7 @@ export class WhatsAppNumberValidation implements INodeType {
 		if (allowedTypes.size === 0) throw new NodeOperationError(node, 'Choose at least one allowed number type');
 		const options = this.getNodeParameter('options', 0, {}) as {
 			keepDuplicates?: boolean;
+			undeliverableDays?: number;
 			listQualityAction?: GuardAction;
 			invalidThreshold?: number;
 			minimumRunSize?: number;
@@ -161,58 +193,55 @@ export class WhatsAppNumberValidation implements INodeType {
 			});
 		}
 
-		const valid: INodeExecutionData[] = [];
-		const invalid: INodeExecutionData[] = [];
-		const invalidReasons: string[] = [];
+		const results: IDataObject[] = new Array(items.length);
+		const inputs: unknown[] = new Array(items.length);
 		const firstSeen = new Map<string, number>();
-
 		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
-			let check:
-				| NumberCheck
-				| (Omit<NumberCheck, 'reason'> & { valid: false; reason: 'DUPLICATE'; e164: string; duplicateOfItem: number });
+			let check: NumberCheck;
+			const phone = () => readItemValue(this, 'phone', itemIndex, items[itemIndex]);
 			try {
-				const phone = readItemValue(this, 'phone', itemIndex, items[itemIndex]);
-				let country = fixedCountry;
-				if (countryIsPerItem) {
-					const value = this.getNodeParameter('defaultCountry', itemIndex, '');
-					country = toCountryCode(value);
-				}
-				check = checkPhoneNumber(phone, country, allowedTypes);
+				const country = countryIsPerItem
+					? toCountryCode(this.getNodeParameter('defaultCountry', itemIndex, ''))
+					: fixedCountry;
+				inputs[itemIndex] = phone();
+				check = checkPhoneNumber(inputs[itemIndex], country, allowedTypes);
 			} catch (error) {
 				if (!this.continueOnFail()) throw new NodeOperationError(node, error as Error, { itemIndex });
-				invalid.push(
-					output(items[itemIndex], itemIndex, outputField, {
-						valid: false,
-						reason: 'ERROR',
-						error: (error as Error).message,
-					}),
-				);
+				results[itemIndex] = { valid: false, reason: 'ERROR', error: (error as Error).message };
 				continue;
 			}
-
 			if (check.valid && !options.keepDuplicates) {
 				const earlier = firstSeen.get(check.e164);
 				if (earlier !== undefined) {
-					invalid.push(
-						output(items[itemIndex], itemIndex, outputField, {
-							valid: false,
-							reason: 'DUPLICATE',
-							input: String(readItemValue(this, 'phone', itemIndex, items[itemIndex]) ?? ''),
-							e164: check.e164,
-							duplicateOfItem: earlier,
-						}),
-					);
+					results[itemIndex] = {
+						valid: false,
+						reason: 'DUPLICATE',
+						input: String(inputs[itemIndex] ?? ''),
+						e164: check.e164,
+						duplicateOfItem: earlier,
+					};
 					continue;
 				}
 				firstSeen.set(check.e164, itemIndex);
 			}
-			if (check.valid) {
-				valid.push(output(items[itemIndex], itemIndex, outputField, check as unknown as IDataObject));
-			} else {
-				invalidReasons.push(check.reason);
-				invalid.push(output(items[itemIndex], itemIndex, outputField, check as unknown as IDataObject));
-			}
+			results[itemIndex] = check as unknown as IDataObject;
 		}
+
+		if (this.getNodeParameter('excludeUndeliverable', 0, true) as boolean) {
+			await excludeUndeliverable(this, results, inputs, (options.undeliverableDays ?? 90) * DAY_MS);
+		}
+
+		const valid: INodeExecutionData[] = [];
+		const invalid: INodeExecutionData[] = [];
+		const invalidReasons: string[] = [];
+		results.forEach((result, itemIndex) => {
+			if (result.valid) {
+				valid.push(output(items[itemIndex], itemIndex, outputField, result));
+			} else {
+				if (result.reason !== 'DUPLICATE' && result.reason !== 'ERROR') invalidReasons.push(result.reason as string);
+				invalid.push(output(items[itemIndex], itemIndex, outputField, result));
+			}
+		});
 
 		const action = options.listQualityAction ?? 'stop';
 		if (action !== 'off') {
@@ -234,6 +263,35 @@ export class WhatsAppNumberValidation implements INodeType {
 		}
 		return [valid, invalid];
 	}
+}
+
+/** Moves valid numbers the Delivery Monitor saw fail with 131026 within `withinMs` to NOT_ON_WHATSAPP. */
+async function excludeUndeliverable(
+	context: IExecuteFunctions,
+	results: IDataObject[],
+	inputs: unknown[],
+	withinMs: number,
+) {
+	const candidates = results.flatMap((result, index) => (result.valid ? [index] : []));
+	if (!candidates.length) return;
+	const store = await getComplianceStore(context);
+	const keys = candidates.map((index) => store.contactKey(results[index].e164 as string));
+	const states = await store.contactStates(keys);
+	const since = Date.now() - withinMs;
+	candidates.forEach((index, i) => {
+		const undeliverableAt = states.get(keys[i])?.undeliverableAt;
+		if (undeliverableAt !== undefined && undeliverableAt >= since) {
+			const { e164 } = results[index];
+			const input = typeof inputs[index] === 'string' ? inputs[index] : String(inputs[index]);
+			results[index] = {
+				valid: false,
+				reason: 'NOT_ON_WHATSAPP',
+				input,
+				e164,
+				undeliverableSince: new Date(undeliverableAt).toISOString(),
+			};
+		}
+	});
 }
 
 function output(item: INodeExecutionData, itemIndex: number, field: string, result: IDataObject): INodeExecutionData {

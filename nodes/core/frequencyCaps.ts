@@ -68,8 +68,16 @@ export function decideCap(request: CapRequest, facts: CapFacts, now: number): Ca
 		const at = roomAt(facts.phoneTimes, now, budgets.messagesPerDay, DAY_MS);
 		if (at !== undefined) return { allowed: false, reason: 'DAILY_BUDGET', nextAllowedAt: at };
 	}
-	if (budgets.uniqueContactsPer24h !== undefined && !facts.contactAlreadyReached && facts.uniqueReached >= budgets.uniqueContactsPer24h) {
-		return { allowed: false, reason: 'UNIQUE_CONTACTS_LIMIT', nextAllowedAt: facts.earliestUniqueExpiry?.() ?? now + DAY_MS };
+	if (
+		budgets.uniqueContactsPer24h !== undefined &&
+		!facts.contactAlreadyReached &&
+		facts.uniqueReached >= budgets.uniqueContactsPer24h
+	) {
+		return {
+			allowed: false,
+			reason: 'UNIQUE_CONTACTS_LIMIT',
+			nextAllowedAt: facts.earliestUniqueExpiry?.() ?? now + DAY_MS,
+		};
 	}
 	return { allowed: true };
 }

@@ -17,6 +17,7 @@ import {
 	type ContactState,
 	type PauseScope,
 	type PauseState,
+	type SendSlots,
 	type Suppression,
 	type SuppressionReason,
 } from './types';
@@ -32,7 +33,17 @@ export interface RedisConnection {
 	keyPrefix?: string;
 }
 
-type ScriptName = 'reserve' | 'confirm' | 'release' | 'claim' | 'releaseClaim' | 'acquireSlots' | 'recordConsent' | 'suppress' | 'forget' | 'factMax';
+type ScriptName =
+	| 'reserve'
+	| 'confirm'
+	| 'release'
+	| 'claim'
+	| 'releaseClaim'
+	| 'acquireSlots'
+	| 'recordConsent'
+	| 'suppress'
+	| 'forget'
+	| 'factMax';
 
 const SCRIPT_SOURCES: Record<ScriptName, string> = {
 	reserve: scripts.RESERVE,
@@ -80,10 +91,12 @@ export class RedisStore implements ComplianceStore {
 			// missing state (fail closed), and the operator must see which host is unreachable.
 			maxRetriesPerRequest: 1,
 			enableOfflineQueue: false,
-			retryStrategy: (attempt) => (attempt > 20 ? null : Math.min(attempt * 200, 2_000)),
+			// No retries while opening: an operator should see at once that the host is wrong.
+			retryStrategy: () => null,
 		};
 		const redis = new Redis(options) as ScriptedRedis;
-		redis.on('error', () => undefined); // surfaced through the failing command instead
+		let lastError: Error | undefined;
+		redis.on('error', (error: Error) => (lastError = error)); // surfaced through the failing call instead
 		for (const [name, lua] of Object.entries(SCRIPT_SOURCES)) redis.defineCommand(name, { numberOfKeys: 0, lua });
 		try {
 			await redis.connect();
@@ -91,10 +104,14 @@ export class RedisStore implements ComplianceStore {
 			// The contact-key secret is created once, by whichever worker gets there first.
 			await redis.set(`${prefix}secret`, randomBytes(32).toString('hex'), 'NX');
 			const secret = await redis.get(`${prefix}secret`);
+			// Once open, ride out short outages (a Redis restart, a failover) by reconnecting.
+			redis.options.retryStrategy = (attempt) => (attempt > 20 ? null : Math.min(attempt * 200, 2_000));
 			return new RedisStore(location, redis, prefix, Buffer.from(secret!, 'hex'));
 		} catch (error) {
 			redis.disconnect();
-			throw new StoreUnavailableError(`Redis at ${connection.host}:${connection.port} is unreachable: ${(error as Error).message}`);
+			throw new StoreUnavailableError(
+				`Redis at ${connection.host}:${connection.port} is unreachable: ${describeNetworkError(lastError ?? (error as Error))}`,
+			);
 		}
 	}
 
@@ -102,7 +119,7 @@ export class RedisStore implements ComplianceStore {
 		try {
 			return await work();
 		} catch (error) {
-			throw new StoreUnavailableError(`Redis store ${this.location} failed: ${(error as Error).message}`);
+			throw new StoreUnavailableError(`Redis store ${this.location} failed: ${describeNetworkError(error as Error)}`);
 		}
 	}
 
@@ -118,12 +135,26 @@ export class RedisStore implements ComplianceStore {
 			const pipeline = this.redis.pipeline() as unknown as ScriptedRedis;
 			for (const event of events) {
 				for (const category of event.categories) {
-					const stored: Omit<ConsentEvent, 'id'> = { contactKey: event.contactKey, action: event.action, category, at: event.at, recordedAt };
+					const stored: Omit<ConsentEvent, 'id'> = {
+						contactKey: event.contactKey,
+						action: event.action,
+						category,
+						at: event.at,
+						recordedAt,
+					};
 					if (event.source) stored.source = event.source;
 					if (event.wording) stored.wording = event.wording;
 					if (event.businessName) stored.businessName = event.businessName;
 					if (event.collectedBy) stored.collectedBy = event.collectedBy;
-					void pipeline.recordConsent(this.prefix, event.contactKey, event.action, category, JSON.stringify(stored), event.at, JSON.stringify(expandScope(category)));
+					void pipeline.recordConsent(
+						this.prefix,
+						event.contactKey,
+						event.action,
+						category,
+						JSON.stringify(stored),
+						event.at,
+						JSON.stringify(expandScope(category)),
+					);
 				}
 			}
 			await execPipeline(pipeline);
@@ -135,12 +166,20 @@ export class RedisStore implements ComplianceStore {
 		return raw.map((e) => JSON.parse(e) as ConsentEvent).sort((a, b) => a.at - b.at || a.id - b.id);
 	}
 
-	async suppress(entries: Array<{ contactKey: string; category: ConsentScope; reason: SuppressionReason; at: number }>): Promise<void> {
+	async suppress(
+		entries: Array<{ contactKey: string; category: ConsentScope; reason: SuppressionReason; at: number }>,
+	): Promise<void> {
 		await this.run(async () => {
 			for (let i = 0; i < entries.length; i += CHUNK) {
 				const pipeline = this.redis.pipeline() as unknown as ScriptedRedis;
 				for (const entry of entries.slice(i, i + CHUNK)) {
-					void pipeline.suppress(this.prefix, entry.contactKey, entry.reason, entry.at, JSON.stringify(expandScope(entry.category)));
+					void pipeline.suppress(
+						this.prefix,
+						entry.contactKey,
+						entry.reason,
+						entry.at,
+						JSON.stringify(expandScope(entry.category)),
+					);
 				}
 				await execPipeline(pipeline);
 			}
@@ -148,7 +187,9 @@ export class RedisStore implements ComplianceStore {
 	}
 
 	async forgetContact(contactKey: string, at: number): Promise<{ eventsDeleted: number }> {
-		const deleted = await this.run(() => this.redis.forget(this.prefix, contactKey, at, JSON.stringify(expandScope('all'))));
+		const deleted = await this.run(() =>
+			this.redis.forget(this.prefix, contactKey, at, JSON.stringify(expandScope('all'))),
+		);
 		return { eventsDeleted: Number(deleted) };
 	}
 
@@ -183,12 +224,23 @@ export class RedisStore implements ComplianceStore {
 				const results = await execPipeline(pipeline);
 				part.forEach((contact, index) => {
 					const events = (results[index * 3] as string[]).map((e) => JSON.parse(e) as ConsentEvent);
-					const suppressions: Suppression[] = Object.entries(results[index * 3 + 1] as Record<string, string>).map(([category, value]) => ({
-						category: category as ConsentScope,
-						...(JSON.parse(value) as { reason: SuppressionReason; at: number }),
-					}));
-					const [u, h, interaction] = (results[index * 3 + 2] as Array<string | null>).map((v) => (v === null ? undefined : Number(v)));
-					states.set(contact, deriveContactState(events, suppressions, { undeliverableAt: u, holdUntil: h, lastInteractionAt: interaction }));
+					const suppressions: Suppression[] = Object.entries(results[index * 3 + 1] as Record<string, string>).map(
+						([category, value]) => ({
+							category: category as ConsentScope,
+							...(JSON.parse(value) as { reason: SuppressionReason; at: number }),
+						}),
+					);
+					const [u, h, interaction] = (results[index * 3 + 2] as Array<string | null>).map((v) =>
+						v === null ? undefined : Number(v),
+					);
+					states.set(
+						contact,
+						deriveContactState(events, suppressions, {
+							undeliverableAt: u,
+							holdUntil: h,
+							lastInteractionAt: interaction,
+						}),
+					);
 				});
 			}
 		});
@@ -203,7 +255,13 @@ export class RedisStore implements ComplianceStore {
 			// Chunks keep each script short: Redis runs nothing else while a script runs.
 			for (let i = 0; i < requests.length; i += CHUNK) {
 				const part = requests.slice(i, i + CHUNK).map((r) => {
-					const q: Record<string, unknown> = { c: r.contactKey, k: r.category, p: r.phoneNumberId, ttl: r.reservationTtlMs, id: randomUUID() };
+					const q: Record<string, unknown> = {
+						c: r.contactKey,
+						k: r.category,
+						p: r.phoneNumberId,
+						ttl: r.reservationTtlMs,
+						id: randomUUID(),
+					};
 					if (r.rule) Object.assign(q, { win: r.rule.windowMs, gap: r.rule.minGapMs, max: r.rule.maxCount });
 					if (r.budgets?.messagesPerHour !== undefined) q.hr = r.budgets.messagesPerHour;
 					if (r.budgets?.messagesPerDay !== undefined) q.dy = r.budgets.messagesPerDay;
@@ -232,7 +290,9 @@ export class RedisStore implements ComplianceStore {
 	// ---- idempotency ----
 
 	async claimSend(campaignId: string, contactKey: string, now: number, claimTtlMs: number): Promise<ClaimResult> {
-		const [state, at, extra] = (await this.run(() => this.redis.claim(this.prefix, campaignId, contactKey, now, claimTtlMs))) as string[];
+		const [state, at, extra] = (await this.run(() =>
+			this.redis.claim(this.prefix, campaignId, contactKey, now, claimTtlMs),
+		)) as string[];
 		if (state === 'sent') return { state: 'sent', at: Number(at), messageId: extra || undefined };
 		if (state === 'in_flight') return { state: 'in_flight', at: Number(at) };
 		return { state: 'claimed' };
@@ -269,7 +329,9 @@ export class RedisStore implements ComplianceStore {
 
 	async activePause(scopes: Array<{ scope: PauseScope; id: string }>): Promise<PauseState | undefined> {
 		if (!scopes.length) return undefined;
-		const values = await this.run(() => this.redis.hmget(`${this.prefix}pz`, ...scopes.map((s) => `${s.scope}|${s.id}`)));
+		const values = await this.run(() =>
+			this.redis.hmget(`${this.prefix}pz`, ...scopes.map((s) => `${s.scope}|${s.id}`)),
+		);
 		for (const value of values) {
 			if (!value) continue;
 			const state = JSON.parse(value) as PauseState;
@@ -285,10 +347,12 @@ export class RedisStore implements ComplianceStore {
 
 	// ---- throughput limiter ----
 
-	async acquireSendSlots(phoneNumberId: string, ratePerSecond: number, count: number): Promise<number[]> {
+	async acquireSendSlots(phoneNumberId: string, ratePerSecond: number, count: number): Promise<SendSlots> {
 		if (!(ratePerSecond > 0)) throw new Error(`Throughput must be a positive rate, got ${ratePerSecond}`);
-		const waits = (await this.run(() => this.redis.acquireSlots(this.prefix, phoneNumberId, ratePerSecond, count))) as string[];
-		return waits.map(Number);
+		const [now, ...waits] = (await this.run(() =>
+			this.redis.acquireSlots(this.prefix, phoneNumberId, ratePerSecond, count),
+		)) as string[];
+		return { now: Number(now), waits: waits.map(Number) };
 	}
 
 	// ---- webhook dedupe ----
@@ -304,8 +368,31 @@ export class RedisStore implements ComplianceStore {
 	}
 
 	async close(): Promise<void> {
-		await this.redis.quit().catch(() => this.redis.disconnect());
+		if (this.redis.status === 'ready') await this.redis.quit().catch(() => this.redis.disconnect());
+		else this.redis.disconnect();
 	}
+}
+
+/**
+ * Network failures in words. (n8n replaces any error message that contains a code such as ECONNREFUSED
+ * with a generic sentence, which would hide the host the operator has to fix.)
+ */
+export function describeNetworkError(error: Error & { code?: string }): string {
+	const words: Record<string, string> = {
+		ECONNREFUSED: 'connection refused (is Redis running and listening there?)',
+		ENOTFOUND: 'host not found',
+		EAI_AGAIN: 'host name could not be resolved',
+		ETIMEDOUT: 'connection timed out',
+		ECONNRESET: 'connection reset',
+		EHOSTUNREACH: 'host unreachable',
+	};
+	return (
+		(error.code && words[error.code]) ||
+		error.message.replace(
+			/\b(ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|EAI_AGAIN)\b/g,
+			(code) => words[code],
+		)
+	);
 }
 
 async function execPipeline(pipeline: { exec(): Promise<Array<[Error | null, unknown]> | null> }): Promise<unknown[]> {

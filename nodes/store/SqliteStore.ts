@@ -17,6 +17,7 @@ import {
 	type ContactState,
 	type PauseScope,
 	type PauseState,
+	type SendSlots,
 	type Suppression,
 	type SuppressionReason,
 } from './types';
@@ -89,7 +90,9 @@ function loadSqlite(): typeof import('node:sqlite') {
 	try {
 		return require('node:sqlite');
 	} catch {
-		throw new StoreUnavailableError(`The built-in store needs Node.js 24 (node:sqlite); this n8n runs Node.js ${process.version}`);
+		throw new StoreUnavailableError(
+			`The built-in store needs Node.js 24 (node:sqlite); this n8n runs Node.js ${process.version}`,
+		);
 	}
 }
 
@@ -141,8 +144,12 @@ export class SqliteStore implements ComplianceStore {
 				}
 			}
 			// The contact-key secret is created once, by whichever process gets there first.
-			db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)').run('contact_key_secret', randomBytes(32).toString('hex'));
-			const secret = (db.prepare('SELECT value FROM meta WHERE key = ?').get('contact_key_secret') as { value: string }).value;
+			db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)').run(
+				'contact_key_secret',
+				randomBytes(32).toString('hex'),
+			);
+			const secret = (db.prepare('SELECT value FROM meta WHERE key = ?').get('contact_key_secret') as { value: string })
+				.value;
 			return new SqliteStore(file, db, Buffer.from(secret, 'hex'));
 		} catch (error) {
 			db?.close();
@@ -187,11 +194,23 @@ export class SqliteStore implements ComplianceStore {
 		const suppress = this.statement(
 			'INSERT INTO suppressions (contact, category, reason, at) VALUES (?, ?, ?, ?) ON CONFLICT (contact, category) DO UPDATE SET reason = excluded.reason, at = excluded.at WHERE excluded.at >= suppressions.at',
 		);
-		const lift = this.statement("DELETE FROM suppressions WHERE contact = ? AND category = ? AND reason IN ('OPTED_OUT', 'IMPORTED') AND at <= ?");
+		const lift = this.statement(
+			"DELETE FROM suppressions WHERE contact = ? AND category = ? AND reason IN ('OPTED_OUT', 'IMPORTED') AND at <= ?",
+		);
 		this.write(() => {
 			for (const event of events) {
 				for (const category of event.categories) {
-					insert.run(event.contactKey, event.action, category, event.at, event.source ?? null, event.wording ?? null, event.businessName ?? null, event.collectedBy ?? null, recordedAt);
+					insert.run(
+						event.contactKey,
+						event.action,
+						category,
+						event.at,
+						event.source ?? null,
+						event.wording ?? null,
+						event.businessName ?? null,
+						event.collectedBy ?? null,
+						recordedAt,
+					);
 					for (const each of expandScope(category)) {
 						if (event.action === 'opt_out') suppress.run(event.contactKey, each, 'OPTED_OUT', event.at);
 						else lift.run(event.contactKey, each, event.at);
@@ -202,16 +221,22 @@ export class SqliteStore implements ComplianceStore {
 	}
 
 	async consentHistory(contactKey: string): Promise<ConsentEvent[]> {
-		const rows = this.statement('SELECT * FROM consent_events WHERE contact = ? ORDER BY at, id').all(contactKey) as Array<Record<string, unknown>>;
+		const rows = this.statement('SELECT * FROM consent_events WHERE contact = ? ORDER BY at, id').all(
+			contactKey,
+		) as Array<Record<string, unknown>>;
 		return rows.map(toConsentEvent);
 	}
 
-	async suppress(entries: Array<{ contactKey: string; category: ConsentScope; reason: SuppressionReason; at: number }>): Promise<void> {
+	async suppress(
+		entries: Array<{ contactKey: string; category: ConsentScope; reason: SuppressionReason; at: number }>,
+	): Promise<void> {
 		const upsert = this.statement(
 			'INSERT INTO suppressions (contact, category, reason, at) VALUES (?, ?, ?, ?) ON CONFLICT (contact, category) DO UPDATE SET reason = excluded.reason, at = excluded.at WHERE excluded.at >= suppressions.at',
 		);
 		this.write(() => {
-			for (const entry of entries) for (const category of expandScope(entry.category)) upsert.run(entry.contactKey, category, entry.reason, entry.at);
+			for (const entry of entries)
+				for (const category of expandScope(entry.category))
+					upsert.run(entry.contactKey, category, entry.reason, entry.at);
 		});
 	}
 
@@ -219,7 +244,9 @@ export class SqliteStore implements ComplianceStore {
 		return this.write(() => {
 			const { changes } = this.statement('DELETE FROM consent_events WHERE contact = ?').run(contactKey);
 			this.statement('DELETE FROM contact_facts WHERE contact = ?').run(contactKey);
-			const keep = this.statement('INSERT OR IGNORE INTO suppressions (contact, category, reason, at) VALUES (?, ?, ?, ?)');
+			const keep = this.statement(
+				'INSERT OR IGNORE INTO suppressions (contact, category, reason, at) VALUES (?, ?, ?, ?)',
+			);
 			for (const category of expandScope('all')) keep.run(contactKey, category, 'FORGOTTEN', at);
 			return { eventsDeleted: Number(changes) };
 		});
@@ -251,17 +278,29 @@ export class SqliteStore implements ComplianceStore {
 		const facts = new Map<string, Record<string, number | null>>();
 		for (const part of chunks(unique)) {
 			const list = placeholders(part.length);
-			for (const row of this.statement(`SELECT * FROM consent_events WHERE contact IN (${list})`).all(...part) as Array<Record<string, unknown>>) {
+			for (const row of this.statement(`SELECT * FROM consent_events WHERE contact IN (${list})`).all(...part) as Array<
+				Record<string, unknown>
+			>) {
 				const contact = row.contact as string;
 				if (!events.has(contact)) events.set(contact, []);
 				events.get(contact)!.push(toConsentEvent(row));
 			}
-			for (const row of this.statement(`SELECT contact, category, reason, at FROM suppressions WHERE contact IN (${list})`).all(...part) as Array<Record<string, unknown>>) {
+			for (const row of this.statement(
+				`SELECT contact, category, reason, at FROM suppressions WHERE contact IN (${list})`,
+			).all(...part) as Array<Record<string, unknown>>) {
 				const contact = row.contact as string;
 				if (!suppressions.has(contact)) suppressions.set(contact, []);
-				suppressions.get(contact)!.push({ category: row.category as ConsentScope, reason: row.reason as SuppressionReason, at: row.at as number });
+				suppressions
+					.get(contact)!
+					.push({
+						category: row.category as ConsentScope,
+						reason: row.reason as SuppressionReason,
+						at: row.at as number,
+					});
 			}
-			for (const row of this.statement(`SELECT * FROM contact_facts WHERE contact IN (${list})`).all(...part) as Array<Record<string, number | null>>) {
+			for (const row of this.statement(`SELECT * FROM contact_facts WHERE contact IN (${list})`).all(...part) as Array<
+				Record<string, number | null>
+			>) {
 				facts.set(row.contact as unknown as string, row);
 			}
 		}
@@ -287,11 +326,15 @@ export class SqliteStore implements ComplianceStore {
 			'SELECT at FROM send_log WHERE contact = ? AND category = ? AND at > ? AND (confirmed = 1 OR expires_at > ?) ORDER BY at',
 		);
 		const holdOf = this.statement('SELECT hold_until FROM contact_facts WHERE contact = ?');
-		const phoneTimes = this.statement('SELECT at FROM send_log WHERE phone = ? AND at > ? AND (confirmed = 1 OR expires_at > ?) ORDER BY at');
+		const phoneTimes = this.statement(
+			'SELECT at FROM send_log WHERE phone = ? AND at > ? AND (confirmed = 1 OR expires_at > ?) ORDER BY at',
+		);
 		const uniqueContacts = this.statement(
 			'SELECT contact, MAX(at) AS latest FROM send_log WHERE phone = ? AND at > ? AND (confirmed = 1 OR expires_at > ?) GROUP BY contact',
 		);
-		const insert = this.statement('INSERT INTO send_log (id, phone, contact, category, at, confirmed, expires_at) VALUES (?, ?, ?, ?, ?, 0, ?)');
+		const insert = this.statement(
+			'INSERT INTO send_log (id, phone, contact, category, at, confirmed, expires_at) VALUES (?, ?, ?, ?, ?, 0, ?)',
+		);
 
 		return this.write(() => {
 			// Phone-wide facts are read once per batch and kept current as the batch reserves: the write
@@ -303,7 +346,12 @@ export class SqliteStore implements ComplianceStore {
 					const since = now - DAY_MS;
 					facts = {
 						times: (phoneTimes.all(phone, since, now) as Array<{ at: number }>).map((r) => r.at),
-						unique: new Map((uniqueContacts.all(phone, since, now) as Array<{ contact: string; latest: number }>).map((r) => [r.contact, r.latest])),
+						unique: new Map(
+							(uniqueContacts.all(phone, since, now) as Array<{ contact: string; latest: number }>).map((r) => [
+								r.contact,
+								r.latest,
+							]),
+						),
 					};
 					phones.set(phone, facts);
 				}
@@ -318,7 +366,11 @@ export class SqliteStore implements ComplianceStore {
 				const decision = decideCap(
 					request,
 					{
-						contactTimes: request.rule ? (contactTimes.all(request.contactKey, request.category, now - window, now) as Array<{ at: number }>).map((r) => r.at) : [],
+						contactTimes: request.rule
+							? (
+									contactTimes.all(request.contactKey, request.category, now - window, now) as Array<{ at: number }>
+								).map((r) => r.at)
+							: [],
 						holdUntil: hold?.hold_until ?? undefined,
 						phoneTimes: phone?.times ?? [],
 						uniqueReached: phone?.unique.size ?? 0,
@@ -329,7 +381,14 @@ export class SqliteStore implements ComplianceStore {
 				);
 				if (!decision.allowed || request.dryRun) return decision;
 				const reservationId = randomUUID();
-				insert.run(reservationId, request.phoneNumberId, request.contactKey, request.category, now, now + request.reservationTtlMs);
+				insert.run(
+					reservationId,
+					request.phoneNumberId,
+					request.contactKey,
+					request.category,
+					now,
+					now + request.reservationTtlMs,
+				);
 				if (phone) {
 					phone.times.push(now);
 					phone.unique.set(request.contactKey, now);
@@ -345,7 +404,10 @@ export class SqliteStore implements ComplianceStore {
 	}
 
 	async confirmReservation(reservationId: string, at: number): Promise<boolean> {
-		const { changes } = this.statement('UPDATE send_log SET confirmed = 1, at = ?, expires_at = NULL WHERE id = ?').run(at, reservationId);
+		const { changes } = this.statement('UPDATE send_log SET confirmed = 1, at = ?, expires_at = NULL WHERE id = ?').run(
+			at,
+			reservationId,
+		);
 		return Number(changes) > 0;
 	}
 
@@ -358,7 +420,10 @@ export class SqliteStore implements ComplianceStore {
 	private pruneNow(now: number) {
 		if (++this.writesSincePrune < 200) return;
 		this.writesSincePrune = 0;
-		this.statement('DELETE FROM send_log WHERE at < ? OR (confirmed = 0 AND expires_at < ?)').run(now - SEND_LOG_RETENTION_MS, now - EXPIRED_RESERVATION_GRACE_MS);
+		this.statement('DELETE FROM send_log WHERE at < ? OR (confirmed = 0 AND expires_at < ?)').run(
+			now - SEND_LOG_RETENTION_MS,
+			now - EXPIRED_RESERVATION_GRACE_MS,
+		);
 		this.statement('DELETE FROM webhook_seen WHERE expires_at < ?').run(Date.now());
 	}
 
@@ -366,9 +431,10 @@ export class SqliteStore implements ComplianceStore {
 
 	async claimSend(campaignId: string, contactKey: string, now: number, claimTtlMs: number): Promise<ClaimResult> {
 		return this.write(() => {
-			const row = this.statement('SELECT state, message_id, at, claim_expires_at FROM campaign_sends WHERE campaign = ? AND contact = ?').get(campaignId, contactKey) as
-				| { state: string; message_id: string | null; at: number; claim_expires_at: number | null }
-				| undefined;
+			const row = this.statement(
+				'SELECT state, message_id, at, claim_expires_at FROM campaign_sends WHERE campaign = ? AND contact = ?',
+			).get(campaignId, contactKey) as
+				{ state: string; message_id: string | null; at: number; claim_expires_at: number | null } | undefined;
 			if (row?.state === 'sent') return { state: 'sent', messageId: row.message_id ?? undefined, at: row.at };
 			if (row?.state === 'claimed' && (row.claim_expires_at ?? 0) > now) return { state: 'in_flight', at: row.at };
 			this.statement(
@@ -385,7 +451,10 @@ export class SqliteStore implements ComplianceStore {
 	}
 
 	async releaseClaim(campaignId: string, contactKey: string): Promise<void> {
-		this.statement("DELETE FROM campaign_sends WHERE campaign = ? AND contact = ? AND state = 'claimed'").run(campaignId, contactKey);
+		this.statement("DELETE FROM campaign_sends WHERE campaign = ? AND contact = ? AND state = 'claimed'").run(
+			campaignId,
+			contactKey,
+		);
 	}
 
 	// ---- campaign state ----
@@ -400,14 +469,23 @@ export class SqliteStore implements ComplianceStore {
 	}
 
 	async counters(campaignId: string): Promise<Record<string, number>> {
-		const rows = this.statement('SELECT name, value FROM campaign_counters WHERE campaign = ?').all(campaignId) as Array<{ name: string; value: number }>;
+		const rows = this.statement('SELECT name, value FROM campaign_counters WHERE campaign = ?').all(
+			campaignId,
+		) as Array<{ name: string; value: number }>;
 		return Object.fromEntries(rows.map((r) => [r.name, r.value]));
 	}
 
 	async setPause(state: PauseState): Promise<void> {
 		this.statement(
 			'INSERT INTO pauses (scope, id, paused, reason, at, details) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (scope, id) DO UPDATE SET paused = excluded.paused, reason = excluded.reason, at = excluded.at, details = excluded.details',
-		).run(state.scope, state.id, state.paused ? 1 : 0, state.reason ?? null, state.at, state.details ? JSON.stringify(state.details) : null);
+		).run(
+			state.scope,
+			state.id,
+			state.paused ? 1 : 0,
+			state.reason ?? null,
+			state.at,
+			state.details ? JSON.stringify(state.details) : null,
+		);
 	}
 
 	async activePause(scopes: Array<{ scope: PauseScope; id: string }>): Promise<PauseState | undefined> {
@@ -420,18 +498,23 @@ export class SqliteStore implements ComplianceStore {
 	}
 
 	async pauses(): Promise<PauseState[]> {
-		return (this.statement('SELECT * FROM pauses ORDER BY at').all() as Array<Record<string, unknown>>).map(toPauseState);
+		return (this.statement('SELECT * FROM pauses ORDER BY at').all() as Array<Record<string, unknown>>).map(
+			toPauseState,
+		);
 	}
 
 	// ---- throughput limiter ----
 
-	async acquireSendSlots(phoneNumberId: string, ratePerSecond: number, count: number): Promise<number[]> {
+	async acquireSendSlots(phoneNumberId: string, ratePerSecond: number, count: number): Promise<SendSlots> {
 		return this.write(() => {
 			const now = Date.now();
-			const row = this.statement('SELECT tat FROM throughput WHERE phone = ?').get(phoneNumberId) as { tat: number } | undefined;
+			const row = this.statement('SELECT tat FROM throughput WHERE phone = ?').get(phoneNumberId) as
+				{ tat: number } | undefined;
 			const { waits, tat } = gcraSlots(row?.tat, now, ratePerSecond, count);
-			this.statement('INSERT INTO throughput (phone, tat) VALUES (?, ?) ON CONFLICT (phone) DO UPDATE SET tat = excluded.tat').run(phoneNumberId, tat);
-			return waits;
+			this.statement(
+				'INSERT INTO throughput (phone, tat) VALUES (?, ?) ON CONFLICT (phone) DO UPDATE SET tat = excluded.tat',
+			).run(phoneNumberId, tat);
+			return { now, waits };
 		});
 	}
 
@@ -474,7 +557,12 @@ function toConsentEvent(row: Record<string, unknown>): StoredConsentEvent {
 }
 
 function toPauseState(row: Record<string, unknown>): PauseState {
-	const state: PauseState = { scope: row.scope as PauseScope, id: row.id as string, paused: row.paused === 1, at: Number(row.at) };
+	const state: PauseState = {
+		scope: row.scope as PauseScope,
+		id: row.id as string,
+		paused: row.paused === 1,
+		at: Number(row.at),
+	};
 	if (row.reason !== null) state.reason = row.reason as string;
 	if (row.details) state.details = JSON.parse(row.details as string);
 	return state;

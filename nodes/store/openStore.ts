@@ -21,7 +21,10 @@ export function openStore(config: StoreConfig): Promise<ComplianceStore> {
 	const key = cacheKey(config);
 	let store = openStores.get(key);
 	if (!store) {
-		store = config.kind === 'sqlite' ? Promise.resolve().then(() => SqliteStore.open(config.file)) : RedisStore.open(config.connection);
+		store =
+			config.kind === 'sqlite'
+				? Promise.resolve().then(() => SqliteStore.open(config.file))
+				: RedisStore.open(config.connection);
 		openStores.set(key, store);
 		// A failed open is not cached: the next execution tries again (Redis may be back).
 		store.catch(() => openStores.delete(key));

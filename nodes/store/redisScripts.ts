@@ -167,7 +167,7 @@ if v and string.sub(v, 1, 8) == 'claimed|' then redis.call('HDEL', key, ARGV[3])
 return 0
 `;
 
-/** GCRA on Redis' own clock (workers' clocks may differ). ARGV: prefix, phone, rate per second, count. */
+/** GCRA on Redis' own clock (workers' clocks may differ). ARGV: prefix, phone, rate per second, count. Returns {now, waits…}. */
 export const ACQUIRE_SLOTS = `
 local key = ARGV[1] .. 'lm:' .. ARGV[2]
 local rate, count = tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -175,10 +175,13 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local interval = 1000 / rate
 local start = math.max(tonumber(redis.call('GET', key) or now), now)
-local waits = {}
-for i = 0, count - 1 do waits[i + 1] = tostring(start - now + i * interval) end
-redis.call('SET', key, tostring(start + count * interval), 'PX', 86400000)
-return waits
+-- tostring() keeps 14 significant digits: a millisecond timestamp has 13, so fractions would be lost
+-- and slots would drift. Format times explicitly.
+local function ms(x) return string.format('%.4f', x) end
+local out = { ms(now) }
+for i = 0, count - 1 do out[i + 2] = ms(start - now + i * interval) end
+redis.call('SET', key, ms(start + count * interval), 'PX', 86400000)
+return out
 `;
 
 /**

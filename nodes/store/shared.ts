@@ -1,5 +1,12 @@
 /** Logic both store backends share, so that they derive the same answers from the same data. */
-import { MESSAGE_CATEGORIES, type ConsentEvent, type ConsentScope, type ContactState, type MessageCategory, type Suppression } from './types';
+import {
+	MESSAGE_CATEGORIES,
+	type ConsentEvent,
+	type ConsentScope,
+	type ContactState,
+	type MessageCategory,
+	type Suppression,
+} from './types';
 
 export type StoredConsentEvent = ConsentEvent;
 
@@ -38,7 +45,12 @@ export function deriveContactState(
  * GCRA (generic cell rate algorithm) without burst: consecutive slots are exactly 1/rate apart, so no
  * 1-second window holds more than `rate` sends. `tat` is the theoretical arrival time of the next slot.
  */
-export function gcraSlots(tat: number | undefined, now: number, ratePerSecond: number, count: number): { waits: number[]; tat: number } {
+export function gcraSlots(
+	tat: number | undefined,
+	now: number,
+	ratePerSecond: number,
+	count: number,
+): { waits: number[]; tat: number } {
 	if (!(ratePerSecond > 0)) throw new Error(`Throughput must be a positive rate, got ${ratePerSecond}`);
 	const interval = 1000 / ratePerSecond;
 	const start = Math.max(tat ?? now, now);

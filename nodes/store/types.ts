@@ -86,11 +86,11 @@ export interface CapRequest {
 	dryRun?: boolean;
 }
 
-export type CapDenial = 'CONTACT_CAP' | 'MIN_GAP' | 'DAILY_BUDGET' | 'HOURLY_BUDGET' | 'UNIQUE_CONTACTS_LIMIT' | 'META_HOLD';
+export type CapDenial =
+	'CONTACT_CAP' | 'MIN_GAP' | 'DAILY_BUDGET' | 'HOURLY_BUDGET' | 'UNIQUE_CONTACTS_LIMIT' | 'META_HOLD';
 
 export type CapDecision =
-	| { allowed: true; reservationId?: string }
-	| { allowed: false; reason: CapDenial; nextAllowedAt: number };
+	{ allowed: true; reservationId?: string } | { allowed: false; reason: CapDenial; nextAllowedAt: number };
 
 // ---- campaigns ----
 
@@ -125,7 +125,9 @@ export interface ComplianceStore {
 	recordConsent(events: ConsentEventInput[]): Promise<void>;
 	consentHistory(contactKey: string): Promise<ConsentEvent[]>;
 	/** Suppress without a ledger event (imports, 131050). */
-	suppress(entries: Array<{ contactKey: string; category: ConsentScope; reason: SuppressionReason; at: number }>): Promise<void>;
+	suppress(
+		entries: Array<{ contactKey: string; category: ConsentScope; reason: SuppressionReason; at: number }>,
+	): Promise<void>;
 	/** Erases the contact's ledger and interaction data, keeping a suppression marker for every category. */
 	forgetContact(contactKey: string, at: number): Promise<{ eventsDeleted: number }>;
 	markUndeliverable(contactKey: string, at: number): Promise<void>;
@@ -156,14 +158,21 @@ export interface ComplianceStore {
 
 	/**
 	 * Throughput limiter per phone number (GCRA), shared by every execution using the store: takes
-	 * `count` slots at `ratePerSecond` and returns, for each, how long to wait before sending (ms).
+	 * `count` slots at `ratePerSecond` and returns, for each, how long to wait before sending.
 	 */
-	acquireSendSlots(phoneNumberId: string, ratePerSecond: number, count: number): Promise<number[]>;
+	acquireSendSlots(phoneNumberId: string, ratePerSecond: number, count: number): Promise<SendSlots>;
 
 	/** Webhook dedupe: true for keys not seen within `ttlMs` (now marked seen), false for repeats. */
 	markSeen(keys: string[], ttlMs: number): Promise<boolean[]>;
 
 	close(): Promise<void>;
+}
+
+export interface SendSlots {
+	/** The limiter's clock when it granted the slots (Redis' clock with the Redis store). */
+	now: number;
+	/** For each slot, milliseconds to wait from `now`. */
+	waits: number[];
 }
 
 export class StoreUnavailableError extends Error {

@@ -181,6 +181,16 @@ export async function runWorkflow(
 		node.parameters = { ...node.parameters, ...parameters } as typeof node.parameters;
 	}
 	const nodeTypes = new HarnessNodeTypes();
+	// As an operator would in the editor: assign each supplied credential to the nodes that take it.
+	for (const node of workflowData.nodes) {
+		const declared =
+			NodeHelpers.getVersionedNodeType(nodeTypes.getByName(node.type), node.typeVersion).description.credentials ?? [];
+		for (const { name } of declared) {
+			if (options.credentials?.[name] && !node.credentials?.[name]) {
+				node.credentials = { ...node.credentials, [name]: { id: `harness-${name}`, name: `Test ${name}` } };
+			}
+		}
+	}
 	const workflow = new Workflow({
 		id: workflowData.id ?? 'harness',
 		name: workflowData.name,

@@ -21,9 +21,13 @@ async function freePort(): Promise<number> {
 
 export async function startRedisServer(): Promise<RedisServer> {
 	const port = await freePort();
-	const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], {
-		stdio: ['ignore', 'pipe', 'pipe'],
-	});
+	const child: ChildProcess = spawn(
+		'redis-server',
+		['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'],
+		{
+			stdio: ['ignore', 'pipe', 'pipe'],
+		},
+	);
 	await new Promise<void>((resolve, reject) => {
 		let output = '';
 		const timer = setTimeout(() => reject(new Error(`redis-server did not start on port ${port}: ${output}`)), 10_000);

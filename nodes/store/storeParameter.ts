@@ -1,0 +1,112 @@
+import Redis from 'ioredis';
+import {
+	NodeOperationError,
+	type ICredentialsDecrypted,
+	type ICredentialTestFunctions,
+	type IExecuteFunctions,
+	type INodeCredentialDescription,
+	type INodeCredentialTestResult,
+	type INodeProperties,
+	type IWebhookFunctions,
+} from 'n8n-workflow';
+
+import { openStore, type StoreConfig } from './openStore';
+import type { RedisConnection } from './RedisStore';
+import type { ComplianceStore } from './types';
+
+/** The Store parameter every stateful node shows, first in its panel. */
+export const storeProperty: INodeProperties = {
+	displayName: 'Store',
+	name: 'store',
+	type: 'options',
+	options: [
+		{
+			name: 'Built-in (This N8n Instance)',
+			value: 'builtIn',
+			description: 'A file in the n8n user folder; no set-up. For n8n running as a single instance.',
+		},
+		{
+			name: 'Redis (Several N8n Workers)',
+			value: 'redis',
+			description: 'For n8n in queue mode: every worker must see the same consent, caps and send history',
+		},
+	],
+	default: 'builtIn',
+	description:
+		'Where consent, caps and send history are kept. Every WhatsApp compliance node of a campaign, and its Delivery Monitor, must use the same store.',
+};
+
+export const storeCredential: INodeCredentialDescription = {
+	name: 'whatsAppComplianceRedis',
+	required: true,
+	displayOptions: { show: { store: ['redis'] } },
+	testedBy: 'whatsAppComplianceRedisTest',
+};
+
+function redisConnection(data: Record<string, unknown>): RedisConnection {
+	return {
+		host: String(data.host ?? 'localhost'),
+		port: Number(data.port ?? 6379),
+		username: (data.username as string) || undefined,
+		password: (data.password as string) || undefined,
+		database: Number(data.database ?? 0),
+		tls: data.tls === true,
+		keyPrefix: (data.keyPrefix as string) || 'wac:',
+	};
+}
+
+/**
+ * The store the node's Store parameter points at, opened once per process. A store that cannot be
+ * opened stops the node with a message naming the file or host: nothing is decided, let alone sent,
+ * without the state (fail closed).
+ */
+export async function getComplianceStore(context: IExecuteFunctions | IWebhookFunctions): Promise<ComplianceStore> {
+	const choice = context.getNodeParameter('store', 'builtIn') as string;
+	let config: StoreConfig;
+	if (choice === 'redis') {
+		const credentials = await context.getCredentials('whatsAppComplianceRedis');
+		config = { kind: 'redis', connection: redisConnection(credentials) };
+	} else {
+		config = { kind: 'sqlite' };
+	}
+	try {
+		return await openStore(config);
+	} catch (error) {
+		throw new NodeOperationError(context.getNode(), (error as Error).message, {
+			description:
+				choice === 'redis'
+					? 'Check the WhatsApp Compliance Redis credential and that the Redis server is running and reachable from every n8n worker.'
+					: 'The built-in store is a file in the n8n user folder. Check that n8n can write there (or set WHATSAPP_COMPLIANCE_DB to another path).',
+		});
+	}
+}
+
+/** Credential test for `whatsAppComplianceRedis`: connects and pings. */
+export async function whatsAppComplianceRedisTest(
+	this: ICredentialTestFunctions,
+	credential: ICredentialsDecrypted,
+): Promise<INodeCredentialTestResult> {
+	const connection = redisConnection(credential.data ?? {});
+	const redis = new Redis({
+		host: connection.host,
+		port: connection.port,
+		username: connection.username,
+		password: connection.password,
+		db: connection.database,
+		tls: connection.tls ? {} : undefined,
+		lazyConnect: true,
+		connectTimeout: 5_000,
+		maxRetriesPerRequest: 0,
+		retryStrategy: () => null,
+	});
+	redis.on('error', () => undefined);
+	try {
+		await redis.connect();
+		const pong = await redis.ping();
+		return { status: 'OK', message: `Connected to Redis at ${connection.host}:${connection.port} (${pong})` };
+	} catch (error) {
+		return { status: 'Error', message: `Redis at ${connection.host}:${connection.port}: ${(error as Error).message}` };
+	} finally {
+		redis.disconnect();
+	}
+}

@@ -1,0 +1,179 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+import { openStore, closeAllStores, type StoreConfig } from '../../nodes/store/openStore';
+import { SqliteStore } from '../../nodes/store/SqliteStore';
+import { PACKAGE_ROOT } from '../harness/WorkflowHarness';
+import { startRedisServer, type RedisServer } from '../helpers/redisServer';
+
+const WORKER = ['-r', './test/helpers/register-ts.js', 'test/store/storeWorker.ts'];
+
+function runWorker(mode: string, config: StoreConfig, options: object): Promise<any> {
+	return new Promise((resolve, reject) => {
+		const child = spawn(process.execPath, [...WORKER, mode, JSON.stringify(config), JSON.stringify(options)], {
+			cwd: PACKAGE_ROOT,
+		});
+		let out = '';
+		let err = '';
+		child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+		child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+		child.on('exit', (code) =>
+			code === 0
+				? resolve(JSON.parse(out.trim().split('\n').at(-1)!))
+				: reject(new Error(`worker ${mode} exited ${code}: ${err}`)),
+		);
+	});
+}
+
+let redisServer: RedisServer;
+let tempDir: string;
+beforeAll(async () => {
+	redisServer = await startRedisServer();
+	tempDir = mkdtempSync(path.join(tmpdir(), 'wac-race-'));
+});
+afterAll(async () => {
+	await closeAllStores();
+	await redisServer.stop();
+	rmSync(tempDir, { recursive: true, force: true });
+});
+
+let n = 0;
+const backends: Array<{ name: string; config: () => StoreConfig }> = [
+	{ name: 'embedded SQLite', config: () => ({ kind: 'sqlite', file: path.join(tempDir, `race-${++n}.sqlite`) }) },
+	{
+		name: 'Redis',
+		config: () => ({
+			kind: 'redis',
+			connection: { host: redisServer.host, port: redisServer.port, keyPrefix: `race${++n}:` },
+		}),
+	},
+];
+
+describe.each(backends)('store under concurrency: $name', ({ config }) => {
+	test('4 processes racing to reserve the same 1,000 contacts with a cap of 1: each contact passes exactly once', async () => {
+		const store = config();
+		// Create the schema and secret once, as the first execution would, then race.
+		await (await openStore(store)).contactKey('+1');
+		const startAt = Date.now() + 3_000;
+		const results = await Promise.all(
+			Array.from({ length: 4 }, () =>
+				runWorker('reserve', store, { startAt, contacts: 1000, batch: 50, now: Date.UTC(2026, 10, 2) }),
+			),
+		);
+		const allowed = results.flatMap((r) => r.allowed as number[]);
+		expect(allowed).toHaveLength(1000);
+		expect(new Set(allowed).size).toBe(1000);
+		// The race was real: more than one process won contacts.
+		expect(results.filter((r) => r.allowed.length > 0).length).toBeGreaterThan(1);
+	});
+
+	test('4 processes drawing from one throughput limiter never exceed its rate in any 1-second window', async () => {
+		const store = config();
+		const rate = 50;
+		const startAt = Date.now() + 1_500;
+		const results = await Promise.all(
+			Array.from({ length: 4 }, () => runWorker('limiter', store, { startAt, rate, slots: 50 })),
+		);
+		const times = results.flatMap((r) => r.times as number[]).sort((a, b) => a - b);
+		expect(times).toHaveLength(200);
+		// Slot times come from the limiter's own clock; allow only floating-point rounding.
+		const measurementError = 0.001;
+		let worst = 0;
+		for (let i = 0, j = 0; i < times.length; i++) {
+			while (times[i] - times[j] >= 1000 - measurementError) j++;
+			worst = Math.max(worst, i - j + 1);
+		}
+		expect(worst).toBeLessThanOrEqual(rate);
+		// And it was not idle: 200 slots at 50/s take about 4 s, not much more.
+		expect(times.at(-1)! - times[0]).toBeLessThan((200 / rate) * 1000 + 500);
+	});
+});
+
+describe('embedded store durability and bad files', () => {
+	test('reopening after a killed writer loses no committed write', async () => {
+		const file = path.join(tempDir, 'killed.sqlite');
+		SqliteStore.open(file).close();
+		const child = spawn(process.execPath, [...WORKER, 'write', JSON.stringify({ kind: 'sqlite', file }), '{}'], {
+			cwd: PACKAGE_ROOT,
+		});
+		let lastCommitted = -1;
+		let buffer = '';
+		await new Promise<void>((resolve) => {
+			child.stdout.on('data', (chunk: Buffer) => {
+				buffer += chunk.toString();
+				const lines = buffer.split('\n');
+				buffer = lines.pop()!;
+				for (const line of lines) lastCommitted = Number(line);
+				if (lastCommitted >= 300 && !child.killed) {
+					child.kill('SIGKILL');
+				}
+			});
+			child.on('exit', () => resolve());
+		});
+		expect(lastCommitted).toBeGreaterThanOrEqual(300);
+		const reopened = SqliteStore.open(file);
+		for (let i = 0; i <= lastCommitted; i++) {
+			const history = await reopened.consentHistory(reopened.contactKey(`+3361${String(2_000_000 + i)}`));
+			if (history.length !== 1) throw new Error(`write ${i} of ${lastCommitted} committed writes was lost`);
+		}
+		await reopened.close();
+	});
+
+	test('a file that is not a store database is refused with its path, and left as it was', async () => {
+		const file = path.join(tempDir, 'corrupt.sqlite');
+		const garbage = 'this is not an SQLite database, it is a CSV export\n'.repeat(200);
+		writeFileSync(file, garbage);
+		expect(() => SqliteStore.open(file)).toThrow(
+			`The compliance store ${file} could not be opened: file is not a database`,
+		);
+		expect(require('node:fs').readFileSync(file, 'utf8')).toBe(garbage);
+	});
+
+	test('a file written by a newer schema is refused, not migrated down', async () => {
+		const file = path.join(tempDir, 'newer.sqlite');
+		const { DatabaseSync } = require('node:sqlite');
+		const db = new DatabaseSync(file);
+		db.exec('PRAGMA user_version = 99; CREATE TABLE future (x)');
+		db.close();
+		expect(() => SqliteStore.open(file)).toThrow(
+			/written by a newer version .* \(schema 99, this version reads up to 1\)\. Update the package; the file was not changed\./,
+		);
+		const check = new DatabaseSync(file);
+		expect(check.prepare('PRAGMA user_version').get()).toEqual({ user_version: 99 });
+		check.close();
+	});
+
+	test('a folder the store cannot create is reported with the path', async () => {
+		const blocker = path.join(tempDir, 'a-file');
+		writeFileSync(blocker, 'x');
+		expect(() => SqliteStore.open(path.join(blocker, 'sub', 'store.sqlite'))).toThrow(/could not be opened/);
+	});
+});
+
+describe('Redis store when Redis is unreachable', () => {
+	test('opening fails with a message naming the host and port', async () => {
+		const server = await startRedisServer();
+		const { port } = server;
+		await server.stop();
+		await expect(openStore({ kind: 'redis', connection: { host: '127.0.0.1', port } })).rejects.toThrow(
+			`Redis at 127.0.0.1:${port} is unreachable`,
+		);
+	});
+
+	test('a store whose Redis goes away fails its calls instead of deciding without state', async () => {
+		const server = await startRedisServer();
+		const store = await openStore({
+			kind: 'redis',
+			connection: { host: server.host, port: server.port, keyPrefix: 'gone:' },
+		});
+		await server.stop();
+		await expect(
+			store.reserve(
+				[{ contactKey: 'k', category: 'marketing', phoneNumberId: 'p', reservationTtlMs: 1000 }],
+				Date.now(),
+			),
+		).rejects.toThrow(/Redis store redis:\/\/127\.0\.0\.1:\d+\/0 failed/);
+	});
+});
