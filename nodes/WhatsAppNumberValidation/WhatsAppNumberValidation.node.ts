@@ -201,7 +201,7 @@ export class WhatsAppNumberValidation implements INodeType {
 			const phone = () => readItemValue(this, 'phone', itemIndex, items[itemIndex]);
 			try {
 				const country = countryIsPerItem
-					? toCountryCode(this.getNodeParameter('defaultCountry', itemIndex, ''))
+					? toCountryCode(readItemValue(this, 'defaultCountry', itemIndex, items[itemIndex]))
 					: fixedCountry;
 				inputs[itemIndex] = phone();
 				check = checkPhoneNumber(inputs[itemIndex], country, allowedTypes);

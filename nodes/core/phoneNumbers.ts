@@ -74,7 +74,10 @@ function inputText(input: unknown): string {
 }
 
 /** Strips what CRMs add around numbers that libphonenumber does not expect: NBSP, zero-width marks, quotes. */
+const NEEDS_CLEANING = /[\u00a0\u2000-\u200f\u202f\u2060\ufeff'"‘’“”]/;
+
 function clean(text: string): string {
+	if (!NEEDS_CLEANING.test(text)) return text.trim();
 	return text
 		.replace(/[\u00a0\u2000-\u200f\u202f\u2060\ufeff]/g, ' ')
 		.replace(/^['"‘’“”\s]+|['"‘’“”\s]+$/g, '')
@@ -157,20 +160,27 @@ export function checkPhoneNumber(
 	if (!/[0-9\u0660-\u0669\u06f0-\u06f9\uff10-\uff19]/.test(text))
 		return { valid: false, reason: 'NOT_A_NUMBER', input: raw };
 
-	let result = tryParse(withoutLegacyPrefix(text, defaultCountry), defaultCountry);
+	let result = tryParse(text, defaultCountry);
+	// isValid() is the costly part of parsing (it matches the national number against the region's
+	// patterns): ask it once per attempt.
 	const parsedValid = (r: typeof result): r is Parsed =>
 		r !== undefined && !(r instanceof ParseError) && r.number.isValid();
+	let valid = parsedValid(result);
 
-	if (!parsedValid(result)) {
+	// Most numbers parse at the first try; the rescue attempts below run only for the rest.
+	if (!valid) {
 		const compact = text.replace(/[\s().\-/]/g, '');
 		const alternatives: string[] = [];
+		const legacy = withoutLegacyPrefix(text, defaultCountry);
+		if (legacy !== text) alternatives.push(legacy);
 		if (/^00[1-9]/.test(compact)) alternatives.push(`+${compact.slice(2)}`);
 		if ((typeof input === 'number' || /^\d{8,15}$/.test(compact)) && !compact.startsWith('0'))
 			alternatives.push(`+${compact}`);
 		for (const alternative of alternatives) {
-			const retry = tryParse(alternative, undefined);
+			const retry = tryParse(alternative, alternative.startsWith('+') ? undefined : defaultCountry);
 			if (parsedValid(retry)) {
 				result = retry;
+				valid = true;
 				break;
 			}
 		}
@@ -179,14 +189,14 @@ export function checkPhoneNumber(
 	if (result === undefined) return { valid: false, reason: 'NOT_A_NUMBER', input: raw };
 	if (result instanceof ParseError) return { valid: false, reason: fromParseError(result), input: raw };
 	const { number } = result;
-	if (!number.isValid()) return { valid: false, reason: lengthReason(result), input: raw, country: number.country };
+	if (!valid) return { valid: false, reason: lengthReason(result), input: raw, country: number.country };
 
 	const type = (number.getType() ?? 'UNKNOWN') as NumberType;
 	const allowed = allowedTypes instanceof Set ? allowedTypes : new Set(allowedTypes);
 	if (!allowed.has(type))
 		return { valid: false, reason: 'TYPE_NOT_ALLOWED', input: raw, type, country: number.country };
 
-	const valid: ValidNumber = {
+	const normalised: ValidNumber = {
 		valid: true,
 		e164: number.number,
 		waId: number.number.slice(1),
@@ -194,6 +204,6 @@ export function checkPhoneNumber(
 		nationalNumber: number.nationalNumber,
 		type,
 	};
-	if (number.ext) valid.extension = number.ext;
-	return valid;
+	if (number.ext) normalised.extension = number.ext;
+	return normalised;
 }

@@ -3,17 +3,17 @@ import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 /** `={{ $json.a.b }}` or `={{ $json["a"].b }}`: a plain read of the current item, nothing else. */
 const PLAIN_JSON_PATH = /^=\{\{\s*\$json((?:\.[A-Za-z_$][\w$]*|\[\s*(?:"[^"\\]*"|'[^'\\]*')\s*\])+)\s*\}\}$/;
 
+// Keyed by the execution context: getNode() returns a fresh deep copy of the node on every call.
 const pathCache = new WeakMap<object, Map<string, string[] | null>>();
 
 function plainPath(context: IExecuteFunctions, parameter: string): string[] | null {
-	const node = context.getNode();
-	let cache = pathCache.get(node);
+	let cache = pathCache.get(context);
 	if (!cache) {
 		cache = new Map();
-		pathCache.set(node, cache);
+		pathCache.set(context, cache);
 	}
 	if (!cache.has(parameter)) {
-		const raw = node.parameters[parameter];
+		const raw = context.getNode().parameters[parameter];
 		const match = typeof raw === 'string' ? PLAIN_JSON_PATH.exec(raw) : null;
 		cache.set(
 			parameter,

@@ -290,13 +290,11 @@ export class SqliteStore implements ComplianceStore {
 			).all(...part) as Array<Record<string, unknown>>) {
 				const contact = row.contact as string;
 				if (!suppressions.has(contact)) suppressions.set(contact, []);
-				suppressions
-					.get(contact)!
-					.push({
-						category: row.category as ConsentScope,
-						reason: row.reason as SuppressionReason,
-						at: row.at as number,
-					});
+				suppressions.get(contact)!.push({
+					category: row.category as ConsentScope,
+					reason: row.reason as SuppressionReason,
+					at: row.at as number,
+				});
 			}
 			for (const row of this.statement(`SELECT * FROM contact_facts WHERE contact IN (${list})`).all(...part) as Array<
 				Record<string, number | null>
