@@ -15,14 +15,17 @@ export interface CapFacts {
 	/** Times of this contact's live sends and reservations in this category, ascending. */
 	contactTimes: readonly number[];
 	holdUntil?: number;
-	/** Times of the phone number's live sends and reservations in the last 24 h, ascending. */
-	phoneTimes: readonly number[];
+	/** The phone number's live sends and reservations in the last hour and the last 24 h. */
+	phoneLastHour: number;
+	phoneLast24h: number;
+	/** Time of the phone number's n-th most recent live send (asked only when a budget is full). */
+	phoneNthLatest: (n: number) => number;
 	/** Contacts the phone number reached in the last 24 h. */
 	uniqueReached: number;
 	/** Whether this contact is one of them (messaging them again costs no unique-contact slot). */
 	contactAlreadyReached: boolean;
-	/** When the earliest of them leaves the 24 h window (computed only when the limit is hit). */
-	earliestUniqueExpiry?: () => number;
+	/** When the earliest of them leaves the 24 h window (asked only when the limit is hit). */
+	earliestUniqueExpiry: () => number;
 }
 
 /** Index of the first time strictly after `since` in an ascending list. */
@@ -37,47 +40,47 @@ function firstAfter(times: readonly number[], since: number): number {
 	return low;
 }
 
-/** When the window has room for one more, if it is full now: the `limit`-th most recent entry leaves it. */
-function roomAt(times: readonly number[], now: number, limit: number, windowMs: number): number | undefined {
-	const inWindow = times.length - firstAfter(times, now - windowMs);
-	if (inWindow < limit) return undefined;
-	return times[times.length - limit] + windowMs;
-}
-
 export function decideCap(request: CapRequest, facts: CapFacts, now: number): CapDecision {
 	if (facts.holdUntil !== undefined && facts.holdUntil > now) {
 		return { allowed: false, reason: 'META_HOLD', nextAllowedAt: facts.holdUntil };
 	}
 	const rule = request.rule;
 	if (rule) {
-		const last = facts.contactTimes.at(-1);
+		const times = facts.contactTimes;
+		const last = times.at(-1);
 		if (rule.minGapMs > 0 && last !== undefined && now - last < rule.minGapMs) {
 			return { allowed: false, reason: 'MIN_GAP', nextAllowedAt: last + rule.minGapMs };
 		}
-		if (rule.maxCount > 0) {
-			const at = roomAt(facts.contactTimes, now, rule.maxCount, rule.windowMs);
-			if (at !== undefined) return { allowed: false, reason: 'CONTACT_CAP', nextAllowedAt: at };
+		// Full when `maxCount` sends are in the window; room again when the maxCount-th most recent leaves it.
+		if (rule.maxCount > 0 && times.length - firstAfter(times, now - rule.windowMs) >= rule.maxCount) {
+			return {
+				allowed: false,
+				reason: 'CONTACT_CAP',
+				nextAllowedAt: times[times.length - rule.maxCount] + rule.windowMs,
+			};
 		}
 	}
 	const budgets = request.budgets ?? {};
-	if (budgets.messagesPerHour !== undefined) {
-		const at = roomAt(facts.phoneTimes, now, budgets.messagesPerHour, HOUR_MS);
-		if (at !== undefined) return { allowed: false, reason: 'HOURLY_BUDGET', nextAllowedAt: at };
+	if (budgets.messagesPerHour !== undefined && facts.phoneLastHour >= budgets.messagesPerHour) {
+		return {
+			allowed: false,
+			reason: 'HOURLY_BUDGET',
+			nextAllowedAt: facts.phoneNthLatest(budgets.messagesPerHour) + HOUR_MS,
+		};
 	}
-	if (budgets.messagesPerDay !== undefined) {
-		const at = roomAt(facts.phoneTimes, now, budgets.messagesPerDay, DAY_MS);
-		if (at !== undefined) return { allowed: false, reason: 'DAILY_BUDGET', nextAllowedAt: at };
+	if (budgets.messagesPerDay !== undefined && facts.phoneLast24h >= budgets.messagesPerDay) {
+		return {
+			allowed: false,
+			reason: 'DAILY_BUDGET',
+			nextAllowedAt: facts.phoneNthLatest(budgets.messagesPerDay) + DAY_MS,
+		};
 	}
 	if (
 		budgets.uniqueContactsPer24h !== undefined &&
 		!facts.contactAlreadyReached &&
 		facts.uniqueReached >= budgets.uniqueContactsPer24h
 	) {
-		return {
-			allowed: false,
-			reason: 'UNIQUE_CONTACTS_LIMIT',
-			nextAllowedAt: facts.earliestUniqueExpiry?.() ?? now + DAY_MS,
-		};
+		return { allowed: false, reason: 'UNIQUE_CONTACTS_LIMIT', nextAllowedAt: facts.earliestUniqueExpiry() };
 	}
 	return { allowed: true };
 }

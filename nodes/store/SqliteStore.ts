@@ -1,9 +1,9 @@
-import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { DatabaseSync as DatabaseSyncType, StatementSync } from 'node:sqlite';
 
-import { DAY_MS, decideCap } from '../core/frequencyCaps';
+import { DAY_MS, decideCap, HOUR_MS } from '../core/frequencyCaps';
 import { deriveContactState, expandScope, gcraSlots, type StoredConsentEvent } from './shared';
 import {
 	StoreUnavailableError,
@@ -52,15 +52,17 @@ CREATE TABLE IF NOT EXISTS contact_facts (
 	undeliverable_at INTEGER, hold_until INTEGER, last_interaction_at INTEGER
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS send_log (
-	id TEXT PRIMARY KEY,
+	id INTEGER PRIMARY KEY AUTOINCREMENT,
 	phone TEXT NOT NULL, contact TEXT NOT NULL, category TEXT NOT NULL,
 	at INTEGER NOT NULL,
 	confirmed INTEGER NOT NULL DEFAULT 0,
 	expires_at INTEGER
 );
-CREATE INDEX IF NOT EXISTS send_log_contact ON send_log (contact, category, at);
-CREATE INDEX IF NOT EXISTS send_log_phone ON send_log (phone, at);
-CREATE INDEX IF NOT EXISTS send_log_contact_phone ON send_log (contact, phone, at);
+-- Random contact keys make every insert land on a different page of a contact-keyed index, and each
+-- commit rewrites those pages: so one contact index only (a contact has a handful of rows to filter
+-- by category or phone), a rowid that appends, and the phone index that appends by time.
+CREATE INDEX IF NOT EXISTS send_log_contact ON send_log (contact, at, category, phone, confirmed, expires_at);
+CREATE INDEX IF NOT EXISTS send_log_phone ON send_log (phone, at, confirmed, expires_at, contact);
 CREATE TABLE IF NOT EXISTS campaign_sends (
 	campaign TEXT NOT NULL, contact TEXT NOT NULL,
 	state TEXT NOT NULL, message_id TEXT, at INTEGER NOT NULL, claim_expires_at INTEGER,
@@ -131,7 +133,9 @@ export class SqliteStore implements ComplianceStore {
 					`The compliance store ${file} was written by a newer version of n8n-nodes-whatsapp-compliance (schema ${version}, this version reads up to ${SQLITE_SCHEMA_VERSION}). Update the package; the file was not changed.`,
 				);
 			}
-			db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
+			db.exec(
+				'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456; PRAGMA temp_store = MEMORY;',
+			);
 			if (version < SQLITE_SCHEMA_VERSION) {
 				db.exec('BEGIN IMMEDIATE');
 				try {
@@ -320,36 +324,41 @@ export class SqliteStore implements ComplianceStore {
 	// ---- frequency caps ----
 
 	async reserve(requests: CapRequest[], now: number): Promise<CapDecision[]> {
+		const LIVE = '(confirmed = 1 OR expires_at > ?)';
 		const contactTimes = this.statement(
-			'SELECT at FROM send_log WHERE contact = ? AND category = ? AND at > ? AND (confirmed = 1 OR expires_at > ?) ORDER BY at',
+			`SELECT at FROM send_log INDEXED BY send_log_contact WHERE contact = ? AND category = ? AND at > ? AND ${LIVE} ORDER BY at`,
 		);
 		const holdOf = this.statement('SELECT hold_until FROM contact_facts WHERE contact = ?');
-		const phoneTimes = this.statement(
-			'SELECT at FROM send_log WHERE phone = ? AND at > ? AND (confirmed = 1 OR expires_at > ?) ORDER BY at',
+		const phoneCount = this.statement(`SELECT COUNT(*) AS n FROM send_log WHERE phone = ? AND at > ? AND ${LIVE}`);
+		const phoneNth = this.statement(
+			`SELECT at FROM send_log WHERE phone = ? AND at > ? AND ${LIVE} ORDER BY at DESC LIMIT 1 OFFSET ?`,
 		);
-		const uniqueContacts = this.statement(
-			'SELECT contact, MAX(at) AS latest FROM send_log WHERE phone = ? AND at > ? AND (confirmed = 1 OR expires_at > ?) GROUP BY contact',
+		const uniqueCount = this.statement(
+			`SELECT COUNT(DISTINCT contact) AS n FROM send_log WHERE phone = ? AND at > ? AND ${LIVE}`,
+		);
+		const reached = this.statement(
+			`SELECT 1 FROM send_log INDEXED BY send_log_contact WHERE contact = ? AND phone = ? AND at > ? AND ${LIVE} LIMIT 1`,
+		);
+		const earliestUnique = this.statement(
+			`SELECT MIN(latest) AS t FROM (SELECT MAX(at) AS latest FROM send_log WHERE phone = ? AND at > ? AND ${LIVE} GROUP BY contact)`,
 		);
 		const insert = this.statement(
-			'INSERT INTO send_log (id, phone, contact, category, at, confirmed, expires_at) VALUES (?, ?, ?, ?, ?, 0, ?)',
+			'INSERT INTO send_log (phone, contact, category, at, confirmed, expires_at) VALUES (?, ?, ?, ?, 0, ?)',
 		);
+		const since24h = now - DAY_MS;
 
 		return this.write(() => {
-			// Phone-wide facts are read once per batch and kept current as the batch reserves: the write
-			// lock is held throughout, so nobody else can change them meanwhile.
-			const phones = new Map<string, { times: number[]; unique: Map<string, number> }>();
+			// Phone-wide counts are read once per batch and kept current as the batch reserves: the write
+			// lock is held throughout, so nobody else can change them meanwhile. SQLite counts; only the
+			// time a slot frees up is looked up, and only when a budget is full.
+			const phones = new Map<string, { hour: number; day: number; unique: number }>();
 			const phoneFacts = (phone: string) => {
 				let facts = phones.get(phone);
 				if (!facts) {
-					const since = now - DAY_MS;
 					facts = {
-						times: (phoneTimes.all(phone, since, now) as Array<{ at: number }>).map((r) => r.at),
-						unique: new Map(
-							(uniqueContacts.all(phone, since, now) as Array<{ contact: string; latest: number }>).map((r) => [
-								r.contact,
-								r.latest,
-							]),
-						),
+						hour: (phoneCount.get(phone, now - HOUR_MS, now) as { n: number }).n,
+						day: (phoneCount.get(phone, since24h, now) as { n: number }).n,
+						unique: (uniqueCount.get(phone, since24h, now) as { n: number }).n,
 					};
 					phones.set(phone, facts);
 				}
@@ -358,8 +367,16 @@ export class SqliteStore implements ComplianceStore {
 
 			const decisions = requests.map((request) => {
 				const window = Math.max(request.rule?.windowMs ?? 0, request.rule?.minGapMs ?? 0);
-				const needsPhone = request.budgets && Object.values(request.budgets).some((v) => v !== undefined);
-				const phone = needsPhone ? phoneFacts(request.phoneNumberId) : undefined;
+				const budgets = request.budgets ?? {};
+				const phone = request.phoneNumberId;
+				const usesPhone =
+					budgets.messagesPerHour !== undefined ||
+					budgets.messagesPerDay !== undefined ||
+					budgets.uniqueContactsPer24h !== undefined;
+				const counts = usesPhone ? phoneFacts(phone) : { hour: 0, day: 0, unique: 0 };
+				const alreadyReached =
+					budgets.uniqueContactsPer24h !== undefined &&
+					reached.get(request.contactKey, phone, since24h, now) !== undefined;
 				const hold = holdOf.get(request.contactKey) as { hold_until: number | null } | undefined;
 				const decision = decideCap(
 					request,
@@ -370,29 +387,27 @@ export class SqliteStore implements ComplianceStore {
 								).map((r) => r.at)
 							: [],
 						holdUntil: hold?.hold_until ?? undefined,
-						phoneTimes: phone?.times ?? [],
-						uniqueReached: phone?.unique.size ?? 0,
-						contactAlreadyReached: phone?.unique.has(request.contactKey) ?? false,
-						earliestUniqueExpiry: phone ? () => earliest(phone.unique.values()) + DAY_MS : undefined,
+						phoneLastHour: counts.hour,
+						phoneLast24h: counts.day,
+						phoneNthLatest: (n) => (phoneNth.get(phone, since24h, now, n - 1) as { at: number }).at,
+						uniqueReached: counts.unique,
+						contactAlreadyReached: alreadyReached,
+						earliestUniqueExpiry: () => (earliestUnique.get(phone, since24h, now) as { t: number }).t + DAY_MS,
 					},
 					now,
 				);
 				if (!decision.allowed || request.dryRun) return decision;
-				const reservationId = randomUUID();
-				insert.run(
-					reservationId,
-					request.phoneNumberId,
-					request.contactKey,
-					request.category,
-					now,
-					now + request.reservationTtlMs,
-				);
-				if (phone) {
-					phone.times.push(now);
-					phone.unique.set(request.contactKey, now);
-				} else {
-					// Later requests in this batch for the same phone must see this reservation.
-					phones.delete(request.phoneNumberId);
+				const cached = phones.get(phone);
+				// Asked before the insert, which would otherwise find itself.
+				const wasReached =
+					budgets.uniqueContactsPer24h !== undefined
+						? alreadyReached
+						: cached !== undefined && reached.get(request.contactKey, phone, since24h, now) !== undefined;
+				const reservationId = `r${insert.run(phone, request.contactKey, request.category, now, now + request.reservationTtlMs).lastInsertRowid}`;
+				if (cached) {
+					cached.hour++;
+					cached.day++;
+					if (!wasReached) cached.unique++;
 				}
 				return { allowed: true as const, reservationId };
 			});
@@ -402,16 +417,16 @@ export class SqliteStore implements ComplianceStore {
 	}
 
 	async confirmReservation(reservationId: string, at: number): Promise<boolean> {
-		const { changes } = this.statement('UPDATE send_log SET confirmed = 1, at = ?, expires_at = NULL WHERE id = ?').run(
-			at,
-			reservationId,
-		);
-		return Number(changes) > 0;
+		const id = reservationRowId(reservationId);
+		if (id === undefined) return false;
+		const confirm = this.statement('UPDATE send_log SET confirmed = 1, at = ?, expires_at = NULL WHERE id = ?');
+		return Number(confirm.run(at, id).changes) > 0;
 	}
 
 	async releaseReservation(reservationId: string): Promise<boolean> {
-		const { changes } = this.statement('DELETE FROM send_log WHERE id = ? AND confirmed = 0').run(reservationId);
-		return Number(changes) > 0;
+		const id = reservationRowId(reservationId);
+		if (id === undefined) return false;
+		return Number(this.statement('DELETE FROM send_log WHERE id = ? AND confirmed = 0').run(id).changes) > 0;
 	}
 
 	/** Old sends and long-expired reservations, every few hundred batches. */
@@ -532,10 +547,10 @@ export class SqliteStore implements ComplianceStore {
 	}
 }
 
-function earliest(values: Iterable<number>): number {
-	let min = Infinity;
-	for (const value of values) if (value < min) min = value;
-	return min;
+/** Reservation ids are `r<rowid>`; anything else (say, an id from a Redis store) matches nothing. */
+function reservationRowId(reservationId: string): number | undefined {
+	const match = /^r(\d+)$/.exec(reservationId);
+	return match ? Number(match[1]) : undefined;
 }
 
 function toConsentEvent(row: Record<string, unknown>): StoredConsentEvent {

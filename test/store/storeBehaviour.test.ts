@@ -318,6 +318,33 @@ describe.each(backends)('compliance store: $name', (backend) => {
 			expect((await sendAt(request(c, { budgets, rule }), T0 + 1000 + DAY_MS)).allowed).toBe(true);
 		});
 
+		test('within one batch, budgets count the batch’s own reservations, and a repeated contact costs one unique slot', async () => {
+			const rule = { maxCount: 10, windowMs: DAY_MS, minGapMs: 0 };
+			const [a, b, c] = ['+33600000001', '+33600000002', '+33600000003'].map((n) => store.contactKey(n));
+			const unique = { uniqueContactsPer24h: 2 };
+			const decisions = await store.reserve(
+				[
+					request(a, { rule, budgets: unique }),
+					request(a, { rule, budgets: unique }),
+					request(b, { rule, budgets: unique }),
+					request(c, { rule, budgets: unique }),
+				],
+				T0,
+			);
+			expect(decisions.map((d) => (d.allowed ? 'ok' : d.reason))).toEqual(['ok', 'ok', 'ok', 'UNIQUE_CONTACTS_LIMIT']);
+			const hourly = { messagesPerHour: 5 };
+			const more = await store.reserve(
+				[
+					request(c, { rule, budgets: hourly }),
+					request(c, { rule, budgets: hourly }),
+					request(c, { rule, budgets: hourly }),
+				],
+				T0 + 1,
+			);
+			expect(more.map((d) => (d.allowed ? 'ok' : d.reason))).toEqual(['ok', 'ok', 'HOURLY_BUDGET']);
+			expect(more[2]).toEqual({ allowed: false, reason: 'HOURLY_BUDGET', nextAllowedAt: T0 + HOUR_MS });
+		});
+
 		test('a Meta hold (131049) defers until it ends', async () => {
 			const c = store.contactKey('+33612345678');
 			await store.holdContact(c, T0 + DAY_MS);
