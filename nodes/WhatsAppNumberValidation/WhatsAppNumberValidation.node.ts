@@ -10,12 +10,7 @@ import {
 import { checkPhoneNumber, NUMBER_TYPES, toCountryCode, type NumberCheck, type NumberType } from '../core/phoneNumbers';
 import { judgeShare, type GuardAction } from '../core/runGuards';
 import { readItemValue } from '../shared/itemValues';
-import {
-	getComplianceStore,
-	storeCredential,
-	storeProperty,
-	whatsAppComplianceRedisTest,
-} from '../store/storeParameter';
+import { getComplianceStore, storeProperty, whatsAppComplianceRedisTest } from '../store/storeParameter';
 
 const DAY_MS = 86_400_000;
 
@@ -50,7 +45,15 @@ export class WhatsAppNumberValidation implements INodeType {
 		// eslint-disable-next-line n8n-nodes-base/node-class-description-outputs-wrong
 		outputs: ['main', 'main'],
 		outputNames: ['Valid', 'Invalid'],
-		credentials: [storeCredential],
+		// Literal, not the shared constant: eslint-plugin-n8n-nodes-base only reads object literals here.
+		credentials: [
+			{
+				name: 'whatsAppComplianceRedisApi',
+				required: true,
+				displayOptions: { show: { store: ['redis'] } },
+				testedBy: 'whatsAppComplianceRedisTest',
+			},
+		],
 		properties: [
 			{
 				displayName: 'Phone Number',
@@ -144,20 +147,20 @@ export class WhatsAppNumberValidation implements INodeType {
 						description: 'Share of invalid numbers (duplicates not counted) above which the list quality check acts',
 					},
 					{
-						displayName: 'Undeliverable Within (Days)',
-						name: 'undeliverableDays',
-						type: 'number',
-						typeOptions: { minValue: 1 },
-						default: 90,
-						description: 'How recent a 131026 failure must be to exclude the number (people do install WhatsApp later)',
-					},
-					{
 						displayName: 'Minimum Run Size for the Check',
 						name: 'minimumRunSize',
 						type: 'number',
 						typeOptions: { minValue: 1 },
 						default: 20,
 						description: 'Runs with fewer items are never judged',
+					},
+					{
+						displayName: 'Undeliverable Within (Days)',
+						name: 'undeliverableDays',
+						type: 'number',
+						typeOptions: { minValue: 1 },
+						default: 90,
+						description: 'How recent a 131026 failure must be to exclude the number (people do install WhatsApp later)',
 					},
 				],
 			},

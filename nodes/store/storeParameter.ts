@@ -4,7 +4,6 @@ import {
 	type ICredentialsDecrypted,
 	type ICredentialTestFunctions,
 	type IExecuteFunctions,
-	type INodeCredentialDescription,
 	type INodeCredentialTestResult,
 	type INodeProperties,
 	type IWebhookFunctions,
@@ -36,13 +35,6 @@ export const storeProperty: INodeProperties = {
 		'Where consent, caps and send history are kept. Every WhatsApp compliance node of a campaign, and its Delivery Monitor, must use the same store.',
 };
 
-export const storeCredential: INodeCredentialDescription = {
-	name: 'whatsAppComplianceRedis',
-	required: true,
-	displayOptions: { show: { store: ['redis'] } },
-	testedBy: 'whatsAppComplianceRedisTest',
-};
-
 function redisConnection(data: Record<string, unknown>): RedisConnection {
 	return {
 		host: String(data.host ?? 'localhost'),
@@ -51,7 +43,7 @@ function redisConnection(data: Record<string, unknown>): RedisConnection {
 		password: (data.password as string) || undefined,
 		database: Number(data.database ?? 0),
 		tls: data.tls === true,
-		keyPrefix: (data.keyPrefix as string) || 'wac:',
+		keyPrefix: (data.prefix as string) || 'wac:',
 	};
 }
 
@@ -64,7 +56,7 @@ export async function getComplianceStore(context: IExecuteFunctions | IWebhookFu
 	const choice = context.getNodeParameter('store', 'builtIn') as string;
 	let config: StoreConfig;
 	if (choice === 'redis') {
-		const credentials = await context.getCredentials('whatsAppComplianceRedis');
+		const credentials = await context.getCredentials('whatsAppComplianceRedisApi');
 		config = { kind: 'redis', connection: redisConnection(credentials) };
 	} else {
 		config = { kind: 'sqlite' };

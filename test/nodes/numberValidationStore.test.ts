@@ -33,7 +33,7 @@ const stores: Array<{
 		config: () => ({ kind: 'redis', connection: { host: redis.host, port: redis.port, keyPrefix: 'nv:' } }),
 		parameters: { store: 'redis' },
 		credentials: () => ({
-			whatsAppComplianceRedis: { host: redis.host, port: redis.port, database: 0, tls: false, keyPrefix: 'nv:' },
+			whatsAppComplianceRedisApi: { host: redis.host, port: redis.port, database: 0, tls: false, prefix: 'nv:' },
 		}),
 	},
 ];
@@ -95,7 +95,7 @@ test('an unreachable Redis stops the node with a message naming the host, and no
 	await server.stop();
 	const result = await runWorkflow('number-validation.json', {
 		items: [{ phone: '+33612345678' }],
-		credentials: { whatsAppComplianceRedis: { host: '127.0.0.1', port, database: 0, tls: false, keyPrefix: 'x:' } },
+		credentials: { whatsAppComplianceRedisApi: { host: '127.0.0.1', port, database: 0, tls: false, prefix: 'x:' } },
 		parameters: { [NODE]: { store: 'redis' } },
 	});
 	expect(result.status).toBe('error');

@@ -5,8 +5,8 @@ import type { ICredentialType, INodeProperties } from 'n8n-workflow';
  * consent ledger, caps and send log must be shared by every worker. Tested by the nodes' credential
  * test `whatsAppComplianceRedisTest`, which connects and pings.
  */
-export class WhatsAppComplianceRedis implements ICredentialType {
-	name = 'whatsAppComplianceRedis';
+export class WhatsAppComplianceRedisApi implements ICredentialType {
+	name = 'whatsAppComplianceRedisApi';
 
 	displayName = 'WhatsApp Compliance Redis';
 
@@ -29,7 +29,7 @@ export class WhatsAppComplianceRedis implements ICredentialType {
 		{ displayName: 'SSL/TLS', name: 'tls', type: 'boolean', default: false },
 		{
 			displayName: 'Key Prefix',
-			name: 'keyPrefix',
+			name: 'prefix',
 			type: 'string',
 			default: 'wac:',
 			description: 'Every key the store writes starts with this, so several n8n instances can share one Redis',
