@@ -8,8 +8,8 @@ import {
 } from 'n8n-workflow';
 
 import { decideConsent, type ConsentRules, type CrmConsent } from '../core/consent';
-import { checkPhoneNumber, NUMBER_TYPES, toCountryCode } from '../core/phoneNumbers';
 import { judgeShare, type GuardAction } from '../core/runGuards';
+import { readContacts, type Contact } from '../shared/contacts';
 import { readItemValue } from '../shared/itemValues';
 import { iso, toCategories, toFlag, toTime } from '../shared/values';
 import { getComplianceStore, whatsAppComplianceRedisTest } from '../store/storeParameter';
@@ -67,27 +67,6 @@ export class WhatsAppConsentGate implements INodeType {
 				throw new NodeOperationError(this.getNode(), `Unknown operation "${operation}"`);
 		}
 	}
-}
-
-/** The contact key of each item's number, or why the number is unusable. */
-type Contact = { key: string; e164: string } | { invalid: string; input: string };
-
-function readContacts(context: IExecuteFunctions, items: INodeExecutionData[], store: ComplianceStore): Contact[] {
-	const node = context.getNode();
-	const countryText = String(node.parameters.defaultCountry ?? '');
-	const perItem = countryText.startsWith('=');
-	const fixed = perItem ? undefined : toCountryCode(countryText);
-	if (!perItem && countryText.trim() && !fixed) {
-		throw new NodeOperationError(node, `"${countryText}" is not a two-letter ISO country code`);
-	}
-	return items.map((item, itemIndex) => {
-		const value = readItemValue(context, 'phone', itemIndex, item);
-		const country = perItem ? toCountryCode(readItemValue(context, 'defaultCountry', itemIndex, item)) : fixed;
-		// Consent concerns any number the person gave, whatever its type.
-		const number = checkPhoneNumber(value, country, NUMBER_TYPES);
-		if (!number.valid) return { invalid: number.reason, input: number.input };
-		return { key: store.contactKey(number.e164), e164: number.e164 };
-	});
 }
 
 const withResult = (item: INodeExecutionData, itemIndex: number, consent: IDataObject): INodeExecutionData => ({

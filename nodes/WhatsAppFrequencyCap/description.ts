@@ -1,0 +1,205 @@
+import type { INodeProperties } from 'n8n-workflow';
+
+import { storeProperty } from '../store/storeParameter';
+
+const categoryOptions = [
+	{ name: 'Marketing', value: 'marketing' },
+	{ name: 'Utility', value: 'utility' },
+	{ name: 'Authentication', value: 'authentication' },
+];
+
+const quiet = { show: { quietHours: [true] } };
+
+export const frequencyCapProperties: INodeProperties[] = [
+	storeProperty,
+	{
+		displayName: 'Phone Number',
+		name: 'phone',
+		type: 'string',
+		default: '={{ $json.whatsapp.e164 }}',
+		required: true,
+		description: 'The contact’s number; by default the E.164 number the WhatsApp Number Validation node added',
+	},
+	{
+		displayName: 'Default Country',
+		name: 'defaultCountry',
+		type: 'string',
+		default: '',
+		placeholder: 'FR',
+		description: 'Two-letter ISO country code for numbers written without a country code',
+	},
+	{
+		displayName: 'Message Category',
+		name: 'category',
+		type: 'options',
+		options: categoryOptions,
+		default: 'marketing',
+		description: 'The category of the template about to be sent; each category has its own per-contact rule',
+	},
+	{
+		displayName: 'Per-Contact Rules',
+		name: 'contactRules',
+		type: 'fixedCollection',
+		typeOptions: { multipleValues: true },
+		placeholder: 'Add Rule',
+		default: { rule: [{ category: 'marketing', maxCount: 2, windowHours: 24, minGapHours: 6 }] },
+		description:
+			'How often one contact may receive messages of a category. Categories without a rule are not limited per contact. Practitioners keep marketing to 2 per 24 h, 6 h apart.',
+		options: [
+			{
+				displayName: 'Rule',
+				name: 'rule',
+				values: [
+					{
+						displayName: 'Category',
+						name: 'category',
+						type: 'options',
+						options: categoryOptions,
+						default: 'marketing',
+					},
+					{
+						displayName: 'At Most (Messages)',
+						name: 'maxCount',
+						type: 'number',
+						typeOptions: { minValue: 0 },
+						default: 2,
+						description: '0 for no count limit',
+					},
+					{
+						displayName: 'Per Rolling Window (Hours)',
+						name: 'windowHours',
+						type: 'number',
+						typeOptions: { minValue: 1 },
+						default: 24,
+					},
+					{
+						displayName: 'At Least Apart (Hours)',
+						name: 'minGapHours',
+						type: 'number',
+						typeOptions: { minValue: 0, numberPrecision: 2 },
+						default: 6,
+					},
+				],
+			},
+		],
+	},
+	{
+		displayName: 'Sending Budgets',
+		name: 'budgets',
+		type: 'collection',
+		placeholder: 'Add Budget',
+		default: {},
+		description: 'Limits for the sending phone number (all categories together)',
+		options: [
+			{
+				displayName: 'Messages per Day',
+				name: 'messagesPerDay',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 10000,
+				description: 'Per rolling 24 h',
+			},
+			{
+				displayName: 'Messages per Hour',
+				name: 'messagesPerHour',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 1000,
+				description: 'Per rolling hour: paces a campaign over the day',
+			},
+			{
+				displayName: 'Unique Contacts per 24 H',
+				name: 'uniqueContactsTier',
+				type: 'options',
+				options: [
+					{ name: '250 (New Business)', value: '250' },
+					{ name: '2,000', value: '2000' },
+					{ name: '10,000', value: '10000' },
+					{ name: '100,000', value: '100000' },
+					{ name: 'From the WhatsApp API (Current Tier)', value: 'fromApi' },
+					{ name: 'Unlimited', value: 'unlimited' },
+				],
+				default: 'fromApi',
+				description: 'Meta’s messaging limit: unique people reached outside a customer-service window per rolling 24 h',
+			},
+		],
+	},
+	{
+		displayName: 'Quiet Hours',
+		name: 'quietHours',
+		type: 'boolean',
+		default: false,
+		description: 'Whether to defer messages during the night in the contact’s local time',
+	},
+	{
+		displayName: 'Quiet From',
+		name: 'quietStart',
+		type: 'string',
+		default: '21:00',
+		placeholder: '21:00',
+		displayOptions: quiet,
+		description: 'Local time (HH:mm) quiet hours start',
+	},
+	{
+		displayName: 'Quiet Until',
+		name: 'quietEnd',
+		type: 'string',
+		default: '09:00',
+		placeholder: '09:00',
+		displayOptions: quiet,
+		description: 'Local time (HH:mm) quiet hours end; earlier than the start for a window across midnight',
+	},
+	{
+		displayName: 'Contact Time Zone',
+		name: 'contactTimeZone',
+		type: 'string',
+		default: '',
+		placeholder: 'Europe/Paris',
+		displayOptions: quiet,
+		description:
+			'The contact’s IANA time zone, usually an expression reading a CRM field. Empty or unknown: the zone of the number’s country when it has a single one, else the fallback.',
+	},
+	{
+		displayName: 'Fallback Time Zone',
+		name: 'fallbackTimeZone',
+		type: 'string',
+		default: '',
+		placeholder: 'America/New_York',
+		displayOptions: quiet,
+		description: 'For contacts whose zone cannot be known; empty means this n8n instance’s time zone',
+	},
+	{
+		displayName: 'Quiet Hours Apply To',
+		name: 'quietCategories',
+		type: 'multiOptions',
+		options: categoryOptions,
+		default: ['marketing'],
+		displayOptions: quiet,
+		description: 'Categories deferred during quiet hours (a one-time password should never wait for the morning)',
+	},
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		options: [
+			{
+				displayName: 'Dry Run',
+				name: 'dryRun',
+				type: 'boolean',
+				default: false,
+				description: 'Whether to decide without reserving anything (to preview a campaign)',
+			},
+			{
+				displayName: 'Reservation Lifetime (Minutes)',
+				name: 'reservationMinutes',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 15,
+				description:
+					'A passed item holds its slot this long; WhatsApp Template Send confirms it on success or releases it on a permanent failure',
+			},
+		],
+	},
+];

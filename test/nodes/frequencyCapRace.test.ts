@@ -1,0 +1,70 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+import { PACKAGE_ROOT } from '../harness/WorkflowHarness';
+import { startRedisServer, type RedisServer } from '../helpers/redisServer';
+
+let redis: RedisServer;
+beforeAll(async () => {
+	redis = await startRedisServer();
+});
+afterAll(async () => {
+	await redis.stop();
+});
+
+function execution(options: object, env: NodeJS.ProcessEnv): Promise<{ passed: number[] }> {
+	return new Promise((resolve, reject) => {
+		const child = spawn(
+			process.execPath,
+			['-r', './test/helpers/register-ts.js', 'test/nodes/capRaceWorker.ts', JSON.stringify(options)],
+			{
+				cwd: PACKAGE_ROOT,
+				env: { ...process.env, ...env, N8N_LOG_LEVEL: 'silent' },
+			},
+		);
+		let out = '';
+		let err = '';
+		child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+		child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+		child.on('exit', (code) =>
+			code === 0
+				? resolve(JSON.parse(out.trim().split('\n').at(-1)!))
+				: reject(new Error(`execution exited ${code}: ${err}`)),
+		);
+	});
+}
+
+const cloud = {
+	whatsAppCloudApi: {
+		accessToken: 't',
+		phoneNumberId: 'race-phone',
+		businessAccountId: 'w',
+		apiVersion: 'v25.0',
+		baseUrl: 'http://127.0.0.1:9',
+	},
+};
+
+describe.each([
+	{ name: 'built-in store', store: { store: 'builtIn' }, credentials: () => cloud },
+	{
+		name: 'Redis store',
+		store: { store: 'redis' },
+		credentials: () => ({
+			...cloud,
+			whatsAppComplianceRedisApi: { host: redis.host, port: redis.port, database: 0, tls: false, prefix: 'race:' },
+		}),
+	},
+])('two executions racing through Frequency Cap ($name)', ({ store, credentials }) => {
+	test('over the same 1,000 contacts with a cap of 1, each contact passes exactly once', async () => {
+		const env = {
+			WHATSAPP_COMPLIANCE_DB: path.join(mkdtempSync(path.join(tmpdir(), 'wac-cap-race-')), 'store.sqlite'),
+		};
+		const options = { startAt: Date.now() + 4_000, contacts: 1000, store, credentials: credentials() };
+		const [a, b] = await Promise.all([execution(options, env), execution(options, env)]);
+		const all = [...a.passed, ...b.passed];
+		expect(all).toHaveLength(1000);
+		expect(new Set(all).size).toBe(1000);
+	});
+});
