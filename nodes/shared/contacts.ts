@@ -8,7 +8,7 @@ import { readItemValue } from './itemValues';
 export type Contact = { key: string; e164: string; country?: string } | { invalid: string; input: string };
 
 /**
- * Reads the `phone` (and optional `defaultCountry`) parameters of every item and keys the numbers for
+ * Reads the `phone` (or another named) parameter and the optional `defaultCountry` of every item and keys the numbers for
  * the store, with the same normalisation as the Number Validation node. A fixed default country that
  * is not an ISO code is a configuration error; everything else is a per-item `invalid` reason.
  */
@@ -16,6 +16,7 @@ export function readContacts(
 	context: IExecuteFunctions,
 	items: INodeExecutionData[],
 	store: ComplianceStore,
+	parameter = 'phone',
 ): Contact[] {
 	const node = context.getNode();
 	const countryText = String(node.parameters.defaultCountry ?? '');
@@ -25,7 +26,7 @@ export function readContacts(
 		throw new NodeOperationError(node, `"${countryText}" is not a two-letter ISO country code`);
 	}
 	return items.map((item, itemIndex) => {
-		const value = readItemValue(context, 'phone', itemIndex, item);
+		const value = readItemValue(context, parameter, itemIndex, item);
 		const country = perItem ? toCountryCode(readItemValue(context, 'defaultCountry', itemIndex, item)) : fixed;
 		// Consent and caps concern any number the person gave, whatever its type.
 		const number = checkPhoneNumber(value, country, NUMBER_TYPES);

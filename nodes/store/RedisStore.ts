@@ -39,6 +39,7 @@ type ScriptName =
 	| 'release'
 	| 'claim'
 	| 'releaseClaim'
+	| 'startSend'
 	| 'acquireSlots'
 	| 'recordConsent'
 	| 'suppress'
@@ -51,6 +52,7 @@ const SCRIPT_SOURCES: Record<ScriptName, string> = {
 	release: scripts.RELEASE,
 	claim: scripts.CLAIM,
 	releaseClaim: scripts.RELEASE_CLAIM,
+	startSend: scripts.START_SEND,
 	acquireSlots: scripts.ACQUIRE_SLOTS,
 	recordConsent: scripts.RECORD_CONSENT,
 	suppress: scripts.SUPPRESS,
@@ -289,21 +291,41 @@ export class RedisStore implements ComplianceStore {
 
 	// ---- idempotency ----
 
-	async claimSend(campaignId: string, contactKey: string, now: number, claimTtlMs: number): Promise<ClaimResult> {
+	async claimSend(
+		campaignId: string,
+		contactKey: string,
+		now: number,
+		claimTtlMs: number,
+		owner: string,
+	): Promise<ClaimResult> {
 		const [state, at, extra] = (await this.run(() =>
-			this.redis.claim(this.prefix, campaignId, contactKey, now, claimTtlMs),
+			this.redis.claim(this.prefix, campaignId, contactKey, now, claimTtlMs, owner),
 		)) as string[];
 		if (state === 'sent') return { state: 'sent', at: Number(at), messageId: extra || undefined };
 		if (state === 'in_flight') return { state: 'in_flight', at: Number(at) };
 		return { state: 'claimed' };
 	}
 
-	async completeSend(campaignId: string, contactKey: string, messageId: string, at: number): Promise<void> {
-		await this.run(() => this.redis.hset(`${this.prefix}cl:${campaignId}`, contactKey, `sent|${at}|${messageId}`));
+	async startSend(
+		campaignId: string,
+		contactKey: string,
+		owner: string,
+		now: number,
+		claimTtlMs: number,
+	): Promise<boolean> {
+		return (
+			Number(
+				await this.run(() => this.redis.startSend(this.prefix, campaignId, contactKey, owner, now, claimTtlMs)),
+			) === 1
+		);
 	}
 
-	async releaseClaim(campaignId: string, contactKey: string): Promise<void> {
-		await this.run(() => this.redis.releaseClaim(this.prefix, campaignId, contactKey));
+	async completeSend(campaignId: string, contactKey: string, messageId: string, at: number): Promise<void> {
+		await this.run(() => this.redis.hset(`${this.prefix}cl:${campaignId}`, contactKey, `sent|${at}|${messageId}|`));
+	}
+
+	async releaseClaim(campaignId: string, contactKey: string, owner: string): Promise<void> {
+		await this.run(() => this.redis.releaseClaim(this.prefix, campaignId, contactKey, owner));
 	}
 
 	// ---- campaign state ----

@@ -65,7 +65,7 @@ CREATE INDEX IF NOT EXISTS send_log_contact ON send_log (contact, at, category, 
 CREATE INDEX IF NOT EXISTS send_log_phone ON send_log (phone, at, confirmed, expires_at, contact);
 CREATE TABLE IF NOT EXISTS campaign_sends (
 	campaign TEXT NOT NULL, contact TEXT NOT NULL,
-	state TEXT NOT NULL, message_id TEXT, at INTEGER NOT NULL, claim_expires_at INTEGER,
+	state TEXT NOT NULL, message_id TEXT, at INTEGER NOT NULL, claim_expires_at INTEGER, owner TEXT,
 	PRIMARY KEY (campaign, contact)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS campaign_counters (
@@ -442,19 +442,47 @@ export class SqliteStore implements ComplianceStore {
 
 	// ---- idempotency ----
 
-	async claimSend(campaignId: string, contactKey: string, now: number, claimTtlMs: number): Promise<ClaimResult> {
+	async claimSend(
+		campaignId: string,
+		contactKey: string,
+		now: number,
+		claimTtlMs: number,
+		owner: string,
+	): Promise<ClaimResult> {
 		return this.write(() => {
 			const row = this.statement(
-				'SELECT state, message_id, at, claim_expires_at FROM campaign_sends WHERE campaign = ? AND contact = ?',
+				'SELECT state, message_id, at, claim_expires_at, owner FROM campaign_sends WHERE campaign = ? AND contact = ?',
 			).get(campaignId, contactKey) as
-				{ state: string; message_id: string | null; at: number; claim_expires_at: number | null } | undefined;
+				| {
+						state: string;
+						message_id: string | null;
+						at: number;
+						claim_expires_at: number | null;
+						owner: string | null;
+				  }
+				| undefined;
 			if (row?.state === 'sent') return { state: 'sent', messageId: row.message_id ?? undefined, at: row.at };
-			if (row?.state === 'claimed' && (row.claim_expires_at ?? 0) > now) return { state: 'in_flight', at: row.at };
+			// Its own claim (a retry) the owner takes again; another's request on the wire it leaves alone.
+			if (row?.state === 'sending' && row.owner !== owner && (row.claim_expires_at ?? 0) > now)
+				return { state: 'in_flight', at: row.at };
 			this.statement(
-				"INSERT INTO campaign_sends (campaign, contact, state, at, claim_expires_at) VALUES (?, ?, 'claimed', ?, ?) ON CONFLICT (campaign, contact) DO UPDATE SET state = 'claimed', at = excluded.at, claim_expires_at = excluded.claim_expires_at",
-			).run(campaignId, contactKey, now, now + claimTtlMs);
+				"INSERT INTO campaign_sends (campaign, contact, state, at, claim_expires_at, owner) VALUES (?, ?, 'claimed', ?, ?, ?) ON CONFLICT (campaign, contact) DO UPDATE SET state = 'claimed', at = excluded.at, claim_expires_at = excluded.claim_expires_at, owner = excluded.owner",
+			).run(campaignId, contactKey, now, now + claimTtlMs, owner);
 			return { state: 'claimed' };
 		});
+	}
+
+	async startSend(
+		campaignId: string,
+		contactKey: string,
+		owner: string,
+		now: number,
+		claimTtlMs: number,
+	): Promise<boolean> {
+		const { changes } = this.statement(
+			"UPDATE campaign_sends SET state = 'sending', at = ?, claim_expires_at = ? WHERE campaign = ? AND contact = ? AND state = 'claimed' AND owner = ?",
+		).run(now, now + claimTtlMs, campaignId, contactKey, owner);
+		return Number(changes) > 0;
 	}
 
 	async completeSend(campaignId: string, contactKey: string, messageId: string, at: number): Promise<void> {
@@ -463,11 +491,10 @@ export class SqliteStore implements ComplianceStore {
 		).run(campaignId, contactKey, messageId, at);
 	}
 
-	async releaseClaim(campaignId: string, contactKey: string): Promise<void> {
-		this.statement("DELETE FROM campaign_sends WHERE campaign = ? AND contact = ? AND state = 'claimed'").run(
-			campaignId,
-			contactKey,
-		);
+	async releaseClaim(campaignId: string, contactKey: string, owner: string): Promise<void> {
+		this.statement(
+			"DELETE FROM campaign_sends WHERE campaign = ? AND contact = ? AND state IN ('claimed', 'sending') AND owner = ?",
+		).run(campaignId, contactKey, owner);
 	}
 
 	// ---- campaign state ----

@@ -145,25 +145,44 @@ if not x or x == '0' then return 0 end
 return removeEntry(P, id, false)
 `;
 
-/** ARGV: prefix, campaign, contact, now, claim ttl. Returns {state, at, extra}. */
-export const CLAIM = `
-local P, campaign, contact, now, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
-local key = P .. 'cl:' .. campaign
-local v = redis.call('HGET', key, contact)
-if v then
-	local state, at, extra = string.match(v, '^(%a+)|([^|]*)|(.*)$')
-	if state == 'sent' then return { 'sent', at, extra } end
-	if state == 'claimed' and tonumber(extra) > now then return { 'in_flight', at, '' } end
+/*
+ * Send claims are one hash field per recipient: "state|at|extra|owner", state claimed, sending or sent;
+ * extra is the claim's expiry, or the message id once sent.
+ */
+const PARSE_CLAIM = `local function parseClaim(v)
+	if not v then return nil end
+	local state, at, extra, owner = string.match(v, '^(%a+)|([^|]*)|([^|]*)|?(.*)$')
+	return state, at, extra, owner
 end
-redis.call('HSET', key, contact, 'claimed|' .. now .. '|' .. (now + ttl))
+`;
+
+/** ARGV: prefix, campaign, contact, now, claim ttl, owner. Returns {state, at, extra}. */
+export const CLAIM = `${PARSE_CLAIM}
+local P, campaign, contact, now, ttl, owner = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
+local key = P .. 'cl:' .. campaign
+local state, at, extra, holder = parseClaim(redis.call('HGET', key, contact))
+if state == 'sent' then return { 'sent', at, extra } end
+-- Its own claim (a retry) the owner takes again; another's request on the wire it leaves alone.
+if state == 'sending' and holder ~= owner and tonumber(extra) > now then return { 'in_flight', at, '' } end
+redis.call('HSET', key, contact, 'claimed|' .. now .. '|' .. (now + ttl) .. '|' .. owner)
 return { 'claimed', tostring(now), '' }
 `;
 
-/** ARGV: prefix, campaign, contact. Deletes the claim unless the message was sent. */
-export const RELEASE_CLAIM = `
+/** ARGV: prefix, campaign, contact, owner, now, ttl. 1 when the owner's claim moved to sending. */
+export const START_SEND = `${PARSE_CLAIM}
+local P, campaign, contact, owner, now, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
+local key = P .. 'cl:' .. campaign
+local state, _, _, holder = parseClaim(redis.call('HGET', key, contact))
+if state ~= 'claimed' or holder ~= owner then return 0 end
+redis.call('HSET', key, contact, 'sending|' .. now .. '|' .. (now + ttl) .. '|' .. owner)
+return 1
+`;
+
+/** ARGV: prefix, campaign, contact, owner. Deletes the owner's claim unless the message was sent. */
+export const RELEASE_CLAIM = `${PARSE_CLAIM}
 local key = ARGV[1] .. 'cl:' .. ARGV[2]
-local v = redis.call('HGET', key, ARGV[3])
-if v and string.sub(v, 1, 8) == 'claimed|' then redis.call('HDEL', key, ARGV[3]) return 1 end
+local state, _, _, holder = parseClaim(redis.call('HGET', key, ARGV[3]))
+if (state == 'claimed' or state == 'sending') and holder == ARGV[4] then redis.call('HDEL', key, ARGV[3]) return 1 end
 return 0
 `;
 

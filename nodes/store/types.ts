@@ -95,11 +95,11 @@ export type CapDecision =
 // ---- campaigns ----
 
 export type ClaimResult =
-	/** This execution may send; it must complete or release the claim. */
+	/** This execution may send; it must call startSend right before the request, then complete or release. */
 	| { state: 'claimed' }
 	/** Already sent in this campaign. */
 	| { state: 'sent'; messageId?: string; at: number }
-	/** Another execution holds a live claim (it may be sending right now). */
+	/** A request for this recipient is (or was, when its sender died) on the wire: it may have been accepted. */
 	| { state: 'in_flight'; at: number };
 
 export type PauseScope = 'campaign' | 'phone' | 'global';
@@ -144,9 +144,25 @@ export interface ComplianceStore {
 	releaseReservation(reservationId: string): Promise<boolean>;
 
 	// idempotency per campaign
-	claimSend(campaignId: string, contactKey: string, now: number, claimTtlMs: number): Promise<ClaimResult>;
+	/**
+	 * Claims a recipient for `owner` (one execution). A claim that never reached the wire (`claimed`,
+	 * whoever holds it) is taken over: its old owner's startSend then fails, so it cannot send.
+	 */
+	claimSend(
+		campaignId: string,
+		contactKey: string,
+		now: number,
+		claimTtlMs: number,
+		owner: string,
+	): Promise<ClaimResult>;
+	/**
+	 * Right before the request: moves the owner's claim to `sending` (in flight until `claimTtlMs`).
+	 * False when the claim was taken over or is gone: do not send.
+	 */
+	startSend(campaignId: string, contactKey: string, owner: string, now: number, claimTtlMs: number): Promise<boolean>;
 	completeSend(campaignId: string, contactKey: string, messageId: string, at: number): Promise<void>;
-	releaseClaim(campaignId: string, contactKey: string): Promise<void>;
+	/** Drops the owner's claim (not sent: the recipient may be sent later). */
+	releaseClaim(campaignId: string, contactKey: string, owner: string): Promise<void>;
 
 	// campaign state
 	incrementCounters(campaignId: string, deltas: Record<string, number>): Promise<void>;

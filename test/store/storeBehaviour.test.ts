@@ -397,22 +397,38 @@ describe.each(backends)('compliance store: $name', (backend) => {
 	});
 
 	describe('campaigns', () => {
-		test('a recipient is claimed once per campaign; a live claim is in flight, an expired one can be taken again', async () => {
+		test('a recipient is claimed per campaign; a claim that never reached the wire is taken over, one in flight is not', async () => {
 			const c = store.contactKey('+33612345678');
-			expect(await store.claimSend('spring', c, T0, 60_000)).toEqual({ state: 'claimed' });
-			expect(await store.claimSend('spring', c, T0 + 1, 60_000)).toEqual({ state: 'in_flight', at: T0 });
-			expect(await store.claimSend('autumn', c, T0 + 1, 60_000)).toEqual({ state: 'claimed' });
-			expect(await store.claimSend('spring', c, T0 + 60_000, 60_000)).toEqual({ state: 'claimed' });
+			expect(await store.claimSend('spring', c, T0, 60_000, 'run-1')).toEqual({ state: 'claimed' });
+			// run-1 died before sending: run-2 takes the claim over, and run-1 can no longer send.
+			expect(await store.claimSend('spring', c, T0 + 1, 60_000, 'run-2')).toEqual({ state: 'claimed' });
+			expect(await store.startSend('spring', c, 'run-1', T0 + 2, 60_000)).toBe(false);
+			expect(await store.startSend('spring', c, 'run-2', T0 + 2, 60_000)).toBe(true);
+			// run-2's request is on the wire: nobody else may claim it until the claim times out…
+			expect(await store.claimSend('spring', c, T0 + 3, 60_000, 'run-3')).toEqual({ state: 'in_flight', at: T0 + 2 });
+			// …but run-2 itself may retry it.
+			expect(await store.claimSend('spring', c, T0 + 4, 60_000, 'run-2')).toEqual({ state: 'claimed' });
+			expect(await store.startSend('spring', c, 'run-2', T0 + 5, 60_000)).toBe(true);
+			expect(await store.claimSend('spring', c, T0 + 60_005, 60_000, 'run-3')).toEqual({ state: 'claimed' });
 			await store.completeSend('spring', c, 'wamid.ABC', T0 + 60_500);
-			expect(await store.claimSend('spring', c, T0 + 999_999, 60_000)).toEqual({
+			expect(await store.claimSend('spring', c, T0 + 999_999, 60_000, 'run-4')).toEqual({
 				state: 'sent',
 				messageId: 'wamid.ABC',
 				at: T0 + 60_500,
 			});
-			await store.releaseClaim('spring', c);
-			expect((await store.claimSend('spring', c, T0 + 999_999, 60_000)).state).toBe('sent');
-			await store.releaseClaim('autumn', c);
-			expect(await store.claimSend('autumn', c, T0 + 2, 60_000)).toEqual({ state: 'claimed' });
+			await store.releaseClaim('spring', c, 'run-3');
+			expect((await store.claimSend('spring', c, T0 + 999_999, 60_000, 'run-4')).state).toBe('sent');
+		});
+
+		test('campaigns are separate, and only the owner releases its claim', async () => {
+			const c = store.contactKey('+33612345678');
+			await store.claimSend('spring', c, T0, 60_000, 'run-1');
+			await store.startSend('spring', c, 'run-1', T0, 60_000);
+			expect(await store.claimSend('autumn', c, T0 + 1, 60_000, 'run-2')).toEqual({ state: 'claimed' });
+			await store.releaseClaim('spring', c, 'run-2');
+			expect((await store.claimSend('spring', c, T0 + 2, 60_000, 'run-2')).state).toBe('in_flight');
+			await store.releaseClaim('spring', c, 'run-1');
+			expect(await store.claimSend('spring', c, T0 + 3, 60_000, 'run-2')).toEqual({ state: 'claimed' });
 		});
 
 		test('counters add up per campaign', async () => {
@@ -491,7 +507,7 @@ describe.each(backends)('compliance store: $name', (backend) => {
 				{ contactKey: c, action: 'opt_in', categories: ['marketing'], at: T0, source: 'web-form' },
 			]);
 			await store.reserve([request(c)], T0);
-			await store.claimSend('spring', c, T0, 60_000);
+			await store.claimSend('spring', c, T0, 60_000, 'run');
 			await store.completeSend('spring', c, 'wamid.X', T0);
 			await store.markUndeliverable(c, T0);
 		}

@@ -1,0 +1,215 @@
+/**
+ * The send loop of WhatsApp Template Send, free of n8n: paced by the store's shared throughput
+ * limiter, retried by Meta's error classes, idempotent per campaign, and stopped within half a second
+ * of a pause set anywhere. Every prepared send ends in exactly one outcome.
+ */
+import { randomUUID } from 'node:crypto';
+
+import { retryDelay, type RetryOptions } from '../core/retryPolicy';
+import { stopsSending } from '../core/metaErrors';
+import type { ComplianceStore, PauseState } from '../store/types';
+import {
+	GraphApiError,
+	type GraphApiClient,
+	type SendResult,
+	type TemplateComponent,
+} from '../transport/GraphApiClient';
+
+export interface PreparedSend {
+	itemIndex: number;
+	contactKey: string;
+	/** E.164 with `+`. */
+	to: string;
+	variant: 'A' | 'B';
+	template: { name: string; language: string };
+	components: TemplateComponent[];
+	/** A Frequency Cap reservation to confirm on success or release on a permanent failure. */
+	reservationId?: string;
+}
+
+export type NotSentReason = 'PAUSED' | 'ALREADY_SENT' | 'CAMPAIGN_STOPPED' | 'SUPPRESSED';
+
+export type SendOutcome =
+	| { kind: 'sent'; itemIndex: number; variant: 'A' | 'B'; result: SendResult; attempts: number; sentAt: number }
+	| { kind: 'failed'; itemIndex: number; variant: 'A' | 'B'; error: GraphApiError; attempts: number }
+	| { kind: 'not_sent'; itemIndex: number; reason: NotSentReason; detail?: string };
+
+export interface CampaignOptions {
+	campaignId: string;
+	phoneNumberId: string;
+	ratePerSecond: number;
+	concurrency: number;
+	retry: RetryOptions;
+	/** How long a claim stays "in flight" before another execution may take the recipient again. */
+	claimTtlMs: number;
+	/** How often the pause flags are read (at most 500 ms for the half-second promise). */
+	pauseCheckMs: number;
+	progressEvery: number;
+	onProgress?: (progress: {
+		sent: number;
+		failed: number;
+		notSent: number;
+		remaining: number;
+		ratePerSecond: number;
+	}) => void;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export async function sendCampaign(
+	store: ComplianceStore,
+	client: GraphApiClient,
+	sends: PreparedSend[],
+	options: CampaignOptions,
+): Promise<SendOutcome[]> {
+	const outcomes: SendOutcome[] = [];
+	/** This run's identity in the claims: a claim it never moved to `sending` can be taken over by a re-run. */
+	const owner = randomUUID();
+	const scopes = [
+		{ scope: 'campaign' as const, id: options.campaignId },
+		{ scope: 'phone' as const, id: options.phoneNumberId },
+		{ scope: 'global' as const, id: '*' },
+	];
+	let pause: PauseState | undefined = await store.activePause(scopes);
+	let stopped: GraphApiError | undefined;
+	const started = Date.now();
+	const counts = { sent: 0, failed: 0, notSent: 0 };
+
+	const finish = (outcome: SendOutcome) => {
+		outcomes.push(outcome);
+		if (outcome.kind === 'sent') counts.sent++;
+		else if (outcome.kind === 'failed') counts.failed++;
+		else counts.notSent++;
+		const done = counts.sent + counts.failed + counts.notSent;
+		if (options.onProgress && done % options.progressEvery === 0) {
+			options.onProgress({
+				...counts,
+				remaining: sends.length - done,
+				ratePerSecond: counts.sent / Math.max(0.001, (Date.now() - started) / 1000),
+			});
+		}
+	};
+	const haltReason = (): { reason: NotSentReason; detail?: string } | undefined => {
+		if (stopped)
+			return { reason: 'CAMPAIGN_STOPPED', detail: `Meta error ${stopped.code ?? ''}: ${stopped.message}`.trim() };
+		if (pause) return { reason: 'PAUSED', detail: `${pause.scope} paused${pause.reason ? `: ${pause.reason}` : ''}` };
+		return undefined;
+	};
+
+	// A pause set by Campaign Control, the Delivery Monitor or another execution is seen within pauseCheckMs.
+	const watcher = setInterval(() => {
+		store
+			.activePause(scopes)
+			.then((state) => {
+				if (state) pause = state;
+			})
+			.catch(() => undefined);
+	}, options.pauseCheckMs);
+
+	type Job = { send: PreparedSend; attempt: number };
+	const queue: Job[] = sends.map((send) => ({ send, attempt: 1 }));
+	let waiting = 0; // jobs sleeping before a retry
+
+	const release = async (send: PreparedSend, keepClaim: boolean) => {
+		if (!keepClaim) await store.releaseClaim(options.campaignId, send.contactKey, owner);
+		if (send.reservationId) await store.releaseReservation(send.reservationId);
+	};
+
+	const process = async (job: Job) => {
+		const { send } = job;
+		const halt = haltReason();
+		if (halt) {
+			await release(send, job.attempt === 1);
+			return finish({ kind: 'not_sent', itemIndex: send.itemIndex, ...halt });
+		}
+		// Every attempt claims (a retry re-claims its own), waits for its slot, then moves the claim to
+		// `sending` just before the request. A run killed while waiting leaves only `claimed` entries,
+		// which a re-run takes over; only requests really on the wire stay in flight.
+		const claim = await store.claimSend(options.campaignId, send.contactKey, Date.now(), options.claimTtlMs, owner);
+		if (claim.state !== 'claimed') {
+			if (send.reservationId) await store.releaseReservation(send.reservationId);
+			return finish({
+				kind: 'not_sent',
+				itemIndex: send.itemIndex,
+				reason: 'ALREADY_SENT',
+				detail:
+					claim.state === 'sent'
+						? `sent ${new Date(claim.at).toISOString()}${claim.messageId ? ` as ${claim.messageId}` : ''}`
+						: 'a request to this recipient was in flight in another execution',
+			});
+		}
+		const { waits } = await store.acquireSendSlots(options.phoneNumberId, options.ratePerSecond, 1);
+		if (waits[0] > 0) await sleep(waits[0]);
+		// The last look before the request: a pause set while waiting for the slot still stops this one.
+		const late = haltReason();
+		if (late) {
+			await release(send, false);
+			return finish({ kind: 'not_sent', itemIndex: send.itemIndex, ...late });
+		}
+		if (!(await store.startSend(options.campaignId, send.contactKey, owner, Date.now(), options.claimTtlMs))) {
+			return finish({
+				kind: 'not_sent',
+				itemIndex: send.itemIndex,
+				reason: 'ALREADY_SENT',
+				detail: 'taken over by another execution of the campaign',
+			});
+		}
+		try {
+			const result = await client.sendTemplate({
+				to: send.to,
+				name: send.template.name,
+				languageCode: send.template.language,
+				components: send.components,
+				bizOpaqueCallbackData: `${options.campaignId}|${send.variant}`.slice(0, 512),
+			});
+			const sentAt = Date.now();
+			await store.completeSend(options.campaignId, send.contactKey, result.messageId, sentAt);
+			if (send.reservationId) await store.confirmReservation(send.reservationId, sentAt);
+			return finish({
+				kind: 'sent',
+				itemIndex: send.itemIndex,
+				variant: send.variant,
+				result,
+				attempts: job.attempt,
+				sentAt,
+			});
+		} catch (caught) {
+			const error =
+				caught instanceof GraphApiError
+					? caught
+					: new GraphApiError({ message: String((caught as Error)?.message ?? caught), responseReceived: false });
+			const delay = stopped ? undefined : retryDelay(error.rule, job.attempt, options.retry);
+			if (delay !== undefined) {
+				waiting++;
+				setTimeout(() => {
+					waiting--;
+					queue.push({ send, attempt: job.attempt + 1 });
+				}, delay);
+				return;
+			}
+			if (stopsSending(error.errorClass) && !stopped) stopped = error;
+			// Without a response the message may have been accepted: keep the claim so no re-run sends it twice.
+			await release(send, !error.responseReceived);
+			return finish({ kind: 'failed', itemIndex: send.itemIndex, variant: send.variant, error, attempts: job.attempt });
+		}
+	};
+
+	const worker = async () => {
+		for (;;) {
+			const job = queue.shift();
+			if (job) {
+				await process(job);
+				continue;
+			}
+			if (waiting === 0) return;
+			await sleep(5);
+		}
+	};
+
+	try {
+		await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, sends.length)) }, worker));
+	} finally {
+		clearInterval(watcher);
+	}
+	return outcomes.sort((a, b) => a.itemIndex - b.itemIndex);
+}

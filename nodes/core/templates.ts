@@ -1,0 +1,299 @@
+/**
+ * Message templates as Meta defines them, the variables an operator fills, and the components of a
+ * send request built from them. Validation mirrors Meta's rules so that a bad item fails here, with a
+ * reason, instead of costing an API call (and a quality signal) per item.
+ */
+
+export interface TemplateDefinition {
+	name: string;
+	language: string;
+	status: string;
+	category: string;
+	parameter_format?: string;
+	components?: Array<Record<string, unknown>>;
+}
+
+export type SlotKind = 'text' | 'image' | 'video' | 'document' | 'location' | 'url_suffix' | 'payload' | 'coupon_code';
+
+/** One value the operator maps: `body.1`, `body.first_name`, `header.1`, `header.media`, `button.1.url`… */
+export interface TemplateSlot {
+	id: string;
+	label: string;
+	kind: SlotKind;
+	required: boolean;
+	/** Where it goes: component and, for buttons, index and sub_type. */
+	component: 'header' | 'body' | 'button';
+	buttonIndex?: number;
+	buttonSubType?: string;
+	/** The named parameter, for templates with parameter_format NAMED. */
+	parameterName?: string;
+}
+
+const VARIABLE = /\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g;
+
+function variables(text: unknown): string[] {
+	const names: string[] = [];
+	for (const match of String(text ?? '').matchAll(VARIABLE)) if (!names.includes(match[1])) names.push(match[1]);
+	return names;
+}
+
+const upper = (v: unknown) => String(v ?? '').toUpperCase();
+
+/** The values a template needs, in panel order: header, body, buttons. */
+export function templateSlots(template: TemplateDefinition): TemplateSlot[] {
+	const slots: TemplateSlot[] = [];
+	const named = upper(template.parameter_format) === 'NAMED';
+	for (const component of template.components ?? []) {
+		const type = upper(component.type);
+		if (type === 'HEADER') {
+			const format = upper(component.format || 'TEXT');
+			if (format === 'TEXT') {
+				for (const name of variables(component.text)) {
+					slots.push({
+						id: `header.${name}`,
+						label: `Header {{${name}}}`,
+						kind: 'text',
+						required: true,
+						component: 'header',
+						parameterName: named ? name : undefined,
+					});
+				}
+			} else if (['IMAGE', 'VIDEO', 'DOCUMENT', 'LOCATION'].includes(format)) {
+				const kind = format.toLowerCase() as SlotKind;
+				slots.push({
+					id: 'header.media',
+					label:
+						kind === 'location'
+							? 'Header Location (lat,long)'
+							: `Header ${format[0]}${format.slice(1).toLowerCase()} URL`,
+					kind,
+					required: true,
+					component: 'header',
+				});
+			}
+		} else if (type === 'BODY') {
+			for (const name of variables(component.text)) {
+				slots.push({
+					id: `body.${name}`,
+					label: `Body {{${name}}}`,
+					kind: 'text',
+					required: true,
+					component: 'body',
+					parameterName: named ? name : undefined,
+				});
+			}
+		} else if (type === 'BUTTONS') {
+			((component.buttons ?? []) as Array<Record<string, unknown>>).forEach((button, index) => {
+				const buttonType = upper(button.type);
+				if (buttonType === 'URL' && variables(button.url).length) {
+					slots.push({
+						id: `button.${index}.url`,
+						label: `Button ${index + 1} “${String(button.text)}” URL Suffix`,
+						kind: 'url_suffix',
+						required: true,
+						component: 'button',
+						buttonIndex: index,
+						buttonSubType: 'url',
+					});
+				} else if (buttonType === 'QUICK_REPLY') {
+					slots.push({
+						id: `button.${index}.payload`,
+						label: `Button ${index + 1} “${String(button.text)}” Payload`,
+						kind: 'payload',
+						required: false,
+						component: 'button',
+						buttonIndex: index,
+						buttonSubType: 'quick_reply',
+					});
+				} else if (buttonType === 'COPY_CODE') {
+					slots.push({
+						id: `button.${index}.code`,
+						label: `Button ${index + 1} Coupon Code`,
+						kind: 'coupon_code',
+						required: true,
+						component: 'button',
+						buttonIndex: index,
+						buttonSubType: 'copy_code',
+					});
+				}
+			});
+		}
+	}
+	return slots;
+}
+
+export interface BuiltComponents {
+	components: Array<Record<string, unknown>>;
+}
+
+/** Meta's limits on what a variable may hold. */
+const LIMITS = { headerText: 60, bodyParameter: 1024, urlSuffix: 2000, payload: 256, couponCode: 15 };
+
+function isEmpty(value: unknown) {
+	return value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
+}
+
+function mediaUrl(value: unknown): string | undefined {
+	if (typeof value !== 'string') return undefined;
+	try {
+		const url = new URL(value.trim());
+		return url.protocol === 'https:' || url.protocol === 'http:' ? url.toString() : undefined;
+	} catch {
+		return undefined;
+	}
+}
+
+/**
+ * The `components` of a template send for one item, or the problems that make it unsendable. Values
+ * are keyed by slot id; optional slots left empty are omitted.
+ */
+export function buildComponents(
+	template: TemplateDefinition,
+	values: Record<string, unknown>,
+): BuiltComponents | { problems: string[] } {
+	const problems: string[] = [];
+	const header: Array<Record<string, unknown>> = [];
+	const body: Array<Record<string, unknown>> = [];
+	const buttons: Array<Record<string, unknown>> = [];
+
+	for (const slot of templateSlots(template)) {
+		const value = values[slot.id];
+		if (isEmpty(value)) {
+			if (slot.required) problems.push(`${slot.label} is empty`);
+			continue;
+		}
+		const text =
+			typeof value === 'string'
+				? value
+				: typeof value === 'number' || typeof value === 'boolean'
+					? String(value)
+					: JSON.stringify(value);
+		const named = slot.parameterName ? { parameter_name: slot.parameterName } : {};
+		switch (slot.kind) {
+			case 'text': {
+				// Meta refuses newlines, tabs and runs of more than 4 spaces in variables (132018).
+				if (/[\n\t]/.test(text) || / {5,}/.test(text)) {
+					problems.push(`${slot.label} contains a newline, a tab or more than 4 consecutive spaces`);
+					break;
+				}
+				const limit = slot.component === 'header' ? LIMITS.headerText : LIMITS.bodyParameter;
+				if (text.length > limit) {
+					problems.push(`${slot.label} is longer than ${limit} characters`);
+					break;
+				}
+				(slot.component === 'header' ? header : body).push({ type: 'text', ...named, text });
+				break;
+			}
+			case 'image':
+			case 'video':
+			case 'document': {
+				const link = mediaUrl(value);
+				if (!link) problems.push(`${slot.label} is not an http(s) URL`);
+				else header.push({ type: slot.kind, [slot.kind]: { link } });
+				break;
+			}
+			case 'location': {
+				const [latitude, longitude] = text.split(',').map((part) => Number(part.trim()));
+				if (
+					!Number.isFinite(latitude) ||
+					!Number.isFinite(longitude) ||
+					Math.abs(latitude) > 90 ||
+					Math.abs(longitude) > 180
+				) {
+					problems.push(`${slot.label} is not "latitude,longitude"`);
+				} else header.push({ type: 'location', location: { latitude, longitude } });
+				break;
+			}
+			case 'url_suffix': {
+				// Meta appends the suffix to the button's URL as given: encode it so spaces and & cannot break it.
+				const encoded = encodeURIComponent(text.trim());
+				if (encoded.length > LIMITS.urlSuffix) problems.push(`${slot.label} is too long`);
+				else
+					buttons.push({
+						type: 'button',
+						sub_type: 'url',
+						index: String(slot.buttonIndex),
+						parameters: [{ type: 'text', text: encoded }],
+					});
+				break;
+			}
+			case 'payload':
+				if (text.length > LIMITS.payload) problems.push(`${slot.label} is longer than ${LIMITS.payload} characters`);
+				else
+					buttons.push({
+						type: 'button',
+						sub_type: 'quick_reply',
+						index: String(slot.buttonIndex),
+						parameters: [{ type: 'payload', payload: text }],
+					});
+				break;
+			case 'coupon_code':
+				if (text.length > LIMITS.couponCode)
+					problems.push(`${slot.label} is longer than ${LIMITS.couponCode} characters`);
+				else
+					buttons.push({
+						type: 'button',
+						sub_type: 'copy_code',
+						index: String(slot.buttonIndex),
+						parameters: [{ type: 'coupon_code', coupon_code: text }],
+					});
+				break;
+		}
+	}
+	if (problems.length) return { problems };
+	const components: Array<Record<string, unknown>> = [];
+	if (header.length) components.push({ type: 'header', parameters: header });
+	if (body.length) components.push({ type: 'body', parameters: body });
+	components.push(...buttons);
+	return { components };
+}
+
+/** Words people use to stop messages, in the languages the Delivery Monitor listens for by default. */
+export const OPT_OUT_KEYWORDS = [
+	'stop',
+	'unsubscribe',
+	'opt out',
+	'opt-out',
+	'cancel',
+	'end',
+	'quit',
+	'arret',
+	'arrêt',
+	'desabonner',
+	'désabonner',
+	'desinscrire',
+	'désinscrire',
+	'baja',
+	'parar',
+	'cancelar',
+	'sair',
+	'descadastrar',
+	'abmelden',
+	'abbestellen',
+	'disiscriviti',
+	'cancellami',
+];
+
+/**
+ * A marketing template must offer a way out: a quick-reply button whose text or payload is an opt-out
+ * keyword, or a footer/body that names one ("Reply STOP to unsubscribe"). Returns a warning, or
+ * undefined when the template is fine or not marketing.
+ */
+export function optOutPathWarning(template: TemplateDefinition, quickReplyPayloads: string[] = []): string | undefined {
+	if (upper(template.category) !== 'MARKETING') return undefined;
+	const pattern = new RegExp(
+		`(^|[^\\p{L}])(${OPT_OUT_KEYWORDS.map((k) => k.replace(/[-]/g, '[- ]?')).join('|')})($|[^\\p{L}])`,
+		'iu',
+	);
+	for (const component of template.components ?? []) {
+		const type = upper(component.type);
+		if ((type === 'FOOTER' || type === 'BODY') && pattern.test(String(component.text ?? ''))) return undefined;
+		if (type === 'BUTTONS') {
+			for (const button of (component.buttons ?? []) as Array<Record<string, unknown>>) {
+				if (upper(button.type) === 'QUICK_REPLY' && pattern.test(String(button.text ?? ''))) return undefined;
+			}
+		}
+	}
+	if (quickReplyPayloads.some((payload) => pattern.test(payload.replace(/_/g, ' ')))) return undefined;
+	return `Marketing template ${template.name} (${template.language}) offers no way to opt out: add a quick-reply button such as “Stop promotions” or a footer such as “Reply STOP to unsubscribe”`;
+}

@@ -1,0 +1,391 @@
+import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
+
+import { closeAllStores, openStore } from '../../nodes/store/openStore';
+import { runWorkflow } from '../harness/WorkflowHarness';
+import { CloudApiSandbox } from '../sandbox/server.ts';
+
+const SEND = 'Template Send';
+let sandbox: CloudApiSandbox;
+
+beforeAll(async () => {
+	sandbox = await CloudApiSandbox.start();
+	sandbox.templates.push({
+		id: '2001',
+		name: 'flash_sale',
+		language: 'en_US',
+		status: 'APPROVED',
+		category: 'MARKETING',
+		components: [{ type: 'BODY', text: 'Flash sale today only!' }],
+	});
+});
+afterAll(async () => {
+	await closeAllStores();
+	await sandbox.close();
+});
+beforeEach(() => {
+	sandbox.resetLog();
+	sandbox.resetLimits();
+});
+
+let n = 0;
+const fresh = () => `+3361${String(7_000_000 + ++n)}`;
+const contact = (e164: string, extra: IDataObject = {}) => ({
+	whatsapp: { e164 },
+	firstName: 'Camille',
+	discount: '20 %',
+	orderId: `ORD ${n}`,
+	...extra,
+});
+
+async function send(items: IDataObject[], parameters: IDataObject = {}) {
+	const result = await runWorkflow('template-send.json', {
+		items,
+		credentials: { whatsAppCloudApi: sandbox.credentials() },
+		parameters: { [SEND]: { campaignId: `test-${++n}`, ...parameters } },
+	});
+	const outputs = result.status === 'success' ? result.outputs(SEND) : [[], [], []];
+	const byItem = new Map<number, { output: string; send: IDataObject }>();
+	(['sent', 'failed', 'notSent'] as const).forEach((name, index) => {
+		for (const item of (outputs[index] ?? []) as INodeExecutionData[])
+			byItem.set((item.pairedItem as { item: number }).item, {
+				output: name,
+				send: item.json.whatsappSend as IDataObject,
+			});
+	});
+	return {
+		result,
+		sent: outputs[0] ?? [],
+		failed: outputs[1] ?? [],
+		notSent: outputs[2] ?? [],
+		of: (i: number) => byItem.get(i)!,
+	};
+}
+
+const helloWorld = {
+	template: { __rl: true, mode: 'name', value: 'hello_world:en_US' },
+	variables: { mappingMode: 'defineBelow', value: {}, matchingColumns: [], schema: [] },
+};
+
+describe('WhatsApp Template Send node against the sandbox', () => {
+	test('sends the mapped template with Meta’s exact body and reports the message id', async () => {
+		const a = fresh();
+		const { sent, of } = await send([contact(a, { orderId: 'ORD 12&3' })], { campaignId: 'spring-2026' });
+		expect(sent).toHaveLength(1);
+		expect(of(0).send).toEqual({
+			status: 'sent',
+			wamid: expect.stringMatching(/^wamid\./),
+			waId: a.slice(1),
+			messageStatus: 'accepted',
+			variant: 'A',
+			template: 'spring_sale',
+			language: 'fr',
+			attempts: 1,
+			campaignId: 'spring-2026',
+			sentAt: expect.any(String),
+		});
+		expect(sandbox.acceptedSends()[0].body).toEqual({
+			messaging_product: 'whatsapp',
+			recipient_type: 'individual',
+			to: a,
+			type: 'template',
+			biz_opaque_callback_data: 'spring-2026|A',
+			template: {
+				name: 'spring_sale',
+				language: { code: 'fr' },
+				components: [
+					{ type: 'header', parameters: [{ type: 'image', image: { link: 'https://cdn.example.com/spring.jpg' } }] },
+					{
+						type: 'body',
+						parameters: [
+							{ type: 'text', text: 'Camille' },
+							{ type: 'text', text: '20 %' },
+							{ type: 'text', text: '1 mai' },
+						],
+					},
+					{
+						type: 'button',
+						sub_type: 'quick_reply',
+						index: '0',
+						parameters: [{ type: 'payload', payload: 'STOP_PROMOS' }],
+					},
+					{ type: 'button', sub_type: 'url', index: '1', parameters: [{ type: 'text', text: 'ORD%2012%263' }] },
+				],
+			},
+		});
+	});
+
+	test('items with bad variables or numbers fail with the reason and cost no API call; the rest go out', async () => {
+		const { sent, failed, of } = await send([
+			contact(fresh(), { firstName: '' }),
+			contact('n/a'),
+			contact(fresh(), { discount: 'line\nbreak' }),
+			contact(fresh()),
+		]);
+		expect(sent).toHaveLength(1);
+		expect(failed).toHaveLength(3);
+		expect(of(0).send).toMatchObject({ status: 'failed', reason: 'INVALID_VARIABLES', message: 'Body {{1}} is empty' });
+		expect(of(1).send).toMatchObject({ status: 'failed', reason: 'INVALID_RECIPIENT' });
+		expect(of(2).send).toMatchObject({
+			status: 'failed',
+			reason: 'INVALID_VARIABLES',
+			message: 'Body {{2}} contains a newline, a tab or more than 4 consecutive spaces',
+		});
+		expect(sandbox.counters.sendRequests).toBe(1);
+	});
+
+	test('a dry run renders the request bodies and calls nothing', async () => {
+		const { sent, of } = await send([contact(fresh())], { options: { dryRun: true } });
+		expect(sent).toHaveLength(1);
+		expect(of(0).send).toMatchObject({
+			status: 'dry_run',
+			requestBody: { type: 'template', template: { name: 'spring_sale' } },
+		});
+		expect(sandbox.counters.sendRequests).toBe(0);
+	});
+
+	test('re-running a campaign sends nobody twice (ALREADY_SENT)', async () => {
+		const items = [contact(fresh()), contact(fresh())];
+		const first = await send(items, { campaignId: 'rerun' });
+		expect(first.sent).toHaveLength(2);
+		const second = await send(items, { campaignId: 'rerun' });
+		expect(second.notSent.map((i) => (i.json.whatsappSend as IDataObject).reason)).toEqual([
+			'ALREADY_SENT',
+			'ALREADY_SENT',
+		]);
+		expect(sandbox.acceptedSends()).toHaveLength(2);
+		const counters = await (await openStore({ kind: 'sqlite' })).counters('rerun');
+		expect(counters).toEqual({ sent: 2, 'variant:A:sent': 2, notSent: 2, 'notSent:ALREADY_SENT': 2 });
+	});
+
+	test('5xx, a timeout, 130429 and 131056 are retried and recover; permanent errors are not retried', async () => {
+		const [a, b, c, d, e] = [fresh(), fresh(), fresh(), fresh(), fresh()];
+		sandbox.failRecipient(a, 'http500', 2);
+		sandbox.failRecipient(b, 'hang', 1);
+		sandbox.failRecipient(c, 'http503', 1);
+		sandbox.setOutcome(e, { kind: 'error', code: 131026 });
+		sandbox.pairRate = { burst: 1, refillMs: 800 };
+		try {
+			const { of } = await send(
+				[a, b, c, d, d, e].map((x) => ({ whatsapp: { e164: x } })),
+				{ ...helloWorld, options: { timeoutSeconds: 1 } },
+			);
+			expect(of(0).send).toMatchObject({ status: 'sent', attempts: 3 });
+			expect(of(1).send).toMatchObject({ status: 'sent', attempts: 2 });
+			expect(of(2).send).toMatchObject({ status: 'sent', attempts: 2 });
+			// d twice in one campaign: the second is ALREADY_SENT, not a pair-rate retry.
+			expect([of(3).send.status, of(4).send.status].sort()).toEqual(['not_sent', 'sent']);
+			expect(of(5).send).toMatchObject({
+				status: 'failed',
+				code: 131026,
+				errorClass: 'PERMANENT',
+				attempts: 1,
+				meaning: expect.stringContaining('not on WhatsApp'),
+			});
+			expect(sandbox.requests.filter((r) => r.to === e)).toHaveLength(1);
+		} finally {
+			sandbox.pairRate = { burst: 45, refillMs: 6_000 };
+		}
+	});
+
+	test('the pair rate (131056) is retried after 4^n seconds', async () => {
+		const a = fresh();
+		sandbox.pairRate = { burst: 1, refillMs: 900 };
+		try {
+			const first = await send([{ whatsapp: { e164: a } }], helloWorld);
+			expect(first.sent).toHaveLength(1);
+			const started = Date.now();
+			const again = await send([{ whatsapp: { e164: a } }], helloWorld);
+			expect(again.of(0).send).toMatchObject({ status: 'sent', attempts: 2 });
+			expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+			expect(sandbox.requests.filter((r) => r.errorCode === 131056)).toHaveLength(1);
+		} finally {
+			sandbox.pairRate = { burst: 45, refillMs: 6_000 };
+		}
+	});
+
+	test('a stop-the-campaign error (131048 spam limit) stops sending; the rest go to Not Sent', async () => {
+		const numbers = Array.from({ length: 6 }, () => fresh());
+		sandbox.setOutcome(numbers[1], { kind: 'error', code: 131048 });
+		const { sent, failed, notSent, of } = await send(
+			numbers.map((x) => ({ whatsapp: { e164: x } })),
+			{ ...helloWorld, options: { concurrency: 1 } },
+		);
+		expect(sent).toHaveLength(1);
+		expect(failed).toHaveLength(1);
+		expect(notSent).toHaveLength(4);
+		expect(of(1).send).toMatchObject({ status: 'failed', code: 131048, errorClass: 'STOP_CAMPAIGN' });
+		expect(of(2).send).toMatchObject({
+			status: 'not_sent',
+			reason: 'CAMPAIGN_STOPPED',
+			detail: expect.stringContaining('131048'),
+		});
+		expect(sandbox.counters.sendRequests).toBe(2);
+	});
+
+	test('a wrong access token (190) stops everything: that item fails, the rest are not sent', async () => {
+		// With the template list cached (a good run just before), the token fails on the first send.
+		await send([{ whatsapp: { e164: fresh() } }], helloWorld);
+		const { failed, notSent, of } = await runWorkflow('template-send.json', {
+			items: [{ whatsapp: { e164: fresh() } }, { whatsapp: { e164: fresh() } }, { whatsapp: { e164: fresh() } }],
+			credentials: { whatsAppCloudApi: sandbox.credentials({ accessToken: 'EAAG-revoked-9f3a' }) },
+			parameters: { [SEND]: { ...helloWorld, campaignId: 'bad-token', options: { concurrency: 1 } } },
+		}).then((result) => {
+			const [, f, ns] = result.outputs(SEND);
+			const all = [...f, ...ns];
+			return {
+				failed: f,
+				notSent: ns,
+				of: (i: number) =>
+					all.find((x) => (x.pairedItem as { item: number }).item === i)!.json.whatsappSend as IDataObject,
+			};
+		});
+		expect(failed).toHaveLength(1);
+		expect(notSent).toHaveLength(2);
+		expect(of(0)).toMatchObject({ status: 'failed', code: 190, errorClass: 'STOP_ALL', attempts: 1 });
+		expect(of(1)).toMatchObject({ status: 'not_sent', reason: 'CAMPAIGN_STOPPED' });
+		expect(JSON.stringify([...failed, ...notSent])).not.toContain('EAAG-revoked-9f3a');
+
+		// Without a cached list, it fails on listing the templates, before anything is sent.
+		const uncached = await runWorkflow('template-send.json', {
+			items: [{ whatsapp: { e164: fresh() } }],
+			credentials: {
+				whatsAppCloudApi: sandbox.credentials({ accessToken: 'EAAG-revoked-9f3a', baseUrl: `${sandbox.baseUrl}/` }),
+			},
+			parameters: { [SEND]: helloWorld },
+		});
+		expect(uncached.error?.message).toBe(
+			'Could not list the message templates: Invalid OAuth access token - Cannot parse access token',
+		);
+	});
+
+	test('a marketing send to a suppressed contact is refused even without the Consent Gate', async () => {
+		const stopped = fresh();
+		const store = await openStore({ kind: 'sqlite' });
+		await store.recordConsent([
+			{ contactKey: store.contactKey(stopped), action: 'opt_out', categories: ['marketing'], at: Date.now() },
+		]);
+		const { of } = await send([contact(stopped), contact(fresh())]);
+		expect(of(0).send).toMatchObject({ status: 'not_sent', reason: 'SUPPRESSED' });
+		expect(of(1).send).toMatchObject({ status: 'sent' });
+		// A utility template still goes out to them.
+		const utility = await send([{ whatsapp: { e164: stopped } }], helloWorld);
+		expect(utility.of(0).send.status).toBe('sent');
+	});
+
+	test('a Frequency Cap reservation is confirmed on success and released on a permanent failure', async () => {
+		const [ok, bad] = [fresh(), fresh()];
+		sandbox.setOutcome(bad, { kind: 'error', code: 131026 });
+		const store = await openStore({ kind: 'sqlite' });
+		const rule = { maxCount: 1, windowMs: 86_400_000, minGapMs: 0 };
+		const reserve = async (e164: string) =>
+			(
+				await store.reserve(
+					[
+						{
+							contactKey: store.contactKey(e164),
+							category: 'utility',
+							phoneNumberId: 'cap-phone',
+							rule,
+							reservationTtlMs: 60_000,
+						},
+					],
+					Date.now(),
+				)
+			)[0];
+		const [r1, r2] = [await reserve(ok), await reserve(bad)];
+		await send(
+			[
+				{ whatsapp: { e164: ok }, frequencyCap: r1 },
+				{ whatsapp: { e164: bad }, frequencyCap: r2 },
+			],
+			helloWorld,
+		);
+		// Confirmed: still counted well after the reservation would have lapsed. Released: free again now.
+		const later = Date.now() + 120_000;
+		expect(
+			(
+				await store.reserve(
+					[
+						{
+							contactKey: store.contactKey(ok),
+							category: 'utility',
+							phoneNumberId: 'cap-phone',
+							rule,
+							reservationTtlMs: 1,
+							dryRun: true,
+						},
+					],
+					later,
+				)
+			)[0].allowed,
+		).toBe(false);
+		expect(
+			(
+				await store.reserve(
+					[
+						{
+							contactKey: store.contactKey(bad),
+							category: 'utility',
+							phoneNumberId: 'cap-phone',
+							rule,
+							reservationTtlMs: 1,
+							dryRun: true,
+						},
+					],
+					Date.now(),
+				)
+			)[0].allowed,
+		).toBe(true);
+	});
+
+	test('A/B: a deterministic share of contacts gets the variant template; counters by variant', async () => {
+		const items = Array.from({ length: 60 }, () => ({ whatsapp: { e164: fresh() } }));
+		const parameters = {
+			...helloWorld,
+			campaignId: 'ab-test',
+			options: { variantTemplate: 'flash_sale:en_US', variantPercent: 50, optOutPath: 'warn' },
+		};
+		const { sent } = await send(items, parameters);
+		const variants = sent.map((i) => (i.json.whatsappSend as IDataObject).variant);
+		expect(variants.filter((v) => v === 'B').length).toBeGreaterThan(10);
+		expect(variants.filter((v) => v === 'A').length).toBeGreaterThan(10);
+		for (const item of sent) {
+			const s = item.json.whatsappSend as IDataObject;
+			expect(s.template).toBe(s.variant === 'B' ? 'flash_sale' : 'hello_world');
+		}
+		const counters = await (await openStore({ kind: 'sqlite' })).counters('ab-test');
+		expect(counters['variant:A:sent'] + counters['variant:B:sent']).toBe(60);
+		expect(
+			sandbox
+				.acceptedSends()
+				.every((r) => ['ab-test|A', 'ab-test|B'].includes((r.body as IDataObject).biz_opaque_callback_data as string)),
+		).toBe(true);
+		// Same contacts, same variants, in another campaign.
+		const again = await send(items, { ...parameters, campaignId: 'ab-test-2' });
+		expect(again.sent.map((i) => (i.json.whatsappSend as IDataObject).variant)).toEqual(variants);
+	});
+
+	test('a marketing template without a way to opt out is flagged, or stops the run when required', async () => {
+		const flash = {
+			template: { __rl: true, mode: 'name', value: 'flash_sale:en_US' },
+			variables: helloWorld.variables,
+		};
+		const warned = await send([{ whatsapp: { e164: fresh() } }], flash);
+		expect(warned.of(0).send.warnings).toEqual([
+			expect.stringMatching(/^Marketing template flash_sale \(en_US\) offers no way to opt out/),
+		]);
+		const required = await send([{ whatsapp: { e164: fresh() } }], { ...flash, options: { optOutPath: 'require' } });
+		expect(required.result.status).toBe('error');
+		expect(sandbox.counters.sendRequests).toBe(1);
+	});
+
+	test('an unapproved or unknown template is a configuration error before any send', async () => {
+		const paused = await send([contact(fresh())], {
+			template: { __rl: true, mode: 'name', value: 'legacy_offer:en_US' },
+		});
+		expect(paused.result.error?.message).toBe(
+			'Template legacy_offer (en_US) is not an approved template of this WhatsApp Business Account',
+		);
+		expect(sandbox.counters.sendRequests).toBe(0);
+	});
+});
