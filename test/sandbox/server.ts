@@ -485,6 +485,14 @@ export class CloudApiSandbox {
 			res.end(text);
 		};
 
+		// Control endpoints for a sandbox running in another process (benchmarks, end-to-end tests).
+		if (req.method === 'GET' && url.pathname === '/_sandbox/counters') {
+			return answer(200, {
+				counters: this.counters,
+				accepted: this.acceptedSends().map((r) => ({ to: r.to, receivedAt: r.receivedAt })),
+				throttled: this.requests.filter((r) => r.errorCode === 130429).length,
+			});
+		}
 		const match = GRAPH_VERSION.exec(url.pathname);
 		if (!match)
 			return answer(400, metaError(100, 'Unknown path components', `${url.pathname} is not a Graph API path`, 2500));
