@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 
 import { retryDelay, type RetryOptions } from '../core/retryPolicy';
 import { stopsSending } from '../core/metaErrors';
-import type { ComplianceStore, PauseState } from '../store/types';
+import type { ComplianceStore, PauseScope, PauseState } from '../store/types';
 import {
 	GraphApiError,
 	type GraphApiClient,
@@ -68,10 +68,17 @@ export async function sendCampaign(
 	const outcomes: SendOutcome[] = [];
 	/** This run's identity in the claims: a claim it never moved to `sending` can be taken over by a re-run. */
 	const owner = randomUUID();
-	const scopes = [
-		{ scope: 'campaign' as const, id: options.campaignId },
-		{ scope: 'phone' as const, id: options.phoneNumberId },
-		{ scope: 'global' as const, id: '*' },
+	const dispatchInterval = 1000 / (options.ratePerSecond * PACING_HEADROOM);
+	let nextDeparture = 0;
+	const scopes: Array<{ scope: PauseScope; id: string }> = [
+		{ scope: 'campaign', id: options.campaignId },
+		{ scope: 'phone', id: options.phoneNumberId },
+		{ scope: 'global', id: '*' },
+		// Meta paused or disabled a template this run sends (the Delivery Monitor records it).
+		...[...new Set(sends.map((send) => `${send.template.name}:${send.template.language}`))].map((id) => ({
+			scope: 'template' as const,
+			id,
+		})),
 	];
 	let pause: PauseState | undefined = await store.activePause(scopes);
 	let stopped: GraphApiError | undefined;
@@ -145,6 +152,12 @@ export async function sendCampaign(
 		// unevenly, and Meta counts arrivals, so exact pacing would now and then put one too many in a second.
 		const { waits } = await store.acquireSendSlots(options.phoneNumberId, options.ratePerSecond * PACING_HEADROOM, 1);
 		if (waits[0] > 0) await sleep(waits[0]);
+		// The shared limiter decides the schedule; this gate makes this process keep it. When the event
+		// loop stalls, workers whose slots fell due together would otherwise leave in one burst.
+		const gateNow = Date.now();
+		const departure = Math.max(gateNow, nextDeparture);
+		nextDeparture = departure + dispatchInterval;
+		if (departure > gateNow) await sleep(departure - gateNow);
 		// The last look before the request: a pause set while waiting for the slot still stops this one.
 		const late = haltReason();
 		if (late) {

@@ -40,6 +40,7 @@ type ScriptName =
 	| 'claim'
 	| 'releaseClaim'
 	| 'startSend'
+	| 'liftSuppression'
 	| 'acquireSlots'
 	| 'recordConsent'
 	| 'suppress'
@@ -53,6 +54,7 @@ const SCRIPT_SOURCES: Record<ScriptName, string> = {
 	claim: scripts.CLAIM,
 	releaseClaim: scripts.RELEASE_CLAIM,
 	startSend: scripts.START_SEND,
+	liftSuppression: scripts.LIFT_SUPPRESSION,
 	acquireSlots: scripts.ACQUIRE_SLOTS,
 	recordConsent: scripts.RECORD_CONSENT,
 	suppress: scripts.SUPPRESS,
@@ -185,6 +187,22 @@ export class RedisStore implements ComplianceStore {
 				}
 				await execPipeline(pipeline);
 			}
+		});
+	}
+
+	async liftSuppressions(
+		entries: Array<{ contactKey: string; category: ConsentScope; reasons: SuppressionReason[] }>,
+	): Promise<void> {
+		await this.run(async () => {
+			const pipeline = this.redis.pipeline() as unknown as ScriptedRedis;
+			for (const entry of entries)
+				void pipeline.liftSuppression(
+					this.prefix,
+					entry.contactKey,
+					JSON.stringify(expandScope(entry.category)),
+					JSON.stringify(entry.reasons),
+				);
+			await execPipeline(pipeline);
 		});
 	}
 
@@ -321,7 +339,18 @@ export class RedisStore implements ComplianceStore {
 	}
 
 	async completeSend(campaignId: string, contactKey: string, messageId: string, at: number): Promise<void> {
-		await this.run(() => this.redis.hset(`${this.prefix}cl:${campaignId}`, contactKey, `sent|${at}|${messageId}|`));
+		await this.run(() =>
+			this.redis
+				.multi()
+				.hset(`${this.prefix}cl:${campaignId}`, contactKey, `sent|${at}|${messageId}|`)
+				.set(`${this.prefix}ls:${contactKey}`, JSON.stringify({ campaignId, messageId, at }), 'PX', 35 * 86_400_000)
+				.exec(),
+		);
+	}
+
+	async lastSend(contactKey: string): Promise<{ campaignId: string; messageId?: string; at: number } | undefined> {
+		const raw = await this.run(() => this.redis.get(`${this.prefix}ls:${contactKey}`));
+		return raw ? (JSON.parse(raw) as { campaignId: string; messageId?: string; at: number }) : undefined;
 	}
 
 	async releaseClaim(campaignId: string, contactKey: string, owner: string): Promise<void> {

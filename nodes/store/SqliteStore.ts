@@ -68,6 +68,7 @@ CREATE TABLE IF NOT EXISTS campaign_sends (
 	state TEXT NOT NULL, message_id TEXT, at INTEGER NOT NULL, claim_expires_at INTEGER, owner TEXT,
 	PRIMARY KEY (campaign, contact)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS campaign_sends_contact ON campaign_sends (contact, state, at);
 CREATE TABLE IF NOT EXISTS campaign_counters (
 	campaign TEXT NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL,
 	PRIMARY KEY (campaign, name)
@@ -241,6 +242,23 @@ export class SqliteStore implements ComplianceStore {
 			for (const entry of entries)
 				for (const category of expandScope(entry.category))
 					upsert.run(entry.contactKey, category, entry.reason, entry.at);
+		});
+	}
+
+	async liftSuppressions(
+		entries: Array<{ contactKey: string; category: ConsentScope; reasons: SuppressionReason[] }>,
+	): Promise<void> {
+		this.write(() => {
+			for (const entry of entries) {
+				for (const category of expandScope(entry.category)) {
+					for (const reason of entry.reasons)
+						this.statement('DELETE FROM suppressions WHERE contact = ? AND category = ? AND reason = ?').run(
+							entry.contactKey,
+							category,
+							reason,
+						);
+				}
+			}
 		});
 	}
 
@@ -489,6 +507,13 @@ export class SqliteStore implements ComplianceStore {
 		this.statement(
 			"INSERT INTO campaign_sends (campaign, contact, state, message_id, at) VALUES (?, ?, 'sent', ?, ?) ON CONFLICT (campaign, contact) DO UPDATE SET state = 'sent', message_id = excluded.message_id, at = excluded.at, claim_expires_at = NULL",
 		).run(campaignId, contactKey, messageId, at);
+	}
+
+	async lastSend(contactKey: string): Promise<{ campaignId: string; messageId?: string; at: number } | undefined> {
+		const row = this.statement(
+			"SELECT campaign, message_id, at FROM campaign_sends WHERE contact = ? AND state = 'sent' ORDER BY at DESC LIMIT 1",
+		).get(contactKey) as { campaign: string; message_id: string | null; at: number } | undefined;
+		return row ? { campaignId: row.campaign, messageId: row.message_id ?? undefined, at: row.at } : undefined;
 	}
 
 	async releaseClaim(campaignId: string, contactKey: string, owner: string): Promise<void> {

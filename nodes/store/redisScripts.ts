@@ -254,3 +254,15 @@ local current = tonumber(redis.call('HGET', key, ARGV[3]) or '0')
 if tonumber(ARGV[4]) > current then redis.call('HSET', key, ARGV[3], ARGV[4]) end
 return 1
 `;
+
+/** ARGV: prefix, contact, JSON categories, JSON reasons. Removes suppressions held for those reasons. */
+export const LIFT_SUPPRESSION = `
+local sp = ARGV[1] .. 'sp:' .. ARGV[2]
+local reasons = {}
+for _, reason in ipairs(cjson.decode(ARGV[4])) do reasons[reason] = true end
+for _, each in ipairs(cjson.decode(ARGV[3])) do
+	local current = redis.call('HGET', sp, each)
+	if current and reasons[cjson.decode(current).reason] then redis.call('HDEL', sp, each) end
+end
+return 1
+`;

@@ -102,7 +102,8 @@ export type ClaimResult =
 	/** A request for this recipient is (or was, when its sender died) on the wire: it may have been accepted. */
 	| { state: 'in_flight'; at: number };
 
-export type PauseScope = 'campaign' | 'phone' | 'global';
+/** A template scope (`name:language`) is paused when Meta pauses or disables that template. */
+export type PauseScope = 'campaign' | 'phone' | 'global' | 'template';
 
 export interface PauseState {
 	scope: PauseScope;
@@ -127,6 +128,10 @@ export interface ComplianceStore {
 	/** Suppress without a ledger event (imports, 131050). */
 	suppress(
 		entries: Array<{ contactKey: string; category: ConsentScope; reason: SuppressionReason; at: number }>,
+	): Promise<void>;
+	/** Removes suppressions of the given reasons (a user who resumed marketing inside WhatsApp). */
+	liftSuppressions(
+		entries: Array<{ contactKey: string; category: ConsentScope; reasons: SuppressionReason[] }>,
 	): Promise<void>;
 	/** Erases the contact's ledger and interaction data, keeping a suppression marker for every category. */
 	forgetContact(contactKey: string, at: number): Promise<{ eventsDeleted: number }>;
@@ -161,6 +166,8 @@ export interface ComplianceStore {
 	 */
 	startSend(campaignId: string, contactKey: string, owner: string, now: number, claimTtlMs: number): Promise<boolean>;
 	completeSend(campaignId: string, contactKey: string, messageId: string, at: number): Promise<void>;
+	/** The contact's most recent send in any campaign (to attribute a STOP reply to its campaign). */
+	lastSend(contactKey: string): Promise<{ campaignId: string; messageId?: string; at: number } | undefined>;
 	/** Drops the owner's claim (not sent: the recipient may be sent later). */
 	releaseClaim(campaignId: string, contactKey: string, owner: string): Promise<void>;
 
