@@ -65,6 +65,10 @@ export async function processDelivery(
 	for (const [index, status] of statuses.entries()) {
 		if (!fresh[index]) continue;
 		const contactKey = status.recipientWaId ? store.contactKey(e164(status.recipientWaId)) : undefined;
+		// Meta accepted this message: whatever the sender recorded (it may have died before it could),
+		// the campaign must never send it again.
+		if (status.campaignId && contactKey)
+			await store.completeSend(status.campaignId, contactKey, status.messageId, status.timestamp);
 		if (status.status === 'delivered' || status.status === 'read' || status.status === 'played') {
 			// A late "delivered" after "read" changes nothing: the message counts as delivered once.
 			const [firstDelivery] = await store.markSeen([`d:${status.messageId}`], DEDUPE_TTL_MS);
@@ -72,9 +76,10 @@ export async function processDelivery(
 			if (status.status !== 'delivered') count(status.campaignId, status.status, status.variant);
 			if (status.status === 'read' && contactKey) await store.recordInteraction(contactKey, status.timestamp);
 		} else if (status.status === 'failed') {
-			count(status.campaignId, 'failed', status.variant);
+			// "deliveryFailed", not "failed": Template Send counts the sends Meta refused outright as failed.
+			count(status.campaignId, 'deliveryFailed', status.variant);
 			for (const error of status.errors) {
-				count(status.campaignId, `failed:${error.code}`);
+				count(status.campaignId, `deliveryFailed:${error.code}`);
 				if (!contactKey) continue;
 				const rule = classifyMetaError(error.code);
 				if (rule.suppressMarketing)
@@ -85,7 +90,8 @@ export async function processDelivery(
 				if (rule.holdRecipientMs) await store.holdContact(contactKey, status.timestamp + rule.holdRecipientMs);
 			}
 		} else {
-			count(status.campaignId, status.status, status.variant);
+			// "statusSent": Template Send's own "sent" counts what Meta accepted.
+			count(status.campaignId, status.status === 'sent' ? 'statusSent' : status.status, status.variant);
 		}
 		out.status.push({
 			kind: 'status',
@@ -191,9 +197,7 @@ export async function processDelivery(
 		if (!isNew) continue;
 		const contactKey = store.contactKey(e164(preference.waId));
 		if (preference.value === 'stop') {
-			await store.suppress([
-				{ contactKey, category: 'marketing', reason: 'USER_STOPPED_MARKETING', at: preference.timestamp },
-			]);
+			// Ledger first, then the suppression: its reason (lifted only by "resume") must be the one kept.
 			await store.recordConsent([
 				{
 					contactKey,
@@ -203,6 +207,9 @@ export async function processDelivery(
 					source: 'whatsapp-preferences',
 					collectedBy: 'WhatsApp Delivery Monitor',
 				},
+			]);
+			await store.suppress([
+				{ contactKey, category: 'marketing', reason: 'USER_STOPPED_MARKETING', at: preference.timestamp },
 			]);
 		} else if (preference.value === 'resume' && options.resumeRestoresConsent) {
 			await store.liftSuppressions([{ contactKey, category: 'marketing', reasons: ['USER_STOPPED_MARKETING'] }]);
@@ -299,7 +306,7 @@ async function autoPause(
 ) {
 	const counters = await store.counters(campaignId);
 	const delivered = counters.delivered ?? 0;
-	const failed = counters.failed ?? 0;
+	const failed = counters.deliveryFailed ?? 0;
 	const finals = delivered + failed;
 	if (finals < rules.minimumFinal) return undefined;
 	const deliveryRate = delivered / finals;

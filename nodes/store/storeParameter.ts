@@ -53,7 +53,12 @@ function redisConnection(data: Record<string, unknown>): RedisConnection {
  * without the state (fail closed).
  */
 export async function getComplianceStore(context: IExecuteFunctions | IWebhookFunctions): Promise<ComplianceStore> {
-	const choice = context.getNodeParameter('store', 'builtIn') as string;
+	// Execute contexts take an item index; webhook contexts do not.
+	const choice = (
+		'getInputData' in context
+			? context.getNodeParameter('store', 0, 'builtIn')
+			: context.getNodeParameter('store', 'builtIn')
+	) as string;
 	let config: StoreConfig;
 	if (choice === 'redis') {
 		const credentials = await context.getCredentials('whatsAppComplianceRedisApi');

@@ -141,6 +141,38 @@ class HarnessCredentialsHelper extends ICredentialsHelper {
 	}
 }
 
+export function harnessAdditionalData(credentials: Record<string, ICredentialDataDecryptedObject>) {
+	return {
+		credentialsHelper: new HarnessCredentialsHelper(credentials),
+		executeWorkflow: async () => {
+			throw new Error('sub-workflows are not supported by the harness');
+		},
+		getRunExecutionData: async () => undefined,
+		getRuntimeCredential: async () => undefined,
+		currentNodeExecutionIndex: 0,
+		restApiUrl: 'http://127.0.0.1:5678/rest',
+		instanceBaseUrl: 'http://127.0.0.1:5678/',
+		formBaseUrl: 'http://127.0.0.1:5678/form',
+		formWaitingBaseUrl: 'http://127.0.0.1:5678/form-waiting',
+		formTestBaseUrl: 'http://127.0.0.1:5678/form-test',
+		webhookBaseUrl: 'http://127.0.0.1:5678/webhook',
+		webhookWaitingBaseUrl: 'http://127.0.0.1:5678/webhook-waiting',
+		webhookTestBaseUrl: 'http://127.0.0.1:5678/webhook-test',
+		mcpBaseUrl: 'http://127.0.0.1:5678/mcp',
+		mcpTestBaseUrl: 'http://127.0.0.1:5678/mcp-test',
+		variables: {},
+		logAiEvent: () => undefined,
+		startRunnerTask: async () => {
+			throw new Error('task runners are not supported by the harness');
+		},
+	};
+}
+
+/** The node types the harness knows: this package's and its stand-ins for n8n-nodes-base. */
+export function harnessNodeTypeRegistry(): INodeTypes {
+	return new HarnessNodeTypes();
+}
+
 export interface RunOptions {
 	/** Items the start node emits (pinned data of the trigger, in editor terms). */
 	items?: IDataObject[];
@@ -211,30 +243,9 @@ export async function runWorkflow(
 	hooks.addHandler('workflowExecuteAfter', (fullRunData: IRun) => finished.resolve(fullRunData));
 
 	const additionalData = {
+		...harnessAdditionalData(options.credentials ?? {}),
 		hooks,
-		credentialsHelper: new HarnessCredentialsHelper(options.credentials ?? {}),
-		executeWorkflow: async () => {
-			throw new Error('sub-workflows are not supported by the harness');
-		},
-		getRunExecutionData: async () => undefined,
-		getRuntimeCredential: async () => undefined,
-		currentNodeExecutionIndex: 0,
-		restApiUrl: 'http://127.0.0.1:5678/rest',
-		instanceBaseUrl: 'http://127.0.0.1:5678/',
-		formBaseUrl: 'http://127.0.0.1:5678/form',
-		formWaitingBaseUrl: 'http://127.0.0.1:5678/form-waiting',
-		formTestBaseUrl: 'http://127.0.0.1:5678/form-test',
-		webhookBaseUrl: 'http://127.0.0.1:5678/webhook',
-		webhookWaitingBaseUrl: 'http://127.0.0.1:5678/webhook-waiting',
-		webhookTestBaseUrl: 'http://127.0.0.1:5678/webhook-test',
-		mcpBaseUrl: 'http://127.0.0.1:5678/mcp',
-		mcpTestBaseUrl: 'http://127.0.0.1:5678/mcp-test',
-		variables: {},
 		workflowId: workflowData.id,
-		logAiEvent: () => undefined,
-		startRunnerTask: async () => {
-			throw new Error('task runners are not supported by the harness');
-		},
 	} as unknown as IWorkflowExecuteAdditionalData;
 
 	const startNode =

@@ -4,6 +4,7 @@ import type { IDataObject } from 'n8n-workflow';
 
 import { closeAllStores, openStore } from '../../nodes/store/openStore';
 import { PACKAGE_ROOT, runWorkflow } from '../harness/WorkflowHarness';
+import { startWebhookHost } from '../harness/webhookHost';
 import { CloudApiSandbox } from '../sandbox/server.ts';
 
 const SEND = 'Template Send';
@@ -130,41 +131,60 @@ test('a pause set from another process stops sending within 0.5 s (measured from
 }, 60_000);
 
 test('a process killed halfway through a 2,000-message campaign, then re-run: nobody gets two messages, everyone gets one', async () => {
-	sandbox.latencyMs = 30;
-	const recipients = numbers(2000, 3_000_000);
-	const options = {
-		numbers: recipients,
-		credentials: { whatsAppCloudApi: sandbox.credentials() },
-		parameters: { ...helloWorld, campaignId: 'killed', options: { rate: 200 } },
-	};
-	const sender = child('test/nodes/sendWorker.ts', [JSON.stringify(options)]);
-	await new Promise<void>((resolve, reject) => {
-		const timer = setInterval(() => {
-			if (sandbox.counters.accepted >= 1000) {
-				clearInterval(timer);
-				sender.kill('SIGKILL');
-			}
-		}, 5);
-		sender.on('exit', () => resolve());
-		sender.on('error', reject);
-	});
-	const beforeRerun = sandbox.counters.accepted;
-	expect(beforeRerun).toBeGreaterThanOrEqual(1000);
-	expect(beforeRerun).toBeLessThan(2000);
-
-	const rerun = await runWorkflow('template-send.json', {
-		items: recipients.map((e164) => ({ whatsapp: { e164 } })),
-		credentials: { whatsAppCloudApi: sandbox.credentials() },
-		parameters: { [SEND]: { ...helloWorld, campaignId: 'killed', options: { rate: 200 } } },
-	});
-	const [sent, failed, notSent] = rerun.outputs(SEND);
-	expect(failed).toHaveLength(0);
-	const received = receivedPerRecipient();
-	const twice = [...received.entries()].filter(([, count]) => count > 1);
-	const never = recipients.filter((r) => !received.has(r));
-	console.info(
-		`killed after ${beforeRerun} accepted; re-run sent ${sent.length}, skipped ${notSent.length} (${notSent.filter((i) => String((i.json.whatsappSend as IDataObject).detail).includes('in flight')).length} in flight at the kill)`,
+	// The Delivery Monitor receives the sandbox's status webhooks, as in production: it is how requests
+	// that were on the wire when the sender died get resolved (Meta accepted them, or never saw them).
+	const host = await startWebhookHost(
+		'whatsAppDeliveryMonitorTrigger',
+		{ store: 'builtIn', emitStatuses: [], autoPause: false, options: {} },
+		{ whatsAppCloudApi: sandbox.credentials({ appSecret: 'kill-test-secret' }) },
 	);
-	expect(twice).toEqual([]);
-	expect(never).toEqual([]);
+	sandbox.webhook = {
+		url: host.url,
+		appSecret: 'kill-test-secret',
+		statusDelayMs: 5,
+		batchDelayMs: 50,
+		statuses: ['sent'],
+	};
+	try {
+		sandbox.latencyMs = 30;
+		const recipients = numbers(2000, 3_000_000);
+		const parameters = { ...helloWorld, campaignId: 'killed', options: { rate: 200, claimTimeoutSeconds: 2 } };
+		const sender = child('test/nodes/sendWorker.ts', [
+			JSON.stringify({ numbers: recipients, credentials: { whatsAppCloudApi: sandbox.credentials() }, parameters }),
+		]);
+		await new Promise<void>((resolve, reject) => {
+			const timer = setInterval(() => {
+				if (sandbox.counters.accepted >= 1000) {
+					clearInterval(timer);
+					sender.kill('SIGKILL');
+				}
+			}, 5);
+			sender.on('exit', () => resolve());
+			sender.on('error', reject);
+		});
+		const beforeRerun = sandbox.counters.accepted;
+		expect(beforeRerun).toBeGreaterThanOrEqual(1000);
+		expect(beforeRerun).toBeLessThan(2000);
+		// Statuses of what Meta accepted reach the monitor; claims left "in flight" time out.
+		await sandbox.flushWebhooks();
+		await new Promise((resolve) => setTimeout(resolve, 2_100));
+
+		const rerun = await runWorkflow('template-send.json', {
+			items: recipients.map((e164) => ({ whatsapp: { e164 } })),
+			credentials: { whatsAppCloudApi: sandbox.credentials() },
+			parameters: { [SEND]: parameters },
+		});
+		const [sent, failed, notSent] = rerun.outputs(SEND);
+		expect(failed).toHaveLength(0);
+		const received = receivedPerRecipient();
+		const twice = [...received.entries()].filter(([, count]) => count > 1);
+		const never = recipients.filter((r) => !received.has(r));
+		console.info(`killed after ${beforeRerun} accepted; re-run sent ${sent.length}, skipped ${notSent.length}`);
+		expect(twice).toEqual([]);
+		expect(never).toEqual([]);
+		expect(sent.length + beforeRerun).toBe(2000);
+	} finally {
+		sandbox.webhook = undefined;
+		await host.close();
+	}
 }, 120_000);

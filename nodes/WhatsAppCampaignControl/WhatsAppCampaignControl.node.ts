@@ -1,0 +1,201 @@
+import {
+	NodeOperationError,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypeDescription,
+} from 'n8n-workflow';
+
+import { campaignReport, funnelSvg } from '../core/campaignReport';
+import { getComplianceStore, storeProperty, whatsAppComplianceRedisTest } from '../store/storeParameter';
+import type { PauseScope } from '../store/types';
+
+const scoped = (...operation: string[]) => ({ show: { operation } });
+
+export class WhatsAppCampaignControl implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'WhatsApp Campaign Control',
+		name: 'whatsAppCampaignControl',
+		icon: 'file:whatsAppCampaignControl.svg',
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{ $parameter["operation"] }}',
+		description: 'Pause and resume WhatsApp campaigns, and report how they went',
+		defaults: { name: 'WhatsApp Campaign Control' },
+		inputs: ['main'],
+		outputs: ['main'],
+		credentials: [
+			{
+				name: 'whatsAppComplianceRedisApi',
+				required: true,
+				displayOptions: { show: { store: ['redis'] } },
+				testedBy: 'whatsAppComplianceRedisTest',
+			},
+		],
+		properties: [
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{
+						name: 'Get Report',
+						value: 'getReport',
+						action: 'Get a campaign report',
+						description: 'Sent, delivered, read, failed by code, opt-outs, rates, by A/B variant',
+					},
+					{
+						name: 'Pause',
+						value: 'pause',
+						action: 'Pause sending',
+						description: 'Stop a campaign, a phone number or everything within half a second',
+					},
+					{ name: 'Resume', value: 'resume', action: 'Resume sending', description: 'Lift a pause' },
+				],
+				default: 'pause',
+			},
+			storeProperty,
+			{
+				displayName: 'Scope',
+				name: 'scope',
+				type: 'options',
+				options: [
+					{ name: 'Campaign', value: 'campaign' },
+					{ name: 'Everything', value: 'global' },
+					{ name: 'Phone Number', value: 'phone' },
+					{ name: 'Template', value: 'template' },
+				],
+				default: 'campaign',
+				displayOptions: scoped('pause', 'resume'),
+			},
+			{
+				displayName: 'Campaign ID',
+				name: 'campaignId',
+				type: 'string',
+				default: '',
+				required: true,
+				displayOptions: { show: { operation: ['getReport'] } },
+				description: 'As set in WhatsApp Template Send',
+			},
+			{
+				displayName: 'Campaign ID',
+				name: 'scopeId',
+				type: 'string',
+				default: '',
+				required: true,
+				displayOptions: { show: { operation: ['pause', 'resume'], scope: ['campaign'] } },
+				description: 'As set in WhatsApp Template Send',
+			},
+			{
+				displayName: 'Phone Number ID',
+				name: 'phoneNumberId',
+				type: 'string',
+				default: '',
+				required: true,
+				displayOptions: { show: { operation: ['pause', 'resume'], scope: ['phone'] } },
+			},
+			{
+				displayName: 'Template',
+				name: 'template',
+				type: 'string',
+				default: '',
+				required: true,
+				placeholder: 'spring_sale:fr',
+				displayOptions: { show: { operation: ['pause', 'resume'], scope: ['template'] } },
+				description: 'Name and language, as name:language',
+			},
+			{
+				displayName: 'Reason',
+				name: 'reason',
+				type: 'string',
+				default: '',
+				displayOptions: scoped('pause', 'resume'),
+				description: 'Recorded with the pause, and shown on every item it stops',
+			},
+			{
+				displayName: 'Add Chart',
+				name: 'chart',
+				type: 'boolean',
+				default: false,
+				displayOptions: scoped('getReport'),
+				description: 'Whether to add a funnel chart (SVG) as binary data "chart", to post to Slack or email',
+			},
+		],
+	};
+
+	methods = { credentialTest: { whatsAppComplianceRedisTest } };
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const items = this.getInputData();
+		const store = await getComplianceStore(this);
+		const out: INodeExecutionData[] = [];
+		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+			const operation = this.getNodeParameter('operation', itemIndex) as string;
+			if (operation === 'getReport') {
+				const campaignId = (this.getNodeParameter('campaignId', itemIndex) as string).trim();
+				if (!campaignId) throw new NodeOperationError(this.getNode(), 'Enter the Campaign ID', { itemIndex });
+				const report = campaignReport(campaignId, await store.counters(campaignId));
+				const pause = await store.activePause([{ scope: 'campaign', id: campaignId }]);
+				const item: INodeExecutionData = {
+					json: {
+						report: {
+							...report,
+							paused: pause
+								? {
+										reason: pause.reason ?? null,
+										at: new Date(pause.at).toISOString(),
+										details: (pause.details ?? null) as IDataObject,
+									}
+								: null,
+						} as unknown as IDataObject,
+					},
+					pairedItem: { item: itemIndex },
+				};
+				if (this.getNodeParameter('chart', itemIndex, false) as boolean) {
+					item.binary = {
+						chart: await this.helpers.prepareBinaryData(
+							Buffer.from(funnelSvg(report)),
+							`${campaignId}-funnel.svg`,
+							'image/svg+xml',
+						),
+					};
+				}
+				out.push(item);
+				continue;
+			}
+			if (operation !== 'pause' && operation !== 'resume')
+				throw new NodeOperationError(this.getNode(), `Unknown operation "${operation}"`, { itemIndex });
+			const scope = this.getNodeParameter('scope', itemIndex) as PauseScope;
+			const id =
+				scope === 'global'
+					? '*'
+					: (
+							this.getNodeParameter(
+								scope === 'campaign' ? 'scopeId' : scope === 'phone' ? 'phoneNumberId' : 'template',
+								itemIndex,
+							) as string
+						).trim();
+			if (!id)
+				throw new NodeOperationError(
+					this.getNode(),
+					`Enter the ${scope === 'campaign' ? 'Campaign ID' : scope === 'phone' ? 'Phone Number ID' : 'template'} to ${operation}`,
+					{ itemIndex },
+				);
+			const reason =
+				(this.getNodeParameter('reason', itemIndex, '') as string).trim() ||
+				(operation === 'pause' ? 'Paused by Campaign Control' : 'Resumed by Campaign Control');
+			const at = Date.now();
+			await store.setPause({ scope, id, paused: operation === 'pause', reason, at });
+			out.push({
+				json: {
+					...items[itemIndex].json,
+					campaignControl: { operation, scope, id, reason, at: new Date(at).toISOString() },
+				},
+				pairedItem: { item: itemIndex },
+			});
+		}
+		return [out];
+	}
+}

@@ -1,0 +1,94 @@
+/** A campaign's figures from its counters (Template Send's and the Delivery Monitor's), and a funnel chart. */
+import { classifyMetaError } from './metaErrors';
+
+export interface CampaignReport {
+	campaignId: string;
+	sent: number;
+	failedAtSend: number;
+	notSent: number;
+	delivered: number;
+	read: number;
+	deliveryFailed: number;
+	optOuts: number;
+	deliveryRate: number | null;
+	readRate: number | null;
+	optOutRate: number | null;
+	failuresByCode: Array<{ code: number; count: number; stage: 'send' | 'delivery'; meaning: string }>;
+	notSentByReason: Record<string, number>;
+	variants: Record<string, Record<string, number>>;
+}
+
+const ratio = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 1000) / 1000 : null);
+
+export function campaignReport(campaignId: string, counters: Record<string, number>): CampaignReport {
+	const get = (name: string) => counters[name] ?? 0;
+	const failuresByCode: CampaignReport['failuresByCode'] = [];
+	const notSentByReason: Record<string, number> = {};
+	const variants: CampaignReport['variants'] = {};
+	for (const [name, value] of Object.entries(counters)) {
+		let match = /^failed:(\d+)$/.exec(name);
+		if (match)
+			failuresByCode.push({
+				code: Number(match[1]),
+				count: value,
+				stage: 'send',
+				meaning: classifyMetaError(Number(match[1])).meaning,
+			});
+		match = /^deliveryFailed:(\d+)$/.exec(name);
+		if (match)
+			failuresByCode.push({
+				code: Number(match[1]),
+				count: value,
+				stage: 'delivery',
+				meaning: classifyMetaError(Number(match[1])).meaning,
+			});
+		match = /^notSent:(\w+)$/.exec(name);
+		if (match) notSentByReason[match[1]] = value;
+		const variant = /^variant:([^:]+):(\w+)$/.exec(name);
+		if (variant) (variants[variant[1]] ??= {})[variant[2]] = value;
+	}
+	failuresByCode.sort((a, b) => b.count - a.count);
+	const sent = get('sent');
+	const delivered = get('delivered');
+	const deliveryFailed = get('deliveryFailed');
+	return {
+		campaignId,
+		sent,
+		failedAtSend: get('failed'),
+		notSent: get('notSent'),
+		delivered,
+		read: get('read'),
+		deliveryFailed,
+		optOuts: get('optOut'),
+		deliveryRate: ratio(delivered, delivered + deliveryFailed),
+		readRate: ratio(get('read'), delivered),
+		optOutRate: ratio(get('optOut'), sent),
+		failuresByCode,
+		notSentByReason,
+		variants,
+	};
+}
+
+const escape = (text: string) =>
+	text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+
+/** The funnel as an SVG image, to post to Slack or attach to an email. */
+export function funnelSvg(report: CampaignReport): string {
+	const bars: Array<[string, number, string]> = [
+		['Sent', report.sent, '#128C7E'],
+		['Delivered', report.delivered, '#25D366'],
+		['Read', report.read, '#34B7F1'],
+		['Failed', report.failedAtSend + report.deliveryFailed, '#E0245E'],
+		['Opted out', report.optOuts, '#FFB020'],
+	];
+	const max = Math.max(1, ...bars.map(([, value]) => value));
+	const rows = bars
+		.map(([label, value, colour], i) => {
+			const y = 50 + i * 44;
+			const width = Math.round((value / max) * 420);
+			return `<text x="20" y="${y + 22}" font-size="15">${label}</text><rect x="120" y="${y}" width="${width}" height="30" rx="4" fill="${colour}"/><text x="${128 + width}" y="${y + 21}" font-size="14">${value.toLocaleString('en')}</text>`;
+		})
+		.join('');
+	const rate = (r: number | null) => (r === null ? 'n/a' : `${(r * 100).toFixed(1)} %`);
+	return `<svg xmlns="http://www.w3.org/2000/svg" width="640" height="300" font-family="Arial, Helvetica, sans-serif"><rect width="640" height="300" fill="#fff"/><text x="20" y="30" font-size="18" font-weight="bold">Campaign ${escape(report.campaignId)}</text>${rows}<text x="20" y="285" font-size="13">Delivery rate ${rate(report.deliveryRate)} · read rate ${rate(report.readRate)} · opt-out rate ${rate(report.optOutRate)}</text></svg>`;
+}

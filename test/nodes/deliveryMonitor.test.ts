@@ -1,0 +1,358 @@
+import { createHmac } from 'node:crypto';
+
+import type { IDataObject } from 'n8n-workflow';
+
+import { closeAllStores, openStore } from '../../nodes/store/openStore';
+import { runWorkflow } from '../harness/WorkflowHarness';
+import { startWebhookHost, type WebhookHost } from '../harness/webhookHost';
+import { CloudApiSandbox, metaJson } from '../sandbox/server.ts';
+
+const APP_SECRET = 'monitor-app-secret';
+const VERIFY_TOKEN = 'verify-me-please';
+const helloWorld = {
+	template: { __rl: true, mode: 'name', value: 'hello_world:en_US' },
+	variables: { mappingMode: 'defineBelow', value: {}, matchingColumns: [], schema: [] },
+};
+
+let sandbox: CloudApiSandbox;
+let host: WebhookHost;
+const credentials = () => ({
+	whatsAppCloudApi: sandbox.credentials({ appSecret: APP_SECRET, verifyToken: VERIFY_TOKEN }),
+});
+
+beforeAll(async () => {
+	sandbox = await CloudApiSandbox.start({
+		webhook: { url: 'http://127.0.0.1:9/unset', appSecret: APP_SECRET, statusDelayMs: 2, batchDelayMs: 20 },
+	});
+	host = await startWebhookHost(
+		'whatsAppDeliveryMonitorTrigger',
+		{
+			store: 'builtIn',
+			emitStatuses: ['failed'],
+			emitInbound: true,
+			emitOptOuts: true,
+			emitAlerts: true,
+			autoPause: true,
+			options: {},
+		},
+		credentials(),
+	);
+	sandbox.webhook!.url = host.url;
+});
+afterAll(async () => {
+	await host.close();
+	await closeAllStores();
+	await sandbox.close();
+});
+
+let n = 0;
+const fresh = () => `+3364${String(1_000_000 + ++n)}`;
+const store = () => openStore({ kind: 'sqlite' });
+
+async function sendCampaign(campaignId: string, recipients: string[], template: IDataObject = helloWorld) {
+	const result = await runWorkflow('template-send.json', {
+		items: recipients.map((e164) => ({ whatsapp: { e164 } })),
+		credentials: credentials(),
+		parameters: { 'Template Send': { ...template, campaignId, options: { rate: 500 } } },
+	});
+	return result.outputs('Template Send');
+}
+
+async function post(body: string, signature?: string) {
+	const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+	if (signature !== undefined) headers['X-Hub-Signature-256'] = signature;
+	return fetch(host.url, { method: 'POST', headers, body });
+}
+const sign = (body: string, secret = APP_SECRET) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+
+describe('WhatsApp Delivery Monitor trigger', () => {
+	test('verification: the right verify token gets the challenge back as text, anything else 403', async () => {
+		const ok = await fetch(`${host.url}?hub.mode=subscribe&hub.verify_token=${VERIFY_TOKEN}&hub.challenge=1158201444`);
+		expect(ok.status).toBe(200);
+		expect(await ok.text()).toBe('1158201444');
+		expect((await fetch(`${host.url}?hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1`)).status).toBe(403);
+		expect((await fetch(`${host.url}?hub.verify_token=${VERIFY_TOKEN}&hub.challenge=1`)).status).toBe(403);
+	});
+
+	test('the sandbox’s signed status webhooks are counted per campaign, and routine statuses start no execution', async () => {
+		const executionsBefore = host.executions.length;
+		const recipients = [fresh(), fresh(), fresh()];
+		await sendCampaign('monitor-basic', recipients);
+		await sandbox.flushWebhooks();
+		expect(sandbox.counters.webhookFailures).toBe(0);
+		const counters = await (await store()).counters('monitor-basic');
+		expect(counters).toMatchObject({
+			sent: 3,
+			statusSent: 3,
+			delivered: 3,
+			read: 3,
+			'variant:A:delivered': 3,
+			'variant:A:read': 3,
+		});
+		expect(host.executions.length).toBe(executionsBefore);
+	});
+
+	test('wrong, missing and replayed signatures, malformed JSON and oversize bodies are refused and change nothing', async () => {
+		const e164 = fresh();
+		const body = metaJson({
+			object: 'whatsapp_business_account',
+			entry: [
+				{
+					id: 'w',
+					changes: [
+						{
+							field: 'messages',
+							value: {
+								messaging_product: 'whatsapp',
+								contacts: [{ wa_id: e164.slice(1) }],
+								messages: [
+									{
+										from: e164.slice(1),
+										id: `wamid.x${n}`,
+										timestamp: '1760000000',
+										type: 'text',
+										text: { body: 'STOP' },
+									},
+								],
+							},
+						},
+					],
+				},
+			],
+		});
+		const other = metaJson({ object: 'whatsapp_business_account', entry: [] });
+		expect((await post(body, sign(body, 'not-the-secret'))).status).toBe(401);
+		expect((await post(body)).status).toBe(401);
+		expect((await post(body, sign(other))).status).toBe(401);
+		expect((await post('{"object": "whatsapp_business_acc', sign('{"object": "whatsapp_business_acc'))).status).toBe(
+			400,
+		);
+		expect((await post('{"hello":"world"}', sign('{"hello":"world"}'))).status).toBe(400);
+		const huge = metaJson({ object: 'whatsapp_business_account', entry: [], padding: 'x'.repeat(3 * 1024 * 1024) });
+		expect((await post(huge, sign(huge))).status).toBe(413);
+		const state = (await (await store()).contactStates([(await store()).contactKey(e164)])).get(
+			(await store()).contactKey(e164),
+		)!;
+		expect(state).toEqual({ consent: {}, suppressions: [] });
+	});
+
+	test('duplicated and out-of-order deliveries are counted once, matching the sandbox’s ground truth', async () => {
+		sandbox.webhook!.duplicateRate = 1;
+		sandbox.webhook!.outOfOrder = true;
+		try {
+			const recipients = Array.from({ length: 20 }, fresh);
+			await sendCampaign('monitor-dupes', recipients);
+			await sandbox.flushWebhooks();
+			const truth = sandbox.statusLog.filter((s) => s.biz === 'monitor-dupes|A');
+			const counters = await (await store()).counters('monitor-dupes');
+			expect(counters.delivered).toBe(truth.filter((s) => s.status === 'delivered').length);
+			expect(counters.read).toBe(truth.filter((s) => s.status === 'read').length);
+			expect(counters.statusSent).toBe(truth.filter((s) => s.status === 'sent').length);
+			expect(counters.delivered).toBe(20);
+		} finally {
+			sandbox.webhook!.duplicateRate = 0;
+			sandbox.webhook!.outOfOrder = false;
+		}
+	});
+
+	test('a STOP reply (“Arrêt”, signed over escaped bytes) makes the next Consent Gate check block the contact', async () => {
+		const e164 = fresh();
+		await sendCampaign('monitor-stop', [e164]);
+		await sandbox.flushWebhooks();
+		const executionsBefore = host.executions.length;
+		sandbox.injectInboundText(e164, '  Arrêt! ', 'Zoë');
+		await sandbox.flushWebhooks();
+		const execution = host.executions[executionsBefore];
+		expect(execution[2][0].json).toMatchObject({
+			kind: 'opt_out',
+			action: 'opt_out',
+			categories: ['all'],
+			source: 'whatsapp-keyword',
+			from: e164,
+			campaignId: 'monitor-stop',
+			profileName: 'Zoë',
+		});
+		const check = await runWorkflow('consent-check.json', {
+			items: [{ whatsapp: { e164 }, whatsappOptIn: true }],
+			parameters: { 'Consent Gate': {} },
+		});
+		expect(check.json('Consent Gate', 1)[0].consent).toMatchObject({ allowed: false, reason: 'OPTED_OUT' });
+		expect((await (await store()).counters('monitor-stop')).optOut).toBe(1);
+	});
+
+	test('failed 131050 suppresses marketing only; 131026 marks undeliverable; 131049 holds 24 h; failures start an execution', async () => {
+		const [stopped, absent, held] = [fresh(), fresh(), fresh()];
+		sandbox.setOutcome(stopped, { kind: 'failLater', code: 131050 });
+		sandbox.setOutcome(absent, { kind: 'failLater', code: 131026 });
+		sandbox.setOutcome(held, { kind: 'failLater', code: 131049 });
+		const executionsBefore = host.executions.length;
+		await sendCampaign('monitor-failures', [stopped, absent, held]);
+		await sandbox.flushWebhooks();
+		const emitted = host.executions.slice(executionsBefore).flatMap((e) => e[0].map((i) => i.json));
+		expect(emitted.map((s) => (s.errors as IDataObject[])[0].code).sort()).toEqual([131026, 131049, 131050]);
+		const s = await store();
+		const states = await s.contactStates([s.contactKey(stopped), s.contactKey(absent), s.contactKey(held)]);
+		expect(states.get(s.contactKey(stopped))!.suppressions).toEqual([
+			{ category: 'marketing', reason: 'USER_STOPPED_MARKETING', at: expect.any(Number) },
+		]);
+		expect(states.get(s.contactKey(absent))!.undeliverableAt).toBeGreaterThan(0);
+		expect(states.get(s.contactKey(held))!.holdUntil).toBeGreaterThan(Date.now() + 23 * 3_600_000);
+		const check = (category: string) =>
+			runWorkflow('consent-check.json', {
+				items: [{ whatsapp: { e164: stopped }, whatsappOptIn: true }],
+				parameters: { 'Consent Gate': { category } },
+			});
+		expect((await check('marketing')).json('Consent Gate', 1)[0].consent).toMatchObject({ reason: 'OPTED_OUT' });
+		expect((await check('utility')).json('Consent Gate', 0)[0].consent).toMatchObject({ allowed: true });
+		expect(await s.counters('monitor-failures')).toMatchObject({
+			deliveryFailed: 3,
+			'deliveryFailed:131050': 1,
+			'deliveryFailed:131026': 1,
+			'deliveryFailed:131049': 1,
+		});
+	});
+
+	test('a delivery rate under 90 % pauses the campaign, Template Send stops within 0.5 s, Campaign Control resumes it', async () => {
+		const recipients = Array.from({ length: 130 }, fresh);
+		for (const r of recipients.slice(0, 20)) sandbox.setOutcome(r, { kind: 'failLater', code: 131026 });
+		const executionsBefore = host.executions.length;
+		// First part of the campaign goes out and its statuses come back: 20 of 120 fail (83 %).
+		await sendCampaign('monitor-rate', recipients.slice(0, 120));
+		await sandbox.flushWebhooks();
+		const s = await store();
+		const pause = await s.activePause([{ scope: 'campaign', id: 'monitor-rate' }]);
+		// It pauses as soon as 100 final statuses are in and the rate is below 90 %.
+		expect(pause).toMatchObject({ paused: true, reason: 'DELIVERY_RATE', details: { failed: 20 } });
+		expect((pause!.details as { deliveryRate: number }).deliveryRate).toBeLessThan(0.9);
+		expect((pause!.details as { delivered: number }).delivered + 20).toBeGreaterThanOrEqual(100);
+		const alerts = host.executions.slice(executionsBefore).flatMap((e) => e[3].map((i) => i.json));
+		expect(alerts).toContainEqual(
+			expect.objectContaining({ alert: 'CAMPAIGN_PAUSED_DELIVERY_RATE', campaignId: 'monitor-rate' }),
+		);
+		// The rest of the campaign is held back…
+		const [, , notSent] = await sendCampaign('monitor-rate', recipients.slice(120));
+		expect(notSent).toHaveLength(10);
+		expect(notSent[0].json.whatsappSend).toMatchObject({ reason: 'PAUSED', detail: 'campaign paused: DELIVERY_RATE' });
+		// …until Campaign Control resumes it.
+		const resume = await runWorkflow('campaign-control.json', {
+			items: [{ campaign: 'monitor-rate', reason: 'list cleaned' }],
+			parameters: { 'Campaign Control': { operation: 'resume' } },
+		});
+		expect(resume.json('Campaign Control')[0].campaignControl).toMatchObject({
+			operation: 'resume',
+			scope: 'campaign',
+			id: 'monitor-rate',
+			reason: 'list cleaned',
+		});
+		const [sent] = await sendCampaign('monitor-rate', recipients.slice(120));
+		expect(sent).toHaveLength(10);
+	});
+
+	test('user_preferences stop, template PAUSED and account restriction events', async () => {
+		const e164 = fresh();
+		const executionsBefore = host.executions.length;
+		sandbox.injectField('user_preferences', {
+			user_preferences: [
+				{
+					wa_id: e164.slice(1),
+					detail: 'User requested to stop marketing messages',
+					category: 'marketing_messages',
+					value: 'stop',
+					timestamp: Math.floor(Date.now() / 1000),
+				},
+			],
+		});
+		sandbox.injectField('message_template_status_update', {
+			event: 'PAUSED',
+			message_template_id: 1004,
+			message_template_name: 'weekly_promo',
+			message_template_language: 'en_US',
+			reason: 'LOW_QUALITY',
+		});
+		await sandbox.flushWebhooks();
+		const s = await store();
+		expect((await s.contactStates([s.contactKey(e164)])).get(s.contactKey(e164))!.suppressions).toEqual([
+			{ category: 'marketing', reason: 'USER_STOPPED_MARKETING', at: expect.any(Number) },
+		]);
+		expect(await s.activePause([{ scope: 'template', id: 'weekly_promo:en_US' }])).toMatchObject({
+			reason: 'TEMPLATE_PAUSED',
+		});
+		const emitted = host.executions.slice(executionsBefore).flatMap((e) => [...e[2], ...e[3]].map((i) => i.json));
+		expect(emitted).toContainEqual(
+			expect.objectContaining({ kind: 'opt_out', source: 'whatsapp-preferences', from: e164 }),
+		);
+		expect(emitted).toContainEqual(
+			expect.objectContaining({ alert: 'TEMPLATE_PAUSED', template: 'weekly_promo:en_US' }),
+		);
+		// Template Send honours the paused template.
+		const [, , notSent] = await sendCampaign('monitor-template', [fresh()], {
+			template: { __rl: true, mode: 'name', value: 'weekly_promo:en_US' },
+			variables: {
+				mappingMode: 'defineBelow',
+				value: { 'body.1': 'Ana', 'body.2': '20%', 'button.1.code': 'SAVE20' },
+				matchingColumns: [],
+				schema: [],
+			},
+		});
+		expect(notSent[0].json.whatsappSend).toMatchObject({
+			reason: 'PAUSED',
+			detail: 'template paused: TEMPLATE_PAUSED',
+		});
+		await s.setPause({ scope: 'template', id: 'weekly_promo:en_US', paused: false, at: Date.now() });
+
+		sandbox.injectField('account_update', {
+			phone_number: '15550100000',
+			event: 'ACCOUNT_RESTRICTION',
+			restriction_info: [{ restriction_type: 'RESTRICTED_BIZ_INITIATED_MESSAGING', expiration: 1760000000 }],
+		});
+		await sandbox.flushWebhooks();
+		expect(await s.activePause([{ scope: 'global', id: '*' }])).toMatchObject({
+			reason: 'account_update:ACCOUNT_RESTRICTION',
+		});
+		await s.setPause({ scope: 'global', id: '*', paused: false, at: Date.now() });
+	});
+});
+
+describe('WhatsApp Campaign Control', () => {
+	test('Get Report: counts, rates, failures by code with Meta’s meaning, variants, and a funnel chart', async () => {
+		const recipients = [fresh(), fresh(), fresh(), fresh()];
+		sandbox.setOutcome(recipients[0], { kind: 'failLater', code: 131026 });
+		await sendCampaign('report-me', recipients);
+		await sandbox.flushWebhooks();
+		const result = await runWorkflow('campaign-control.json', {
+			items: [{}],
+			parameters: { 'Campaign Control': { operation: 'getReport', campaignId: 'report-me', chart: true } },
+		});
+		const [item] = result.outputs('Campaign Control')[0];
+		expect(item.json.report).toMatchObject({
+			campaignId: 'report-me',
+			sent: 4,
+			delivered: 3,
+			read: 3,
+			deliveryFailed: 1,
+			deliveryRate: 0.75,
+			readRate: 1,
+			failuresByCode: [
+				{ code: 131026, count: 1, stage: 'delivery', meaning: expect.stringContaining('not on WhatsApp') },
+			],
+			variants: { A: { delivered: 3, read: 3, deliveryFailed: 1 } },
+			paused: null,
+		});
+		expect(item.binary?.chart).toMatchObject({ mimeType: 'image/svg+xml', fileName: 'report-me-funnel.svg' });
+		const svg = Buffer.from(item.binary!.chart.data, 'base64').toString('utf8');
+		expect(svg).toContain('Delivery rate 75.0 %');
+	});
+
+	test('Pause stops Template Send; configuration mistakes say what to fix', async () => {
+		await runWorkflow('campaign-control.json', {
+			items: [{ campaign: 'control-pause', reason: 'customer complaint' }],
+		});
+		const [, , notSent] = await sendCampaign('control-pause', [fresh()]);
+		expect(notSent[0].json.whatsappSend).toMatchObject({
+			reason: 'PAUSED',
+			detail: 'campaign paused: customer complaint',
+		});
+		const missing = await runWorkflow('campaign-control.json', { items: [{ campaign: '' }] });
+		expect(missing.error?.message).toBe('Enter the Campaign ID to pause');
+	});
+});
