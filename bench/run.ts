@@ -4,6 +4,7 @@
  * cancels in the ratios. Targets are reported next to the figures, never asserted in tests.
  */
 import { spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +17,7 @@ import { RedisStore } from '../nodes/store/RedisStore';
 import { SqliteStore } from '../nodes/store/SqliteStore';
 import type { CapRequest, ComplianceStore } from '../nodes/store/types';
 import { runWorkflow } from '../test/harness/WorkflowHarness';
+import { startWebhookHost } from '../test/harness/webhookHost';
 import { startRedisServer } from '../test/helpers/redisServer';
 
 const quick = process.argv.includes('--quick');
@@ -247,6 +249,95 @@ async function benchSend(limit: number, latencyMs: number, messages: number) {
 	}
 }
 
+/**
+ * The Delivery Monitor at 1,000 status updates per second: signed POSTs of 50 updates, 20 per second,
+ * for `seconds`; acknowledgement latency per POST, and whether every update was counted.
+ */
+async function benchWebhook(seconds: number) {
+	console.log(`\nDelivery Monitor: 1,000 status updates/s for ${seconds} s (50 per POST), built-in store`);
+	const secret = 'bench-app-secret';
+	const host = await startWebhookHost(
+		'whatsAppDeliveryMonitorTrigger',
+		{ store: 'builtIn', emitStatuses: ['failed'], autoPause: false, options: {} },
+		{
+			whatsAppCloudApi: {
+				accessToken: 't',
+				phoneNumberId: 'p',
+				businessAccountId: 'w',
+				apiVersion: 'v25.0',
+				baseUrl: 'http://127.0.0.1:9',
+				appSecret: secret,
+				verifyToken: 'v',
+			},
+		},
+	);
+	const latencies: number[] = [];
+	let failures = 0;
+	let sent = 0;
+	const campaign = `bench-webhook-${Date.now()}`;
+	const post = async (batch: number) => {
+		const statuses = Array.from({ length: 50 }, (_, i) => ({
+			id: `wamid.bench.${batch}.${i}`,
+			status: 'delivered',
+			timestamp: String(Math.floor(Date.now() / 1000)),
+			recipient_id: `3360${pad(batch * 50 + i, 7)}`,
+			biz_opaque_callback_data: `${campaign}|A`,
+		}));
+		const body = JSON.stringify({
+			object: 'whatsapp_business_account',
+			entry: [
+				{
+					id: 'w',
+					changes: [
+						{
+							field: 'messages',
+							value: { messaging_product: 'whatsapp', metadata: { phone_number_id: 'p' }, statuses },
+						},
+					],
+				},
+			],
+		});
+		const signature = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+		const start = performance.now();
+		const response = await fetch(host.url, {
+			method: 'POST',
+			headers: { 'Content-Type': 'application/json', 'X-Hub-Signature-256': signature },
+			body,
+		});
+		await response.arrayBuffer();
+		latencies.push(performance.now() - start);
+		if (response.status !== 200) failures++;
+		sent += 50;
+	};
+	const posts: Array<Promise<void>> = [];
+	const started = performance.now();
+	for (let batch = 0; batch < seconds * 20; batch++) {
+		const due = started + batch * 50;
+		const wait = due - performance.now();
+		if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+		posts.push(post(batch));
+	}
+	await Promise.all(posts);
+	await host.close();
+	const store = SqliteStore.open(process.env.WHATSAPP_COMPLIANCE_DB!);
+	const counted = (await store.counters(campaign)).delivered ?? 0;
+	await store.close();
+	latencies.sort((a, b) => a - b);
+	const percentile = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
+	record('webhook.harness_p50_ms', percentile(50), ' ms');
+	record('webhook.harness_p99_ms', percentile(99), ' ms');
+	record('webhook.harness_lost', sent - counted);
+	record('webhook.harness_refused_posts', failures);
+	record(
+		'webhook.harness_store_us_per_update',
+		(percentile(50) * 1000) / 50,
+		' µs (median POST time / 50 updates, an upper bound)',
+	);
+	notes.push(
+		'`webhook.harness_*`: the Delivery Monitor trigger hosted through n8n-core’s WebhookContext on a real HTTP server (not yet a full n8n instance), 20 signed POSTs of 50 `delivered` statuses per second; latency from request to acknowledgement; lost = updates posted minus updates counted in the store.',
+	);
+}
+
 async function benchCaps(name: string, store: ComplianceStore, key: string) {
 	const contacts = quick ? 20_000 : 100_000;
 	const batch = 1_000;
@@ -294,6 +385,7 @@ async function main() {
 		await benchCapNode();
 		await benchSend(80, 150, quick ? 2_000 : 10_000);
 		await benchSend(1000, 20, quick ? 5_000 : 20_000);
+		await benchWebhook(quick ? 10 : 60);
 		const sqlite = SqliteStore.open(path.join(dir, 'caps.sqlite'));
 		await benchCaps('embedded SQLite', sqlite, 'cap.embedded');
 		await sqlite.close();
@@ -313,6 +405,8 @@ async function main() {
 		['send.limit80.harness_mps', '≥ 76 msg/s', Number(results['send.limit80.harness_mps']) >= 76],
 		['send.limit80.harness_130429', '0', Number(results['send.limit80.harness_130429']) === 0],
 		['send.limit1000.harness_mps', '≥ 950 msg/s', Number(results['send.limit1000.harness_mps']) >= 950],
+		['webhook.harness_p99_ms', '< 250 ms', Number(results['webhook.harness_p99_ms']) < 250],
+		['webhook.harness_lost', '0', Number(results['webhook.harness_lost']) === 0],
 		['cap.redis_per_s', '≥ 20,000/s', Number(results['cap.redis_per_s']) >= 20_000],
 	];
 	console.log('\nTargets:');

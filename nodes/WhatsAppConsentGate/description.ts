@@ -1,5 +1,6 @@
 import type { INodeProperties } from 'n8n-workflow';
 
+import { contactProperties } from '../shared/contacts';
 import { storeProperty } from '../store/storeParameter';
 
 const only = (...operation: string[]) => ({ show: { operation } });
@@ -57,23 +58,7 @@ export const consentGateProperties: INodeProperties[] = [
 		default: 'check',
 	},
 	storeProperty,
-	{
-		displayName: 'Phone Number',
-		name: 'phone',
-		type: 'string',
-		default: '={{ $json.whatsapp.e164 }}',
-		required: true,
-		description:
-			'The contact’s number; by default the E.164 number the WhatsApp Number Validation node added. Other formats are normalised.',
-	},
-	{
-		displayName: 'Default Country',
-		name: 'defaultCountry',
-		type: 'string',
-		default: '',
-		placeholder: 'FR',
-		description: 'Two-letter ISO country code for numbers written without a country code',
-	},
+	...contactProperties,
 
 	// ---- Check ----
 	{

@@ -1,4 +1,9 @@
-import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
+import {
+	NodeOperationError,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeProperties,
+} from 'n8n-workflow';
 
 import { checkPhoneNumber, NUMBER_TYPES, toCountryCode } from '../core/phoneNumbers';
 import type { ComplianceStore } from '../store/types';
@@ -34,3 +39,24 @@ export function readContacts(
 		return { key: store.contactKey(number.e164), e164: number.e164, country: number.country };
 	});
 }
+
+/** The contact's number, read by readContacts (same normalisation as the Number Validation node). */
+export const contactProperties: INodeProperties[] = [
+	{
+		displayName: 'Phone Number',
+		name: 'phone',
+		type: 'string',
+		default: '={{ $json.whatsapp.e164 }}',
+		required: true,
+		description:
+			'The contact’s number; by default the E.164 number the WhatsApp Number Validation node added. Other formats are normalised.',
+	},
+	{
+		displayName: 'Default Country',
+		name: 'defaultCountry',
+		type: 'string',
+		default: '',
+		placeholder: 'FR',
+		description: 'Two-letter ISO country code for numbers written without a country code',
+	},
+];

@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-import { PACKAGE_ROOT } from '../harness/WorkflowHarness';
+import { runTs } from '../helpers/childProcess';
 import { startRedisServer, type RedisServer } from '../helpers/redisServer';
 
 let redis: RedisServer;
@@ -14,27 +13,8 @@ afterAll(async () => {
 	await redis.stop();
 });
 
-function execution(options: object, env: NodeJS.ProcessEnv): Promise<{ passed: number[] }> {
-	return new Promise((resolve, reject) => {
-		const child = spawn(
-			process.execPath,
-			['-r', './test/helpers/register-ts.js', 'test/nodes/capRaceWorker.ts', JSON.stringify(options)],
-			{
-				cwd: PACKAGE_ROOT,
-				env: { ...process.env, ...env, N8N_LOG_LEVEL: 'silent' },
-			},
-		);
-		let out = '';
-		let err = '';
-		child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-		child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-		child.on('exit', (code) =>
-			code === 0
-				? resolve(JSON.parse(out.trim().split('\n').at(-1)!))
-				: reject(new Error(`execution exited ${code}: ${err}`)),
-		);
-	});
-}
+const execution = (options: object, env: NodeJS.ProcessEnv) =>
+	runTs<{ passed: number[] }>('test/nodes/capRaceWorker.ts', [JSON.stringify(options)], env);
 
 const cloud = {
 	whatsAppCloudApi: {

@@ -4,6 +4,7 @@ import type { IDataObject } from 'n8n-workflow';
 
 import { closeAllStores, openStore } from '../../nodes/store/openStore';
 import { PACKAGE_ROOT, runWorkflow } from '../harness/WorkflowHarness';
+import { spawnTs } from '../helpers/childProcess';
 import { startWebhookHost } from '../harness/webhookHost';
 import { CloudApiSandbox } from '../sandbox/server.ts';
 
@@ -30,12 +31,7 @@ beforeEach(() => {
 	sandbox.setThroughput(80);
 });
 
-function child(script: string, args: string[]) {
-	return spawn(process.execPath, ['-r', './test/helpers/register-ts.js', script, ...args], {
-		cwd: PACKAGE_ROOT,
-		env: { ...process.env, N8N_LOG_LEVEL: 'silent' },
-	});
-}
+const child = (script: string, args: string[]) => spawnTs(script, args);
 
 /** Each recipient's accepted messages, from the sandbox's own log. */
 function receivedPerRecipient() {

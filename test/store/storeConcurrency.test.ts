@@ -1,31 +1,14 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { openStore, closeAllStores, type StoreConfig } from '../../nodes/store/openStore';
 import { SqliteStore } from '../../nodes/store/SqliteStore';
-import { PACKAGE_ROOT } from '../harness/WorkflowHarness';
+import { runTs, spawnTs } from '../helpers/childProcess';
 import { startRedisServer, type RedisServer } from '../helpers/redisServer';
 
-const WORKER = ['-r', './test/helpers/register-ts.js', 'test/store/storeWorker.ts'];
-
-function runWorker(mode: string, config: StoreConfig, options: object): Promise<any> {
-	return new Promise((resolve, reject) => {
-		const child = spawn(process.execPath, [...WORKER, mode, JSON.stringify(config), JSON.stringify(options)], {
-			cwd: PACKAGE_ROOT,
-		});
-		let out = '';
-		let err = '';
-		child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-		child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-		child.on('exit', (code) =>
-			code === 0
-				? resolve(JSON.parse(out.trim().split('\n').at(-1)!))
-				: reject(new Error(`worker ${mode} exited ${code}: ${err}`)),
-		);
-	});
-}
+const runWorker = (mode: string, config: StoreConfig, options: object): Promise<any> =>
+	runTs('test/store/storeWorker.ts', [mode, JSON.stringify(config), JSON.stringify(options)]);
 
 let redisServer: RedisServer;
 let tempDir: string;
@@ -56,10 +39,18 @@ describe.each(backends)('store under concurrency: $name', ({ config }) => {
 		const store = config();
 		// Create the schema and secret once, as the first execution would, then race.
 		await (await openStore(store)).contactKey('+1');
-		const startAt = Date.now() + 3_000;
+		const barrier = mkdtempSync(path.join(tempDir, 'barrier-'));
+		const startAt = 0;
 		const results = await Promise.all(
 			Array.from({ length: 4 }, () =>
-				runWorker('reserve', store, { startAt, contacts: 1000, batch: 50, now: Date.UTC(2026, 10, 2) }),
+				runWorker('reserve', store, {
+					startAt,
+					barrier,
+					parties: 4,
+					contacts: 1000,
+					batch: 50,
+					now: Date.UTC(2026, 10, 2),
+				}),
 			),
 		);
 		const allowed = results.flatMap((r) => r.allowed as number[]);
@@ -95,9 +86,7 @@ describe('embedded store durability and bad files', () => {
 	test('reopening after a killed writer loses no committed write', async () => {
 		const file = path.join(tempDir, 'killed.sqlite');
 		SqliteStore.open(file).close();
-		const child = spawn(process.execPath, [...WORKER, 'write', JSON.stringify({ kind: 'sqlite', file }), '{}'], {
-			cwd: PACKAGE_ROOT,
-		});
+		const child = spawnTs('test/store/storeWorker.ts', ['write', JSON.stringify({ kind: 'sqlite', file }), '{}']);
 		let lastCommitted = -1;
 		let buffer = '';
 		await new Promise<void>((resolve) => {

@@ -3,11 +3,16 @@
  *   node -r ./test/helpers/register-ts.js test/store/storeWorker.ts <mode> <store config JSON> <options JSON>
  * Prints one JSON line with its results (or, for `write`, one line per committed write).
  */
+import { readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
 import { openStore, type StoreConfig } from '../../nodes/store/openStore';
 
 const [mode, configJson, optionsJson] = process.argv.slice(2);
 const config = JSON.parse(configJson) as StoreConfig;
 const options = JSON.parse(optionsJson ?? '{}') as {
+	barrier?: string;
+	parties?: number;
 	startAt?: number;
 	contacts?: number;
 	batch?: number;
@@ -16,7 +21,16 @@ const options = JSON.parse(optionsJson ?? '{}') as {
 	now?: number;
 };
 
+/**
+ * Starts together with the other workers: each announces itself with a file in `barrier`, then waits
+ * for all `parties` (a start time alone is not enough when a loaded machine starts processes slowly).
+ */
 async function waitForStart() {
+	if (options.barrier) {
+		writeFileSync(path.join(options.barrier, `ready-${process.pid}`), '');
+		while (readdirSync(options.barrier).length < options.parties!)
+			await new Promise((resolve) => setTimeout(resolve, 5));
+	}
 	const delay = (options.startAt ?? 0) - Date.now();
 	if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
 }
