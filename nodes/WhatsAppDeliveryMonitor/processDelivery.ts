@@ -36,6 +36,7 @@ export interface EmittedItems {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+export const hourOf = (ms: number) => new Date(ms).toISOString().slice(0, 13);
 const e164 = (waId: string) => `+${waId.replace(/\D/g, '')}`;
 
 export async function processDelivery(
@@ -45,11 +46,14 @@ export async function processDelivery(
 ): Promise<EmittedItems> {
 	const out: EmittedItems = { status: [], inbound: [], optOut: [], alert: [] };
 	const counters = new Map<string, Record<string, number>>();
-	const count = (campaignId: string | undefined, name: string, variant?: string) => {
+	const count = (campaignId: string | undefined, name: string, variant?: string, at?: number) => {
 		if (!campaignId) return;
 		const deltas = counters.get(campaignId) ?? {};
-		deltas[name] = (deltas[name] ?? 0) + 1;
-		if (variant) deltas[`variant:${variant}:${name}`] = (deltas[`variant:${variant}:${name}`] ?? 0) + 1;
+		const add = (key: string) => (deltas[key] = (deltas[key] ?? 0) + 1);
+		add(name);
+		if (variant) add(`variant:${variant}:${name}`);
+		// Hourly buckets (UTC) for the report's timeline.
+		if (at !== undefined) add(`hour:${hourOf(at)}:${name}`);
 		counters.set(campaignId, deltas);
 	};
 
@@ -72,12 +76,12 @@ export async function processDelivery(
 		if (status.status === 'delivered' || status.status === 'read' || status.status === 'played') {
 			// A late "delivered" after "read" changes nothing: the message counts as delivered once.
 			const [firstDelivery] = await store.markSeen([`d:${status.messageId}`], DEDUPE_TTL_MS);
-			if (firstDelivery) count(status.campaignId, 'delivered', status.variant);
-			if (status.status !== 'delivered') count(status.campaignId, status.status, status.variant);
+			if (firstDelivery) count(status.campaignId, 'delivered', status.variant, status.timestamp);
+			if (status.status !== 'delivered') count(status.campaignId, status.status, status.variant, status.timestamp);
 			if (status.status === 'read' && contactKey) await store.recordInteraction(contactKey, status.timestamp);
 		} else if (status.status === 'failed') {
 			// "deliveryFailed", not "failed": Template Send counts the sends Meta refused outright as failed.
-			count(status.campaignId, 'deliveryFailed', status.variant);
+			count(status.campaignId, 'deliveryFailed', status.variant, status.timestamp);
 			for (const error of status.errors) {
 				count(status.campaignId, `deliveryFailed:${error.code}`);
 				if (!contactKey) continue;
@@ -143,7 +147,7 @@ export async function processDelivery(
 				},
 			]);
 			const last = await store.lastSend(contactKey);
-			count(last?.campaignId, 'optOut');
+			count(last?.campaignId, 'optOut', undefined, message.timestamp);
 			out.optOut.push({
 				kind: 'opt_out',
 				action: 'opt_out',

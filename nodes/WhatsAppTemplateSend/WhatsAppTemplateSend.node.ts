@@ -337,6 +337,7 @@ function countersOf(results: IDataObject[]): Record<string, number> {
 		if (result.status === 'sent') {
 			add('sent');
 			add(`variant:${String(result.variant)}:sent`);
+			add(`hour:${String(result.sentAt).slice(0, 13)}:sent`);
 		} else if (result.status === 'failed') {
 			add('failed');
 			add(`failed:${String(result.code ?? result.reason)}`);

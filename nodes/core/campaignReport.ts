@@ -16,6 +16,8 @@ export interface CampaignReport {
 	failuresByCode: Array<{ code: number; count: number; stage: 'send' | 'delivery'; meaning: string }>;
 	notSentByReason: Record<string, number>;
 	variants: Record<string, Record<string, number>>;
+	/** Per UTC hour: sent, delivered, read, deliveryFailed, optOut. */
+	timeline: Array<{ hour: string } & Record<string, number | string>>;
 }
 
 const ratio = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 1000) / 1000 : null);
@@ -25,6 +27,7 @@ export function campaignReport(campaignId: string, counters: Record<string, numb
 	const failuresByCode: CampaignReport['failuresByCode'] = [];
 	const notSentByReason: Record<string, number> = {};
 	const variants: CampaignReport['variants'] = {};
+	const hours: Record<string, Record<string, number>> = {};
 	for (const [name, value] of Object.entries(counters)) {
 		let match = /^failed:(\d+)$/.exec(name);
 		if (match)
@@ -46,6 +49,8 @@ export function campaignReport(campaignId: string, counters: Record<string, numb
 		if (match) notSentByReason[match[1]] = value;
 		const variant = /^variant:([^:]+):(\w+)$/.exec(name);
 		if (variant) (variants[variant[1]] ??= {})[variant[2]] = value;
+		const hour = /^hour:(\d{4}-\d\d-\d\dT\d\d):(\w+)$/.exec(name);
+		if (hour) (hours[hour[1]] ??= {})[hour[2]] = value;
 	}
 	failuresByCode.sort((a, b) => b.count - a.count);
 	const sent = get('sent');
@@ -66,6 +71,9 @@ export function campaignReport(campaignId: string, counters: Record<string, numb
 		failuresByCode,
 		notSentByReason,
 		variants,
+		timeline: Object.keys(hours)
+			.sort()
+			.map((hour) => ({ hour: `${hour}:00Z`, ...hours[hour] })),
 	};
 }
 

@@ -338,6 +338,9 @@ describe('WhatsApp Campaign Control', () => {
 			variants: { A: { delivered: 3, read: 3, deliveryFailed: 1 } },
 			paused: null,
 		});
+		const timeline = (item.json.report as { timeline: Array<Record<string, number>> }).timeline;
+		const total = (name: string) => timeline.reduce((sum, hour) => sum + (hour[name] ?? 0), 0);
+		expect([total('sent'), total('delivered'), total('read'), total('deliveryFailed')]).toEqual([4, 3, 3, 1]);
 		expect(item.binary?.chart).toMatchObject({ mimeType: 'image/svg+xml', fileName: 'report-me-funnel.svg' });
 		const svg = Buffer.from(item.binary!.chart.data, 'base64').toString('utf8');
 		expect(svg).toContain('Delivery rate 75.0 %');
