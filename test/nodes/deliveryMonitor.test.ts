@@ -313,6 +313,96 @@ describe('WhatsApp Delivery Monitor trigger', () => {
 	});
 });
 
+describe('every subscription field, in Meta’s payload shapes', () => {
+	test('template quality, phone quality and capability updates raise alerts; a flagged number pauses everything', async () => {
+		const executionsBefore = host.executions.length;
+		sandbox.injectField('message_template_quality_update', {
+			previous_quality_score: 'GREEN',
+			new_quality_score: 'YELLOW',
+			message_template_id: 1001,
+			message_template_name: 'spring_sale',
+			message_template_language: 'fr',
+		});
+		sandbox.injectField('business_capability_update', {
+			max_daily_conversation_per_phone: 2000,
+			max_phone_numbers_per_business: 2,
+		});
+		sandbox.injectField('phone_number_quality_update', {
+			display_phone_number: '15550100000',
+			event: 'FLAGGED',
+			current_limit: 'TIER_2K',
+		});
+		await sandbox.flushWebhooks();
+		const alerts = host.executions.slice(executionsBefore).flatMap((e) => e[3].map((i) => i.json));
+		expect(alerts).toEqual(
+			expect.arrayContaining([
+				expect.objectContaining({
+					field: 'message_template_quality_update',
+					detail: expect.objectContaining({ new_quality_score: 'YELLOW' }),
+				}),
+				expect.objectContaining({ field: 'business_capability_update' }),
+				expect.objectContaining({
+					alert: 'FLAGGED',
+					field: 'phone_number_quality_update',
+					paused: { scope: 'global', id: '*' },
+				}),
+			]),
+		);
+		const s = await store();
+		expect(await s.activePause([{ scope: 'global', id: '*' }])).toMatchObject({
+			reason: 'phone_number_quality_update:FLAGGED',
+		});
+		await s.setPause({ scope: 'global', id: '*', paused: false, at: Date.now() });
+	});
+
+	test('an interactive button reply and a quick-reply payload configured as opt-out', async () => {
+		const [a, b] = [fresh(), fresh()];
+		const executionsBefore = host.executions.length;
+		sandbox.injectQuickReply(a, 'STOP_PROMOS', 'Stop promotions');
+		const body = metaJson({
+			object: 'whatsapp_business_account',
+			entry: [
+				{
+					id: 'w',
+					changes: [
+						{
+							field: 'messages',
+							value: {
+								messaging_product: 'whatsapp',
+								contacts: [{ profile: { name: 'Bé' }, wa_id: b.slice(1) }],
+								messages: [
+									{
+										from: b.slice(1),
+										id: `wamid.interactive${n}`,
+										timestamp: String(Math.floor(Date.now() / 1000)),
+										type: 'interactive',
+										interactive: { type: 'button_reply', button_reply: { id: 'more-info', title: 'Tell me more' } },
+									},
+								],
+							},
+						},
+					],
+				},
+			],
+		});
+		expect((await post(body, sign(body))).status).toBe(200);
+		await sandbox.flushWebhooks();
+		const emitted = host.executions.slice(executionsBefore);
+		expect(emitted.flatMap((e) => e[2].map((i) => i.json))).toContainEqual(
+			expect.objectContaining({ action: 'opt_out', source: 'whatsapp-button', payload: 'STOP_PROMOS', from: a }),
+		);
+		expect(emitted.flatMap((e) => e[1].map((i) => i.json))).toContainEqual(
+			expect.objectContaining({
+				type: 'interactive',
+				text: 'Tell me more',
+				buttonPayload: 'more-info',
+				from: b,
+				profileName: 'Bé',
+			}),
+		);
+	});
+});
+
 describe('WhatsApp Campaign Control', () => {
 	test('Get Report: counts, rates, failures by code with Meta’s meaning, variants, and a funnel chart', async () => {
 		const recipients = [fresh(), fresh(), fresh(), fresh()];
