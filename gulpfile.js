@@ -1,12 +1,12 @@
-// tsc compiles nodes/ and credentials/ to dist/; n8n also needs each node's and credential's icon
-// next to the compiled file, so copy the SVG/PNG icons into the same place under dist/.
+// tsc compiles nodes/ and credentials/ to dist/; n8n also needs each node's and credential's icon, and
+// each node's codex file (X.node.json: categories, aliases), next to the compiled file.
 const path = require('path');
 const { task, src, dest } = require('gulp');
 
 task('build:icons', copyIcons);
 
 function copyIcons() {
-	const nodeSource = path.resolve('nodes', '**', '*.{png,svg}');
+	const nodeSource = path.resolve('nodes', '**', '*.{png,svg,node.json}');
 	const nodeDestination = path.resolve('dist', 'nodes');
 	src(nodeSource, { encoding: false }).pipe(dest(nodeDestination));
 
