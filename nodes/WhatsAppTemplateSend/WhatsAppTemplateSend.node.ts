@@ -170,6 +170,10 @@ export class WhatsAppTemplateSend implements INodeType {
 		const results: IDataObject[] = new Array(items.length);
 		const sends: PreparedSend[] = [];
 		const variablesMode = this.getNodeParameter('variablesMode', 0, 'mapped') as string;
+		// Variables without any expression are the same for every item: resolve them once, not per item.
+		const fixedVariables = JSON.stringify(node.parameters.variables ?? {}).includes('"=')
+			? undefined
+			: (this.getNodeParameter('variables', 0, {}) as { value?: Record<string, unknown> | null });
 		items.forEach((item, itemIndex) => {
 			const contact = contacts[itemIndex];
 			if ('invalid' in contact) {
@@ -210,7 +214,9 @@ export class WhatsAppTemplateSend implements INodeType {
 				}
 				components = parsed as TemplateComponent[];
 			} else {
-				const mapped = this.getNodeParameter('variables', itemIndex, {}) as { value?: Record<string, unknown> | null };
+				const mapped =
+					fixedVariables ??
+					(this.getNodeParameter('variables', itemIndex, {}) as { value?: Record<string, unknown> | null });
 				const built = buildComponents(template, mapped.value ?? {});
 				if ('problems' in built) {
 					results[itemIndex] = {
@@ -275,7 +281,9 @@ export class WhatsAppTemplateSend implements INodeType {
 						`WhatsApp Template Send ${campaignId}: ${p.sent} sent, ${p.failed} failed, ${p.notSent} not sent, ${p.remaining} remaining, ${p.ratePerSecond.toFixed(1)} msg/s`,
 					),
 			});
-			for (const outcome of outcomes) results[outcome.itemIndex] = describeOutcome(outcome, sends, campaignId);
+			const byItem = new Map(sends.map((send) => [send.itemIndex, send]));
+			for (const outcome of outcomes)
+				results[outcome.itemIndex] = describeOutcome(outcome, byItem.get(outcome.itemIndex)!, campaignId);
 		}
 
 		await store.incrementCounters(campaignId, countersOf(results));
@@ -293,8 +301,7 @@ export class WhatsAppTemplateSend implements INodeType {
 	}
 }
 
-function describeOutcome(outcome: SendOutcome, sends: PreparedSend[], campaignId: string): IDataObject {
-	const send = sends.find((s) => s.itemIndex === outcome.itemIndex)!;
+function describeOutcome(outcome: SendOutcome, send: PreparedSend, campaignId: string): IDataObject {
 	switch (outcome.kind) {
 		case 'sent':
 			return {
