@@ -10,7 +10,7 @@ import {
 } from 'n8n-workflow';
 
 import { openStore, type StoreConfig } from './openStore';
-import type { RedisConnection } from './RedisStore';
+import { describeNetworkError, type RedisConnection } from './RedisStore';
 import type { ComplianceStore } from './types';
 
 /** The Store parameter every stateful node shows, first in its panel. */
@@ -96,13 +96,17 @@ export async function whatsAppComplianceRedisTest(
 		maxRetriesPerRequest: 0,
 		retryStrategy: () => null,
 	});
-	redis.on('error', () => undefined);
+	let lastError: Error | undefined;
+	redis.on('error', (error: Error) => (lastError = error));
 	try {
 		await redis.connect();
 		const pong = await redis.ping();
 		return { status: 'OK', message: `Connected to Redis at ${connection.host}:${connection.port} (${pong})` };
 	} catch (error) {
-		return { status: 'Error', message: `Redis at ${connection.host}:${connection.port}: ${(error as Error).message}` };
+		return {
+			status: 'Error',
+			message: `Redis at ${connection.host}:${connection.port}: ${describeNetworkError(lastError ?? (error as Error))}`,
+		};
 	} finally {
 		redis.disconnect();
 	}
