@@ -471,7 +471,11 @@ ${notes.map((n) => `- ${n}`).join('\n')}
   when a budget is full); random UUID keys and two contact-keyed indexes made every commit rewrite
   thousands of pages (now an appending rowid and one contact index); the query planner picked the
   phone index for a per-contact lookup and scanned the log (now \`INDEXED BY\`); the page cache went
-  from SQLite's default 2 MB to 64 MB.
+  from SQLite's default 2 MB to 64 MB; the WAL is checkpointed every 10,000 pages instead of 1,000
+  (about +35 % in an A/B of the same run).
+- Template Send at 1,000/s (894 → ~926 msg/s): outcomes were matched to sends with a quadratic
+  lookup, variables without expressions were resolved per item, and the dispatch gate drifted
+  with timer overshoot. The loop itself runs at the 970/s ceiling that the 3 % headroom sets.
 `;
 }
 

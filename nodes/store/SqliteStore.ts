@@ -135,7 +135,7 @@ export class SqliteStore implements ComplianceStore {
 				);
 			}
 			db.exec(
-				'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456; PRAGMA temp_store = MEMORY;',
+				'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 10000; PRAGMA journal_size_limit = 67108864;',
 			);
 			if (version < SQLITE_SCHEMA_VERSION) {
 				db.exec('BEGIN IMMEDIATE');
