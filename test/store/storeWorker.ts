@@ -77,6 +77,9 @@ async function main() {
 			]);
 			// Printed only after the commit returned: everything printed must survive a SIGKILL.
 			process.stdout.write(`${i}\n`);
+			// The store calls resolve at once, so this loop would never let the event loop run: a write to
+			// the parent's pipe that had to be queued could then never be flushed.
+			if (i % 50 === 0) await new Promise((resolve) => setImmediate(resolve));
 		}
 	}
 	await store.close();
