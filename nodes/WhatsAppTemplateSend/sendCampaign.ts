@@ -154,12 +154,11 @@ export async function sendCampaign(
 		if (waits[0] > 0) await sleep(waits[0]);
 		// The shared limiter decides the schedule; this gate makes this process keep it. When the event
 		// loop stalls, workers whose slots fell due together would otherwise leave in one burst.
-		// The gate keeps its own schedule (timers overshoot: spacing departures from the actual wake-up
-		// time would drift below the rate) and only resynchronises after falling a full interval behind.
+		// Strict: at least one interval after the previous departure. (Letting the gate catch up after
+		// timer overshoot gained ~1 % at 1,000/s but drew a 130429 at 80/s in the benchmark.)
 		const gateNow = Date.now();
-		if (nextDeparture < gateNow - dispatchInterval) nextDeparture = gateNow;
-		const departure = nextDeparture;
-		nextDeparture += dispatchInterval;
+		const departure = Math.max(gateNow, nextDeparture);
+		nextDeparture = departure + dispatchInterval;
 		if (departure > gateNow) await sleep(departure - gateNow);
 		// The last look before the request: a pause set while waiting for the slot still stops this one.
 		const late = haltReason();
