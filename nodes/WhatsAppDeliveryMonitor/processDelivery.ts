@@ -59,10 +59,9 @@ export async function processDelivery(
 
 	// ---- statuses: each (message, status) once; "delivered" once per message, implied by read ----
 	const statuses = events.filter((e): e is StatusEvent => e.kind === 'status');
-	const statusKeys = statuses.flatMap((s) => [`s:${s.messageId}:${s.status}`, `d:${s.messageId}`]);
 	const fresh = statuses.length
 		? await store.markSeen(
-				statusKeys.filter((_, i) => i % 2 === 0),
+				statuses.map((s) => `s:${s.messageId}:${s.status}`),
 				DEDUPE_TTL_MS,
 			)
 		: [];

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { DatabaseSync as DatabaseSyncType, StatementSync } from 'node:sqlite';
 
 import { DAY_MS, decideCap, HOUR_MS } from '../core/frequencyCaps';
-import { deriveContactState, expandScope, gcraSlots, type StoredConsentEvent } from './shared';
+import { deriveContactState, expandScope, gcraSlots } from './shared';
 import {
 	StoreUnavailableError,
 	type CapDecision,
@@ -295,7 +295,7 @@ export class SqliteStore implements ComplianceStore {
 
 	async contactStates(contactKeys: string[]): Promise<Map<string, ContactState>> {
 		const unique = [...new Set(contactKeys)];
-		const events = new Map<string, StoredConsentEvent[]>();
+		const events = new Map<string, ConsentEvent[]>();
 		const suppressions = new Map<string, Suppression[]>();
 		const facts = new Map<string, Record<string, number | null>>();
 		for (const part of chunks(unique)) {
@@ -605,8 +605,8 @@ function reservationRowId(reservationId: string): number | undefined {
 	return match ? Number(match[1]) : undefined;
 }
 
-function toConsentEvent(row: Record<string, unknown>): StoredConsentEvent {
-	const event: StoredConsentEvent = {
+function toConsentEvent(row: Record<string, unknown>): ConsentEvent {
+	const event: ConsentEvent = {
 		id: Number(row.id),
 		contactKey: row.contact as string,
 		action: row.action as 'opt_in' | 'opt_out',

@@ -8,8 +8,6 @@ import {
 	type Suppression,
 } from './types';
 
-export type StoredConsentEvent = ConsentEvent;
-
 /** An `all` opt-out or suppression applies to every category. */
 export function expandScope(scope: ConsentScope): MessageCategory[] {
 	return scope === 'all' ? [...MESSAGE_CATEGORIES] : [scope];
