@@ -187,7 +187,11 @@ export class WhatsAppCampaignControl implements INodeType {
 				(this.getNodeParameter('reason', itemIndex, '') as string).trim() ||
 				(operation === 'pause' ? 'Paused by Campaign Control' : 'Resumed by Campaign Control');
 			const at = Date.now();
-			await store.setPause({ scope, id, paused: operation === 'pause', reason, at });
+			// A resumed campaign keeps its counters; the Delivery Monitor's auto-pause judges only what
+			// happens after the resume, or it would pause again on the very next status.
+			const details =
+				operation === 'resume' && scope === 'campaign' ? { countersAtResume: await store.counters(id) } : undefined;
+			await store.setPause({ scope, id, paused: operation === 'pause', reason, at, details });
 			out.push({
 				json: {
 					...items[itemIndex].json,

@@ -12,7 +12,7 @@ import {
 	type StatusEvent,
 	type WebhookEvent,
 } from '../core/webhooks';
-import type { ComplianceStore, MessageCategory } from '../store/types';
+import type { ComplianceStore, MessageCategory, PauseState } from '../store/types';
 
 const DAY_MS = 86_400_000;
 /** Meta retries failed webhook deliveries for up to 7 days. */
@@ -307,7 +307,9 @@ async function autoPause(
 	rules: NonNullable<MonitorOptions['autoPause']>,
 	now: number,
 ) {
-	const counters = await store.counters(campaignId);
+	const current = await store.activePause([{ scope: 'campaign', id: campaignId }]);
+	if (current) return undefined;
+	const counters = sinceResume(await store.counters(campaignId), await store.pauses(), campaignId);
 	const delivered = counters.delivered ?? 0;
 	const failed = counters.deliveryFailed ?? 0;
 	const finals = delivered + failed;
@@ -321,8 +323,6 @@ async function autoPause(
 				? 'OPT_OUT_RATE'
 				: undefined;
 	if (!reason) return undefined;
-	const current = await store.activePause([{ scope: 'campaign', id: campaignId }]);
-	if (current) return undefined;
 	const details = {
 		deliveryRate: Math.round(deliveryRate * 1000) / 1000,
 		optOutRate: Math.round(optOutRate * 1000) / 1000,
@@ -338,4 +338,16 @@ async function autoPause(
 		paused: { scope: 'campaign', id: campaignId },
 		...details,
 	};
+}
+
+/**
+ * The campaign's counters since an operator last resumed it (Campaign Control records the counters
+ * at that moment); all of them when it was never resumed.
+ */
+function sinceResume(counters: Record<string, number>, pauses: PauseState[], campaignId: string) {
+	const resumed = pauses.find((p) => p.scope === 'campaign' && p.id === campaignId && !p.paused);
+	const baseline = (resumed?.details?.countersAtResume ?? {}) as Record<string, number>;
+	const result: Record<string, number> = {};
+	for (const [name, value] of Object.entries(counters)) result[name] = value - (baseline[name] ?? 0);
+	return result;
 }

@@ -246,6 +246,10 @@ describe('WhatsApp Delivery Monitor trigger', () => {
 		});
 		const [sent] = await sendCampaign('monitor-rate', recipients.slice(120));
 		expect(sent).toHaveLength(10);
+		// The statuses of what was sent after the resume do not pause it again on the old failures:
+		// the rate is judged on what happened since the resume (10 finals so far, under the minimum).
+		await sandbox.flushWebhooks();
+		expect(await s.activePause([{ scope: 'campaign', id: 'monitor-rate' }])).toBeUndefined();
 	});
 
 	test('user_preferences stop, template PAUSED and account restriction events', async () => {
