@@ -60,6 +60,8 @@ async function main() {
 					duplicateRate: Number(values['duplicate-rate']),
 					outOfOrder: values['out-of-order'],
 					batchSize: Number(values['batch-size']),
+					// Meta keeps retrying a webhook that was not answered 2xx.
+					attempts: 10,
 				}
 			: undefined,
 	});

@@ -55,6 +55,11 @@ export interface WebhookOptions {
 	outOfOrder?: boolean;
 	/** Statuses to post for an accepted message (default sent, delivered, read). */
 	statuses?: Array<'sent' | 'delivered' | 'read'>;
+	/**
+	 * Retry a POST that failed or was not answered 2xx, as Meta does (for days): after 1 s, doubling up
+	 * to 8 s, for up to this many attempts in all (default 1: no retry).
+	 */
+	attempts?: number;
 }
 
 export interface SandboxOptions {
@@ -102,6 +107,8 @@ export interface SandboxCounters {
 	faults: number;
 	webhookPosts: number;
 	webhookFailures: number;
+	/** POSTs sent again after a failure. */
+	webhookRetries: number;
 	statusesPosted: Record<string, number>;
 }
 
@@ -235,6 +242,7 @@ export class CloudApiSandbox {
 		faults: 0,
 		webhookPosts: 0,
 		webhookFailures: 0,
+		webhookRetries: 0,
 		statusesPosted: {},
 	};
 	/** Every status update the sandbox generated, in generation order (ground truth for the monitor). */
@@ -325,6 +333,11 @@ export class CloudApiSandbox {
 		this.outcomes.set(digits(recipient), outcome);
 	}
 
+	/** Forgets every scripted recipient outcome: everyone is delivered again. */
+	clearOutcomes() {
+		this.outcomes.clear();
+	}
+
 	/** The next `count` send requests (any recipient) meet this fault. */
 	failNext(fault: Fault, count = 1) {
 		for (let i = 0; i < count; i++) this.faultQueue.push(fault);
@@ -360,6 +373,7 @@ export class CloudApiSandbox {
 			faults: 0,
 			webhookPosts: 0,
 			webhookFailures: 0,
+			webhookRetries: 0,
 			statusesPosted: {},
 		});
 	}
@@ -835,10 +849,21 @@ export class CloudApiSandbox {
 
 	/** Posts one signed webhook body; the raw bytes are exactly what was signed. */
 	async postWebhook(webhook: WebhookOptions, raw: string): Promise<void> {
+		const attempts = webhook.attempts ?? 1;
+		for (let attempt = 1; ; attempt++) {
+			const delivered = await this.postWebhookOnce(webhook, raw);
+			if (delivered || attempt >= attempts || this.closed) return;
+			this.counters.webhookRetries++;
+			await sleep(Math.min(1000 * 2 ** (attempt - 1), 8000));
+			if (this.closed) return;
+		}
+	}
+
+	private async postWebhookOnce(webhook: WebhookOptions, raw: string): Promise<boolean> {
 		const body = Buffer.from(raw, 'utf8');
 		const target = new URL(webhook.url);
 		this.counters.webhookPosts++;
-		await new Promise<void>((resolve) => {
+		return await new Promise<boolean>((resolve) => {
 			const req = httpRequest(
 				{
 					method: 'POST',
@@ -856,15 +881,16 @@ export class CloudApiSandbox {
 				(res) => {
 					res.resume();
 					res.on('end', () => {
-						if ((res.statusCode ?? 500) >= 300) this.counters.webhookFailures++;
-						resolve();
+						const ok = (res.statusCode ?? 500) < 300;
+						if (!ok) this.counters.webhookFailures++;
+						resolve(ok);
 					});
 				},
 			);
 			req.on('timeout', () => req.destroy(new Error('webhook timeout')));
 			req.on('error', () => {
 				this.counters.webhookFailures++;
-				resolve();
+				resolve(false);
 			});
 			req.end(body);
 		});
