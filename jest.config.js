@@ -3,6 +3,8 @@ module.exports = {
 	testEnvironment: 'node',
 	roots: ['<rootDir>/test'],
 	testMatch: ['**/*.test.ts'],
+	// End-to-end tests against a real n8n run with `npm run test:e2e` (jest.e2e.config.js).
+	testPathIgnorePatterns: ['/node_modules/', '\\.e2e\\.test\\.ts$'],
 	transform: {
 		// Type-checking is `npm run typecheck`'s job; here ts-jest only transpiles.
 		'^.+\\.ts$': ['ts-jest', { diagnostics: false }],

@@ -1,22 +1,11 @@
 /** Starts a throwaway redis-server on a free loopback port (`.ci/run` installs it when missing). */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from './freePort';
 
 export interface RedisServer {
 	host: string;
 	port: number;
 	stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-	return await new Promise((resolve, reject) => {
-		const server = createServer();
-		server.once('error', reject);
-		server.listen(0, '127.0.0.1', () => {
-			const { port } = server.address() as { port: number };
-			server.close(() => resolve(port));
-		});
-	});
 }
 
 export async function startRedisServer(): Promise<RedisServer> {

@@ -1,0 +1,301 @@
+/**
+ * The package inside a real n8n 2.x, installed from its tarball the way the Community Nodes UI does,
+ * workflows created and activated through n8n's REST API, campaigns driven through production
+ * webhook URLs, the Cloud API played by the sandbox over real sockets.
+ */
+import { lstat, readdir } from 'node:fs/promises';
+import path from 'node:path';
+
+import {
+	contact,
+	e164Of,
+	fixedLineContacts,
+	goodContacts,
+	invalidContacts,
+	mobileE164,
+	type Contact,
+} from './contacts.ts';
+import { CampaignEnvironment, loadWorkflow, type WorkflowNode } from './environment.ts';
+import { PACKAGE_NAME, REPO_ROOT, sleep } from './n8nInstance.ts';
+
+jest.setTimeout(20 * 60_000);
+
+const WORKFLOWS = {
+	campaign: 'examples/webhook-campaign.json',
+	monitor: 'test/e2e/workflows/delivery-monitor.json',
+	control: 'examples/campaign-control-slack.json',
+};
+
+let env: CampaignEnvironment;
+const digits = (e164: string) => e164.replace(/\D/g, '');
+
+beforeAll(async () => {
+	env = await CampaignEnvironment.start({ log: (line) => process.stderr.write(`[e2e] ${line}\n`) });
+	await env.provision(WORKFLOWS);
+}, 20 * 60_000);
+
+afterAll(async () => {
+	await env?.close();
+});
+
+/** Fails with n8n's own log when an execution did not succeed. */
+function expectSucceeded(outcome: { status: string; executionId: string }) {
+	if (outcome.status !== 'success')
+		throw new Error(`execution ${outcome.executionId} ended ${outcome.status}\n${env.n8n.output.slice(-4000)}`);
+}
+
+function expectOneTerminalStateEach(
+	outcome: Awaited<ReturnType<CampaignEnvironment['runCampaign']>>,
+	contacts: Contact[],
+) {
+	const lost = contacts.filter((c) => !outcome.states.has(c.contactId)).map((c) => c.contactId);
+	const twice = [...outcome.states].filter(([, states]) => states.length !== 1).map(([id]) => id);
+	expect({ lost, twice }).toEqual({ lost: [], twice: [] });
+	expect(outcome.states.size).toBe(contacts.length);
+}
+
+describe('installed from the tarball into real n8n', () => {
+	it('loads all six nodes and both credentials from <user folder>/.n8n/nodes, not from a symlink', async () => {
+		const installed = path.join(env.n8n.userFolder, '.n8n', 'nodes', 'node_modules', PACKAGE_NAME);
+		expect((await lstat(installed)).isSymbolicLink()).toBe(false);
+		expect((await lstat(installed)).isDirectory()).toBe(true);
+		const nodeTypes = await env.n8n.nodeTypeNames();
+		expect(nodeTypes.filter((name) => name.startsWith(`${PACKAGE_NAME}.`)).sort()).toEqual(
+			[
+				'whatsAppCampaignControl',
+				'whatsAppConsentGate',
+				'whatsAppDeliveryMonitorTrigger',
+				'whatsAppFrequencyCap',
+				'whatsAppNumberValidation',
+				'whatsAppTemplateSend',
+			].map((name) => `${PACKAGE_NAME}.${name}`),
+		);
+		expect(await env.n8n.credentialTypeNames()).toEqual(
+			expect.arrayContaining(['whatsAppCloudApi', 'whatsAppComplianceRedisApi']),
+		);
+	});
+
+	it('tests the Cloud API credential against the sandbox through n8n', async () => {
+		const ok = await env.n8n.request<{ status: string; message: string }>('POST', '/credentials/test', {
+			credentials: {
+				id: env.credentialId,
+				name: 'WhatsApp Cloud API (sandbox)',
+				type: 'whatsAppCloudApi',
+				data: env.sandbox.credentials(),
+			},
+		});
+		expect(ok.status).toBe('OK');
+		const bad = await env.n8n.request<{ status: string; message: string }>('POST', '/credentials/test', {
+			credentials: {
+				id: env.credentialId,
+				name: 'bad token',
+				type: 'whatsAppCloudApi',
+				data: { ...env.sandbox.credentials(), accessToken: 'wrong-token' },
+			},
+		});
+		expect(bad.status).toBe('Error');
+		expect(bad.message).toMatch(/190/);
+		expect(bad.message).not.toContain('wrong-token');
+	});
+
+	it('imports every example workflow, with node types and versions this n8n knows', async () => {
+		const files = (await readdir(path.join(REPO_ROOT, 'examples'))).filter((f) => f.endsWith('.json'));
+		expect(files.length).toBeGreaterThanOrEqual(5);
+		const known = new Map<string, number[]>();
+		for (const type of await env.n8n.nodeTypes())
+			known.set(type.name, [...(known.get(type.name) ?? []), ...[type.version].flat()]);
+		for (const file of files) {
+			const workflow = loadWorkflow(`examples/${file}`, env.credentialId) as {
+				name: string;
+				nodes: Array<{ type: string; typeVersion: number }>;
+			};
+			const unknown = workflow.nodes
+				.filter((node) => !known.get(node.type)?.includes(node.typeVersion))
+				.map((node) => `${node.type}@${node.typeVersion}`);
+			expect({ file, unknown }).toEqual({ file, unknown: [] });
+			const created = await env.n8n.createWorkflow({ ...workflow, name: `import check: ${workflow.name}` });
+			const stored = await env.n8n.request<{ nodes: unknown[] }>('GET', `/workflows/${created.id}`);
+			expect(stored.nodes).toHaveLength(workflow.nodes.length);
+		}
+	});
+});
+
+describe('a campaign through Number Validation → Consent Gate → Frequency Cap → Template Send', () => {
+	const good = goodContacts(10_000_000, 399);
+	const overCap = goodContacts(10_100_000, 15, 'overCap');
+	const notOnWhatsApp = goodContacts(10_200_000, 10, 'notOnWhatsApp');
+	const stoppedEarlier = goodContacts(10_300_000, 1, 'stoppedEarlier');
+	const noConsent = goodContacts(10_400_000, 20, 'noConsent').map((c) => ({ ...c, optIn: false }));
+	const duplicates = good.slice(0, 20).map((c, i) => contact('duplicate', i, `+${digits(e164Of(c)!)}`));
+	const messy: Contact[] = [
+		...good,
+		...invalidContacts(25),
+		...fixedLineContacts(300_000, 10),
+		...duplicates,
+		...noConsent,
+		...stoppedEarlier,
+		...notOnWhatsApp,
+		...overCap,
+	];
+
+	it('500 messy contacts: each ends in exactly one terminal state, the sandbox got exactly the due messages, the monitor agrees with it', async () => {
+		expect(messy).toHaveLength(500);
+		// History the list does not show: two earlier campaigns reached `overCap` (the cap is 2 per
+		// window), one of them bounced `notOnWhatsApp` (131026), and one contact replied STOP.
+		for (const c of notOnWhatsApp) env.sandbox.setOutcome(e164Of(c)!, { kind: 'failLater', code: 131026 });
+		expectSucceeded(await env.runCampaign('e2e-warmup-1', [...overCap, ...notOnWhatsApp]));
+		expectSucceeded(await env.runCampaign('e2e-warmup-2', overCap));
+		env.sandbox.injectInboundText(e164Of(stoppedEarlier[0])!, 'STOP');
+		await env.sandbox.flushWebhooks();
+		env.sandbox.clearOutcomes();
+
+		const outcome = await env.runCampaign('e2e-main', messy);
+		expectSucceeded(outcome);
+		expectOneTerminalStateEach(outcome, messy);
+		const stateOf = (c: Contact) => outcome.states.get(c.contactId)![0];
+		const expected: Record<string, string> = {
+			good: 'sent',
+			invalid: 'invalid',
+			fixedLine: 'invalid',
+			duplicate: 'invalid',
+			noConsent: 'blocked',
+			stoppedEarlier: 'blocked',
+			notOnWhatsApp: 'invalid',
+			overCap: 'deferred',
+		};
+		const wrong = messy
+			.filter((c) => stateOf(c).state !== expected[c.kind])
+			.map((c) => `${c.contactId}: ${stateOf(c).state} ${stateOf(c).reason}`);
+		expect(wrong).toEqual([]);
+		expect(duplicates.map((c) => stateOf(c).reason)).toEqual(duplicates.map(() => 'DUPLICATE'));
+		expect(notOnWhatsApp.map((c) => stateOf(c).reason)).toEqual(notOnWhatsApp.map(() => 'NOT_ON_WHATSAPP'));
+		expect(stateOf(stoppedEarlier[0]).reason).toMatch(/OPT/);
+
+		// The sandbox received exactly one message for each good contact, and nothing else.
+		const accepted = env.acceptedFor('e2e-main').map(digits).sort();
+		expect(accepted).toEqual(good.map((c) => digits(e164Of(c)!)).sort());
+
+		// The Delivery Monitor's counters (through Campaign Control's report) match the sandbox's statuses.
+		await env.sandbox.flushWebhooks();
+		const statuses = env.sandbox.statusLog.filter((s) => s.biz?.startsWith('e2e-main|'));
+		const count = (status: string) => statuses.filter((s) => s.status === status).length;
+		const { report } = (await env.campaignControl('report e2e-main')) as { report: Record<string, number> };
+		expect(report).toMatchObject({
+			sent: good.length,
+			delivered: count('delivered'),
+			read: count('read'),
+			deliveryFailed: count('failed'),
+		});
+		expect(count('delivered')).toBe(good.length);
+	});
+
+	it('a STOP reply injected through the sandbox blocks that contact in the next campaign', async () => {
+		const stopper = good[42];
+		env.sandbox.injectInboundText(e164Of(stopper)!, 'Stop');
+		await env.sandbox.flushWebhooks();
+		const next = [stopper, ...goodContacts(11_000_000, 5)];
+		env.sandbox.resetLog();
+		const outcome = await env.runCampaign('e2e-next', next);
+		expectSucceeded(outcome);
+		expectOneTerminalStateEach(outcome, next);
+		expect(outcome.states.get(stopper.contactId)![0]).toMatchObject({ state: 'blocked' });
+		expect(outcome.counts.sent).toBe(5);
+		expect(env.acceptedFor('e2e-next').map(digits)).not.toContain(digits(e164Of(stopper)!));
+	});
+
+	it('a delivery-rate drop scripted in the sandbox pauses the campaign; Campaign Control resumes it', async () => {
+		const contacts = goodContacts(12_000_000, 500);
+		for (const c of contacts) env.sandbox.setOutcome(e164Of(c)!, { kind: 'failLater', code: 131000 });
+		env.sandbox.resetLog();
+		const first = await env.runCampaign('e2e-rate', contacts);
+		expectSucceeded(first);
+		expectOneTerminalStateEach(first, contacts);
+		// The monitor paused after 100 final statuses; the rest of the run was held back.
+		expect(first.byReason['notSent:PAUSED']).toBeGreaterThan(100);
+		expect(first.counts.sent + first.byReason['notSent:PAUSED']).toBe(contacts.length);
+		const pausedReport = (await env.campaignControl('report e2e-rate')) as { report: Record<string, number> };
+		expect(pausedReport.report.deliveryRate).toBeLessThan(0.9);
+
+		// The operator fixes the cause and resumes from Slack; the re-run sends the rest, once each.
+		await env.sandbox.flushWebhooks();
+		env.sandbox.clearOutcomes();
+		const resumed = (await env.campaignControl('resume e2e-rate')) as { campaignControl: Record<string, unknown> };
+		expect(resumed.campaignControl).toMatchObject({ operation: 'resume', scope: 'campaign', id: 'e2e-rate' });
+		const second = await env.runCampaign('e2e-rate', contacts);
+		expectSucceeded(second);
+		expectOneTerminalStateEach(second, contacts);
+		expect(second.byReason['notSent:PAUSED'] ?? 0).toBe(0);
+		expect(second.counts.sent).toBe(first.byReason['notSent:PAUSED']);
+		const accepted = env.acceptedFor('e2e-rate').map(digits);
+		expect(new Set(accepted).size).toBe(accepted.length);
+		expect(accepted.sort()).toEqual(contacts.map((c) => digits(e164Of(c)!)).sort());
+	});
+});
+
+describe('crashes and restarts', () => {
+	it('SIGKILL in the middle of a 2,000-message campaign, then a re-run: nobody twice, everyone once', async () => {
+		// The same campaign workflow with Frequency Cap reservations held 1 minute instead of 15: the
+		// killed run's reservations for people it never reached must lapse before the re-run can reach them.
+		const workflow = loadWorkflow(WORKFLOWS.campaign, env.credentialId) as { nodes: WorkflowNode[] };
+		const trigger = workflow.nodes.find((n) => n.name === 'Campaign Request')!;
+		trigger.parameters.path = trigger.webhookId = 'whatsapp-campaign-crash';
+		Object.assign(workflow.nodes.find((n) => n.name === 'Frequency Cap')!.parameters.options as object, {
+			reservationMinutes: 1,
+		});
+		await env.addWorkflow('crash', { ...workflow, name: 'campaign (crash test)' });
+
+		const contacts = goodContacts(13_000_000, 2000);
+		env.sandbox.resetLog();
+		const startedAt = Date.now();
+		// The request dies with n8n; only the sandbox's log says how far it got.
+		let answered: unknown;
+		const cut = env.n8n.postWebhook(env.webhookPaths.crash, { campaignId: 'e2e-kill', contacts }).then(
+			(response) => (answered = response),
+			() => undefined,
+		);
+		while (env.acceptedFor('e2e-kill').length < 800) {
+			if (answered) throw new Error(`the campaign ended before the kill: ${JSON.stringify(answered).slice(0, 500)}`);
+			await sleep(20);
+		}
+		await env.n8n.kill();
+		await cut;
+		const sentBeforeKill = env.acceptedFor('e2e-kill').length;
+		expect(sentBeforeKill).toBeLessThan(2000);
+
+		await env.n8n.restart();
+		// Statuses Meta could not deliver while n8n was down arrive now (the sandbox retries, as Meta does).
+		await env.sandbox.flushWebhooks();
+		expect(env.sandbox.counters.webhookRetries).toBeGreaterThan(0);
+		await sleep(Math.max(0, startedAt + 62_000 - Date.now()));
+		const rerun = await env.runCampaign('e2e-kill', contacts, 'crash');
+		expectSucceeded(rerun);
+		expectOneTerminalStateEach(rerun, contacts);
+		// Reached before the crash: held by the cap's minimum gap (confirmed sends) or recognised by
+		// Template Send (sends the crash kept from being confirmed). Everyone else: sent now.
+		const alreadyReached = (rerun.byReason['deferred:MIN_GAP'] ?? 0) + (rerun.byReason['notSent:ALREADY_SENT'] ?? 0);
+		expect({ ...rerun.byReason, alreadyReached }).toMatchObject({
+			alreadyReached: sentBeforeKill,
+			'sent:sent': contacts.length - sentBeforeKill,
+		});
+
+		const accepted = env.acceptedFor('e2e-kill').map(digits);
+		const twice = accepted.filter((to, i) => accepted.indexOf(to) !== i);
+		expect(twice).toEqual([]);
+		expect(accepted.sort()).toEqual(contacts.map((c) => digits(e164Of(c)!)).sort());
+	});
+
+	it('workflows and campaign state survive an n8n restart', async () => {
+		await env.n8n.restart();
+		// Still active: the monitor takes a STOP, the campaign webhook runs, and the store remembers.
+		const contacts = goodContacts(10_000_000, 30);
+		env.sandbox.injectInboundText(mobileE164(10_000_001), 'STOP');
+		await env.sandbox.flushWebhooks();
+		env.sandbox.resetLog();
+		const outcome = await env.runCampaign('e2e-main', contacts);
+		expectSucceeded(outcome);
+		expect(outcome.states.get(contacts[1].contactId)![0]).toMatchObject({ state: 'blocked' });
+		// Reached in e2e-main already: the cap's minimum gap between marketing messages holds them.
+		expect(outcome.byReason).toEqual({ 'blocked:OPTED_OUT': 1, 'deferred:MIN_GAP': 29 });
+		expect(env.sandbox.acceptedSends()).toHaveLength(0);
+	});
+});

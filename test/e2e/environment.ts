@@ -1,0 +1,189 @@
+/**
+ * A campaign set-up inside real n8n: the Cloud API sandbox (in this process, posting its signed status
+ * webhooks to the Delivery Monitor's production URL) and n8n (a child process) with this package
+ * installed from its tarball, the credential created and the workflows imported and activated through
+ * n8n's REST API. Shared by the end-to-end test, `npm run demo` and the benchmarks.
+ */
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+import { CloudApiSandbox, type SandboxOptions } from '../sandbox/server.ts';
+import type { Contact } from './contacts.ts';
+import { ensureN8nInstalled, installPackageLikeTheUi, N8nInstance, packPackage, REPO_ROOT } from './n8nInstance.ts';
+
+export interface WorkflowNode {
+	name: string;
+	type: string;
+	typeVersion: number;
+	parameters: Record<string, unknown>;
+	webhookId?: string;
+}
+
+export const MONITOR_PATH = 'whatsapp-delivery-monitor/whatsapp';
+
+/** Where each item can leave the campaign workflow for good. */
+const TERMINAL_OUTPUTS = [
+	{ node: 'Number Validation', output: 1, state: 'invalid', result: 'whatsapp' },
+	{ node: 'Consent Gate', output: 1, state: 'blocked', result: 'consent' },
+	{ node: 'Frequency Cap', output: 1, state: 'deferred', result: 'frequencyCap' },
+	{ node: 'Template Send', output: 0, state: 'sent', result: 'whatsappSend' },
+	{ node: 'Template Send', output: 1, state: 'failed', result: 'whatsappSend' },
+	{ node: 'Template Send', output: 2, state: 'notSent', result: 'whatsappSend' },
+] as const;
+
+export type TerminalState = (typeof TERMINAL_OUTPUTS)[number]['state'];
+
+export interface CampaignOutcome {
+	executionId: string;
+	status: string;
+	/** Every terminal output an item reached, by contact ID (exactly one each when nothing is lost). */
+	states: Map<string, Array<{ state: TerminalState; reason?: string; result: Record<string, unknown> }>>;
+	counts: Record<TerminalState, number>;
+	/** Items in terminal outputs by state and reason, e.g. `invalid:DUPLICATE`. */
+	byReason: Record<string, number>;
+}
+
+export interface EnvironmentOptions {
+	log?: (line: string) => void;
+	sandbox?: SandboxOptions;
+	/** Keep the n8n user folder for later runs (the demo); default: a fresh temporary folder. */
+	userFolder?: string;
+	n8nPort?: number;
+	n8nEnv?: Record<string, string>;
+}
+
+export class CampaignEnvironment {
+	workflowIds: Record<string, string> = {};
+	webhookPaths: Record<string, string> = {};
+	credentialId = '';
+
+	readonly n8n: N8nInstance;
+	readonly sandbox: CloudApiSandbox;
+	private readonly ownsUserFolder: boolean;
+
+	private constructor(n8n: N8nInstance, sandbox: CloudApiSandbox, ownsUserFolder: boolean) {
+		this.n8n = n8n;
+		this.sandbox = sandbox;
+		this.ownsUserFolder = ownsUserFolder;
+	}
+
+	static async start(options: EnvironmentOptions = {}): Promise<CampaignEnvironment> {
+		const log = options.log ?? (() => {});
+		await ensureN8nInstalled(log);
+		const userFolder = options.userFolder ?? (await mkdtemp(path.join(os.tmpdir(), 'wa-n8n-')));
+		log('Packing this package and installing it into n8n’s community nodes folder…');
+		await installPackageLikeTheUi(userFolder, await packPackage());
+		const sandbox = await CloudApiSandbox.start({ latencyMs: 20, recordBodies: true, ...options.sandbox });
+		log(`Cloud API sandbox on ${sandbox.baseUrl}; starting n8n…`);
+		let n8n: N8nInstance;
+		try {
+			n8n = await N8nInstance.start({ userFolder, port: options.n8nPort, env: options.n8nEnv });
+		} catch (error) {
+			await sandbox.close();
+			throw error;
+		}
+		sandbox.webhook = {
+			url: `${n8n.baseUrl}/webhook/${MONITOR_PATH}`,
+			appSecret: 'sandbox-app-secret',
+			batchSize: 100,
+			// Meta retries a webhook n8n did not answer (down, restarting) for days; a few minutes here.
+			attempts: 40,
+			...options.sandbox?.webhook,
+		};
+		const environment = new CampaignEnvironment(n8n, sandbox, options.userFolder === undefined);
+		await n8n.setupOwner();
+		return environment;
+	}
+
+	/** Creates the Cloud API credential (pointing at the sandbox) and imports + activates the workflows. */
+	async provision(workflows: Record<string, string>): Promise<void> {
+		const credential = await this.n8n.createCredential(
+			'WhatsApp Cloud API (sandbox)',
+			'whatsAppCloudApi',
+			this.sandbox.credentials({ appSecret: this.sandbox.webhook!.appSecret }),
+		);
+		this.credentialId = credential.id;
+		for (const [key, file] of Object.entries(workflows))
+			await this.addWorkflow(key, loadWorkflow(file, this.credentialId));
+	}
+
+	/** Creates and activates a workflow; a webhook-triggered one is then run by `runCampaign(…, key)`. */
+	async addWorkflow(key: string, workflow: Record<string, unknown>): Promise<string> {
+		const created = await this.n8n.createWorkflow(workflow);
+		this.workflowIds[key] = created.id;
+		const webhook = (workflow.nodes as WorkflowNode[]).find((n) => n.type === 'n8n-nodes-base.webhook');
+		if (webhook) this.webhookPaths[key] = String(webhook.parameters.path);
+		await this.n8n.activate(created.id);
+		if (webhook) await this.n8n.waitForWebhook(this.webhookPaths[key]);
+		return created.id;
+	}
+
+	/** POSTs a campaign to the campaign workflow's production webhook and collects every item's terminal state. */
+	async runCampaign(campaignId: string, contacts: Contact[], workflow = 'campaign'): Promise<CampaignOutcome> {
+		const before = await this.executionIds(workflow);
+		const response = await this.n8n.postWebhook(this.webhookPaths[workflow], { campaignId, contacts });
+		if (response.status !== 200)
+			throw new Error(`campaign webhook answered ${response.status}: ${JSON.stringify(response.body).slice(0, 500)}`);
+		return await this.campaignOutcome(before, workflow);
+	}
+
+	async executionIds(workflow = 'campaign'): Promise<Set<string>> {
+		return new Set((await this.n8n.executions(this.workflowIds[workflow])).map((e) => e.id));
+	}
+
+	/** The outcome of the newest execution of a campaign workflow not in `before`. */
+	async campaignOutcome(before: Set<string>, workflow = 'campaign'): Promise<CampaignOutcome> {
+		const executions = (await this.n8n.executions(this.workflowIds[workflow])).filter((e) => !before.has(e.id));
+		if (executions.length === 0) throw new Error('no new execution of the campaign workflow');
+		const execution = executions.sort((a, b) => Number(b.id) - Number(a.id))[0];
+		const outputs = await this.n8n.executionOutputs(execution.id);
+		const states: CampaignOutcome['states'] = new Map();
+		const counts = { invalid: 0, blocked: 0, deferred: 0, sent: 0, failed: 0, notSent: 0 };
+		const byReason: Record<string, number> = {};
+		for (const terminal of TERMINAL_OUTPUTS) {
+			for (const item of outputs[terminal.node]?.[terminal.output] ?? []) {
+				const result = (item.json[terminal.result] ?? {}) as Record<string, unknown>;
+				const reason = (result.reason ?? result.status) as string | undefined;
+				const contactId = String(item.json.contactId);
+				states.set(contactId, [...(states.get(contactId) ?? []), { state: terminal.state, reason, result }]);
+				counts[terminal.state]++;
+				const key = `${terminal.state}:${reason ?? ''}`;
+				byReason[key] = (byReason[key] ?? 0) + 1;
+			}
+		}
+		return { executionId: execution.id, status: execution.status, states, counts, byReason };
+	}
+
+	/** Sends a Slack-style command (`pause <campaign>`, `resume <campaign>`, `report <campaign>`) to Campaign Control. */
+	async campaignControl(text: string): Promise<Record<string, unknown>> {
+		const response = await this.n8n.postWebhook('whatsapp-campaign-control', { text, user_name: 'e2e' });
+		if (response.status !== 200) throw new Error(`campaign control answered ${response.status}`);
+		return response.body as Record<string, unknown>;
+	}
+
+	/** Recipients the sandbox accepted a message for in this campaign (its ground truth). */
+	acceptedFor(campaignId: string): string[] {
+		return this.sandbox
+			.acceptedSends()
+			.filter((r) =>
+				String((r.body as { biz_opaque_callback_data?: string })?.biz_opaque_callback_data ?? '').startsWith(
+					`${campaignId}|`,
+				),
+			)
+			.map((r) => r.to!);
+	}
+
+	async close(): Promise<void> {
+		await this.n8n.stop();
+		await this.sandbox.close();
+		if (this.ownsUserFolder) await rm(this.n8n.userFolder, { recursive: true, force: true });
+	}
+}
+
+/** A workflow file (repo-relative) with its credential placeholders pointed at `credentialId`. */
+export function loadWorkflow(file: string, credentialId: string): Record<string, unknown> {
+	const text = readFileSync(path.join(REPO_ROOT, file), 'utf8');
+	return JSON.parse(text.replaceAll('REPLACE_WITH_CREDENTIAL_ID', credentialId));
+}
