@@ -6,15 +6,7 @@
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 
-import {
-	contact,
-	e164Of,
-	fixedLineContacts,
-	goodContacts,
-	invalidContacts,
-	mobileE164,
-	type Contact,
-} from './contacts.ts';
+import { e164Of, goodContacts, messyList, mobileE164, type Contact } from './contacts.ts';
 import { CampaignEnvironment, loadWorkflow, type WorkflowNode } from './environment.ts';
 import { PACKAGE_NAME, REPO_ROOT, sleep } from './n8nInstance.ts';
 
@@ -121,33 +113,21 @@ describe('installed from the tarball into real n8n', () => {
 });
 
 describe('a campaign through Number Validation → Consent Gate → Frequency Cap → Template Send', () => {
-	const good = goodContacts(10_000_000, 399);
-	const overCap = goodContacts(10_100_000, 15, 'overCap');
-	const notOnWhatsApp = goodContacts(10_200_000, 10, 'notOnWhatsApp');
-	const stoppedEarlier = goodContacts(10_300_000, 1, 'stoppedEarlier');
-	const noConsent = goodContacts(10_400_000, 20, 'noConsent').map((c) => ({ ...c, optIn: false }));
-	const duplicates = good.slice(0, 20).map((c, i) => contact('duplicate', i, `+${digits(e164Of(c)!)}`));
-	const messy: Contact[] = [
-		...good,
-		...invalidContacts(25),
-		...fixedLineContacts(300_000, 10),
-		...duplicates,
-		...noConsent,
-		...stoppedEarlier,
-		...notOnWhatsApp,
-		...overCap,
-	];
+	const { all: messy, byKind } = messyList(10_000_000, {
+		good: 399,
+		invalid: 25,
+		fixedLine: 10,
+		duplicate: 20,
+		noConsent: 20,
+		stoppedEarlier: 1,
+		notOnWhatsApp: 10,
+		overCap: 15,
+	});
+	const { good, duplicates, stoppedEarlier, notOnWhatsApp } = { ...byKind, duplicates: byKind.duplicate };
 
 	it('500 messy contacts: each ends in exactly one terminal state, the sandbox got exactly the due messages, the monitor agrees with it', async () => {
 		expect(messy).toHaveLength(500);
-		// History the list does not show: two earlier campaigns reached `overCap` (the cap is 2 per
-		// window), one of them bounced `notOnWhatsApp` (131026), and one contact replied STOP.
-		for (const c of notOnWhatsApp) env.sandbox.setOutcome(e164Of(c)!, { kind: 'failLater', code: 131026 });
-		expectSucceeded(await env.runCampaign('e2e-warmup-1', [...overCap, ...notOnWhatsApp]));
-		expectSucceeded(await env.runCampaign('e2e-warmup-2', overCap));
-		env.sandbox.injectInboundText(e164Of(stoppedEarlier[0])!, 'STOP');
-		await env.sandbox.flushWebhooks();
-		env.sandbox.clearOutcomes();
+		await env.prepareHistory(byKind, 'e2e');
 
 		const outcome = await env.runCampaign('e2e-main', messy);
 		expectSucceeded(outcome);

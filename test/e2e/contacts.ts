@@ -79,3 +79,31 @@ export function e164Of(c: Contact): string | undefined {
 	if (digits.startsWith('0') && digits.length === 10) return `+33${digits.slice(1)}`;
 	return undefined;
 }
+
+export type MessyListSizes = Record<ContactKind, number>;
+
+/**
+ * A campaign list with everything a real export holds, numbered from `first`: good contacts, invalid
+ * and landline numbers, duplicates of good ones in another format, contacts without consent, one who
+ * replied STOP earlier, numbers not on WhatsApp and contacts already at their cap (the last three
+ * need `CampaignEnvironment.prepareHistory`).
+ */
+export function messyList(
+	first: number,
+	sizes: MessyListSizes,
+): { all: Contact[]; byKind: Record<ContactKind, Contact[]> } {
+	const good = goodContacts(first, sizes.good);
+	const byKind: Record<ContactKind, Contact[]> = {
+		good,
+		invalid: invalidContacts(sizes.invalid),
+		fixedLine: fixedLineContacts(first % 1_000_000, sizes.fixedLine),
+		duplicate: good
+			.slice(0, sizes.duplicate)
+			.map((c, i) => contact('duplicate', i, `+${e164Of(c)!.replace(/\D/g, '')}`)),
+		noConsent: goodContacts(first + 400_000, sizes.noConsent, 'noConsent').map((c) => ({ ...c, optIn: false })),
+		stoppedEarlier: goodContacts(first + 300_000, sizes.stoppedEarlier, 'stoppedEarlier'),
+		notOnWhatsApp: goodContacts(first + 200_000, sizes.notOnWhatsApp, 'notOnWhatsApp'),
+		overCap: goodContacts(first + 100_000, sizes.overCap, 'overCap'),
+	};
+	return { all: Object.values(byKind).flat(), byKind };
+}

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { CloudApiSandbox, type SandboxOptions } from '../sandbox/server.ts';
-import type { Contact } from './contacts.ts';
+import { e164Of, type Contact, type ContactKind } from './contacts.ts';
 import { ensureN8nInstalled, installPackageLikeTheUi, N8nInstance, packPackage, REPO_ROOT } from './n8nInstance.ts';
 
 export interface WorkflowNode {
@@ -154,6 +154,27 @@ export class CampaignEnvironment {
 			}
 		}
 		return { executionId: execution.id, status: execution.status, states, counts, byReason };
+	}
+
+	/**
+	 * Gives a messy list the history it claims: two earlier campaigns reached `overCap` (the cap allows
+	 * 2 marketing messages per window), one of them bounced `notOnWhatsApp` (131026, which the Delivery
+	 * Monitor records), and `stoppedEarlier` replied STOP.
+	 */
+	async prepareHistory(byKind: Record<ContactKind, Contact[]>, prefix: string): Promise<void> {
+		for (const c of byKind.notOnWhatsApp) this.sandbox.setOutcome(e164Of(c)!, { kind: 'failLater', code: 131026 });
+		const history: Array<[string, Contact[]]> = [
+			[`${prefix}-history-1`, [...byKind.overCap, ...byKind.notOnWhatsApp]],
+			[`${prefix}-history-2`, byKind.overCap],
+		];
+		for (const [campaign, contacts] of history) {
+			if (contacts.length === 0) continue;
+			const outcome = await this.runCampaign(campaign, contacts);
+			if (outcome.status !== 'success') throw new Error(`history campaign ${campaign} ended ${outcome.status}`);
+		}
+		for (const c of byKind.stoppedEarlier) this.sandbox.injectInboundText(e164Of(c)!, 'STOP');
+		await this.sandbox.flushWebhooks();
+		for (const c of byKind.notOnWhatsApp) this.sandbox.clearOutcome(e164Of(c)!);
 	}
 
 	/** Sends a Slack-style command (`pause <campaign>`, `resume <campaign>`, `report <campaign>`) to Campaign Control. */

@@ -333,6 +333,11 @@ export class CloudApiSandbox {
 		this.outcomes.set(digits(recipient), outcome);
 	}
 
+	/** Forgets a recipient's scripted outcome. */
+	clearOutcome(recipient: string) {
+		this.outcomes.delete(digits(recipient));
+	}
+
 	/** Forgets every scripted recipient outcome: everyone is delivered again. */
 	clearOutcomes() {
 		this.outcomes.clear();
