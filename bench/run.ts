@@ -4,7 +4,6 @@
  * cancels in the ratios. Targets are reported next to the figures, never asserted in tests.
  */
 import { spawn } from 'node:child_process';
-import { createHmac } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,14 +18,16 @@ import type { CapRequest, ComplianceStore } from '../nodes/store/types';
 import { runWorkflow } from '../test/harness/WorkflowHarness';
 import { startWebhookHost } from '../test/harness/webhookHost';
 import { startRedisServer } from '../test/helpers/redisServer';
+import { benchInRealN8n } from './n8n.ts';
+import { postStatusLoad } from './statusLoad.ts';
 
 const quick = process.argv.includes('--quick');
 const ROOT = path.resolve(__dirname, '..');
 const results: Record<string, number | string> = {};
 const notes: string[] = [];
 
-function record(key: string, value: number, unit = '') {
-	results[key] = Math.round(value * 100) / 100;
+function record(key: string, value: number | string, unit = '') {
+	results[key] = typeof value === 'number' ? Math.round(value * 100) / 100 : value;
 	console.log(`  ${key.padEnd(36)} ${results[key]}${unit}`);
 }
 
@@ -271,66 +272,19 @@ async function benchWebhook(seconds: number) {
 			},
 		},
 	);
-	const latencies: number[] = [];
-	let failures = 0;
-	let sent = 0;
 	const campaign = `bench-webhook-${Date.now()}`;
-	const post = async (batch: number) => {
-		const statuses = Array.from({ length: 50 }, (_, i) => ({
-			id: `wamid.bench.${batch}.${i}`,
-			status: 'delivered',
-			timestamp: String(Math.floor(Date.now() / 1000)),
-			recipient_id: `3360${pad(batch * 50 + i, 7)}`,
-			biz_opaque_callback_data: `${campaign}|A`,
-		}));
-		const body = JSON.stringify({
-			object: 'whatsapp_business_account',
-			entry: [
-				{
-					id: 'w',
-					changes: [
-						{
-							field: 'messages',
-							value: { messaging_product: 'whatsapp', metadata: { phone_number_id: 'p' }, statuses },
-						},
-					],
-				},
-			],
-		});
-		const signature = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
-		const start = performance.now();
-		const response = await fetch(host.url, {
-			method: 'POST',
-			headers: { 'Content-Type': 'application/json', 'X-Hub-Signature-256': signature },
-			body,
-		});
-		await response.arrayBuffer();
-		latencies.push(performance.now() - start);
-		if (response.status !== 200) failures++;
-		sent += 50;
-	};
-	const posts: Array<Promise<void>> = [];
-	const started = performance.now();
-	for (let batch = 0; batch < seconds * 20; batch++) {
-		const due = started + batch * 50;
-		const wait = due - performance.now();
-		if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-		posts.push(post(batch));
-	}
-	await Promise.all(posts);
+	const load = await postStatusLoad(host.url, secret, seconds, campaign);
 	await host.close();
 	const store = SqliteStore.open(process.env.WHATSAPP_COMPLIANCE_DB!);
 	const counted = (await store.counters(campaign)).delivered ?? 0;
 	await store.close();
-	latencies.sort((a, b) => a - b);
-	const percentile = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
-	record('webhook.harness_p50_ms', percentile(50), ' ms');
-	record('webhook.harness_p99_ms', percentile(99), ' ms');
-	record('webhook.harness_lost', sent - counted);
-	record('webhook.harness_refused_posts', failures);
+	record('webhook.harness_p50_ms', load.percentile(50), ' ms');
+	record('webhook.harness_p99_ms', load.percentile(99), ' ms');
+	record('webhook.harness_lost', load.sent - counted);
+	record('webhook.harness_refused_posts', load.failures);
 	record(
 		'webhook.harness_store_us_per_update',
-		(percentile(50) * 1000) / 50,
+		(load.percentile(50) * 1000) / 50,
 		' µs (median POST time / 50 updates, an upper bound)',
 	);
 	notes.push(
@@ -380,6 +334,9 @@ async function main() {
 	process.env.N8N_LOG_LEVEL ??= 'silent';
 	const redisServer = await startRedisServer();
 	try {
+		// Real n8n first, while the machine is freshest; `--n8n-only` runs just this part.
+		await benchInRealN8n(quick, record, notes);
+		if (process.argv.includes('--n8n-only')) return finish();
 		await benchValidation();
 		await benchConsent();
 		await benchCapNode();
@@ -396,12 +353,27 @@ async function main() {
 		await redisServer.stop();
 		rmSync(dir, { recursive: true, force: true });
 	}
+	finish();
+}
 
+function finish() {
+	const num = (key: string) => Number(results[key]);
 	const targets: Array<[string, string, boolean]> = [
 		['validation.ratio', '≥ 0.9', Number(results['validation.ratio']) >= 0.9],
 		['consent.embedded_per_s', '≥ 20,000/s', Number(results['consent.embedded_per_s']) >= 20_000],
 		['cap.embedded_per_s', '≥ 20,000/s', Number(results['cap.embedded_per_s']) >= 20_000],
 		['cap.node_embedded_per_s', '≥ 20,000/s', Number(results['cap.node_embedded_per_s']) >= 20_000],
+		['send.limit80.ours_mps', '≥ 76 msg/s (real n8n)', num('send.limit80.ours_mps') >= 76],
+		['send.limit80.ours_130429', '0 (real n8n)', num('send.limit80.ours_130429') === 0],
+		[
+			'send.limit80.httprequest_mps',
+			'ours ≥ HTTP Request at its tightest batching',
+			num('send.limit80.ours_mps') >= num('send.limit80.httprequest_mps'),
+		],
+		['send.limit1000.ours_mps', '≥ 950 msg/s (real n8n)', num('send.limit1000.ours_mps') >= 950],
+		['webhook.p99_ms', '< 250 ms (real n8n)', num('webhook.p99_ms') < 250],
+		['webhook.lost', '0 (real n8n)', num('webhook.lost') === 0],
+		['pause.propagation_ms', '< 500 ms (real n8n)', num('pause.propagation_ms') < 500],
 		['send.limit80.harness_mps', '≥ 76 msg/s', Number(results['send.limit80.harness_mps']) >= 76],
 		['send.limit80.harness_130429', '0', Number(results['send.limit80.harness_130429']) === 0],
 		['send.limit1000.harness_mps', '≥ 950 msg/s', Number(results['send.limit1000.harness_mps']) >= 950],
@@ -425,7 +397,8 @@ async function main() {
 		path.join(ROOT, 'bench', 'results', 'latest.json'),
 		`${JSON.stringify({ ...meta, results }, null, 2)}\n`,
 	);
-	if (!quick) writeFileSync(path.join(ROOT, 'bench', 'RESULTS.md'), resultsMarkdown(meta, targets));
+	if (!quick && !process.argv.includes('--n8n-only'))
+		writeFileSync(path.join(ROOT, 'bench', 'RESULTS.md'), resultsMarkdown(meta, targets));
 	console.log(`\nWrote bench/results/latest.json${quick ? '' : ' and bench/RESULTS.md'}`);
 }
 

@@ -51,7 +51,8 @@ export interface EnvironmentOptions {
 	/** Keep the n8n user folder for later runs (the demo); default: a fresh temporary folder. */
 	userFolder?: string;
 	n8nPort?: number;
-	n8nEnv?: Record<string, string>;
+	/** Extra environment for n8n (a function to use the sandbox's address). */
+	n8nEnv?: Record<string, string> | ((sandbox: CloudApiSandbox) => Record<string, string>);
 }
 
 export class CampaignEnvironment {
@@ -79,7 +80,8 @@ export class CampaignEnvironment {
 		log(`Cloud API sandbox on ${sandbox.baseUrl}; starting n8n…`);
 		let n8n: N8nInstance;
 		try {
-			n8n = await N8nInstance.start({ userFolder, port: options.n8nPort, env: options.n8nEnv });
+			const env = typeof options.n8nEnv === 'function' ? options.n8nEnv(sandbox) : options.n8nEnv;
+			n8n = await N8nInstance.start({ userFolder, port: options.n8nPort, env });
 		} catch (error) {
 			await sandbox.close();
 			throw error;
@@ -98,11 +100,11 @@ export class CampaignEnvironment {
 	}
 
 	/** Creates the Cloud API credential (pointing at the sandbox) and imports + activates the workflows. */
-	async provision(workflows: Record<string, string>): Promise<void> {
+	async provision(workflows: Record<string, string>, credentialOverrides: Record<string, string> = {}): Promise<void> {
 		const credential = await this.n8n.createCredential(
 			'WhatsApp Cloud API (sandbox)',
 			'whatsAppCloudApi',
-			this.sandbox.credentials({ appSecret: this.sandbox.webhook!.appSecret }),
+			this.sandbox.credentials({ appSecret: this.sandbox.webhook!.appSecret, ...credentialOverrides }),
 		);
 		this.credentialId = credential.id;
 		for (const [key, file] of Object.entries(workflows))

@@ -6,7 +6,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -49,6 +49,32 @@ export async function ensureN8nInstalled(log: Log = () => {}): Promise<string> {
 	const dir = n8nCacheDir();
 	const marker = path.join(dir, '.installed');
 	if (existsSync(marker) && existsSync(n8nBin(dir))) return dir;
+	// One installer at a time (parallel test files, a demo started twice): mkdir is atomic.
+	const lock = `${dir}.lock`;
+	await mkdir(path.dirname(dir), { recursive: true });
+	for (;;) {
+		try {
+			await mkdir(lock);
+			break;
+		} catch {
+			// A lock older than any install is one a killed installer left behind.
+			const age = Date.now() - (await stat(lock).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs;
+			if (age > 30 * 60_000) await rm(lock, { recursive: true, force: true });
+			log(`Waiting for another process installing n8n (${lock})…`);
+			await sleep(5_000);
+			if (existsSync(marker)) return dir;
+		}
+	}
+	try {
+		if (existsSync(marker) && existsSync(n8nBin(dir))) return dir;
+		await install(dir, marker, log);
+	} finally {
+		await rm(lock, { recursive: true, force: true });
+	}
+	return dir;
+}
+
+async function install(dir: string, marker: string, log: Log) {
 	await mkdir(dir, { recursive: true });
 	await writeFile(path.join(dir, 'package.json'), JSON.stringify({ name: 'n8n-e2e-host', private: true }));
 	log(`Installing n8n ${N8N_VERSION} into ${dir} (first time only: a few minutes, about 3 GB)…`);
@@ -62,7 +88,6 @@ export async function ensureN8nInstalled(log: Log = () => {}): Promise<string> {
 	await runStreaming('npm', ['rebuild', 'sqlite3', '--loglevel=error'], dir, log);
 	await writeFile(marker, `${N8N_VERSION} ${new Date().toISOString()}\n`);
 	log('n8n installed.');
-	return dir;
 }
 
 /** Runs a command, printing a heartbeat every 15 s so a long install does not look stuck. */

@@ -84,7 +84,9 @@ test('5,000 sends at an 80/s limit with 150 ms latency: throughput errors rare a
 		expect(hourly.reduce((sum, [, value]) => sum + value, 0)).toBe(5000);
 		expect(Object.keys(counters).length).toBe(2 + hourly.length);
 		// Recorded for the notes, not asserted: wall-clock figures belong to npm run bench.
-		console.info(`5,000 sends in ${seconds.toFixed(1)} s (${(5000 / seconds).toFixed(1)} msg/s), ${state.throttled} x 130429 retried`);
+		console.info(
+			`5,000 sends in ${seconds.toFixed(1)} s (${(5000 / seconds).toFixed(1)} msg/s), ${state.throttled} x 130429 retried`,
+		);
 	} finally {
 		remote.kill('SIGTERM');
 	}

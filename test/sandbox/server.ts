@@ -13,6 +13,7 @@ import {
 	type Server,
 	type ServerResponse,
 } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 
 import { checkTemplateComponents, DEFAULT_TEMPLATES, type TemplateDefinition } from './templates.ts';
@@ -79,6 +80,11 @@ export interface SandboxOptions {
 	heldTemplates?: string[];
 	/** Keep request bodies in the log (large runs can turn this off). */
 	recordBodies?: boolean;
+	/**
+	 * Serve HTTPS with this key and certificate (e.g. one for graph.facebook.com, for clients whose base
+	 * URL cannot be changed, such as n8n's built-in WhatsApp node, routed here by the benchmark).
+	 */
+	tls?: { key: string; cert: string };
 }
 
 export interface RecordedRequest {
@@ -305,7 +311,7 @@ export class CloudApiSandbox {
 
 	/** The value for the credential's Base URL. */
 	get baseUrl(): string {
-		return `http://${this.options.host ?? '127.0.0.1'}:${this.port}`;
+		return `${this.options.tls ? 'https' : 'http'}://${this.options.host ?? '127.0.0.1'}:${this.port}`;
 	}
 
 	get defaultPhoneNumberId(): string {
@@ -448,9 +454,10 @@ export class CloudApiSandbox {
 	// ---- lifecycle ----
 
 	private async listen() {
-		this.server = createServer((req, res) => void this.handle(req, res));
+		const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
+		this.server = this.options.tls ? createTlsServer(this.options.tls, handler) : createServer(handler);
 		this.server.keepAliveTimeout = 30_000;
-		this.server.on('connection', (socket) => {
+		this.server.on(this.options.tls ? 'secureConnection' : 'connection', (socket: Socket) => {
 			this.counters.connections++;
 			this.sockets.add(socket);
 			socket.on('close', () => this.sockets.delete(socket));

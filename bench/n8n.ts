@@ -1,0 +1,237 @@
+/**
+ * The benchmarks that run inside a real n8n 2.41.1 (the end-to-end set-up: the package installed from
+ * its tarball, workflows created through n8n's API and driven through production webhooks):
+ * Template Send against n8n's built-in WhatsApp node and the HTTP Request node on the same sandbox,
+ * the Delivery Monitor under load, pause propagation and n8n's memory.
+ *
+ * The built-in node has Meta's URL built in, so the sandbox serves HTTPS with a certificate for
+ * graph.facebook.com and n8n's TLS connections to that host are routed to it (bench/graphRoute.js,
+ * the equivalent of a hosts-file entry). All three senders go through that same route.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+import { CampaignEnvironment, loadWorkflow } from '../test/e2e/environment.ts';
+import { sleep } from '../test/e2e/n8nInstance.ts';
+import { postStatusLoad } from './statusLoad.ts';
+
+type Record_ = (key: string, value: number | string, unit?: string) => void;
+
+const ROOT = path.resolve(__dirname, '..');
+const PHONE_NUMBER_ID = '106540352242922';
+
+/** A throwaway CA-less certificate for graph.facebook.com (trusted by n8n through NODE_EXTRA_CA_CERTS). */
+function graphCertificate() {
+	const dir = mkdtempSync(path.join(os.tmpdir(), 'wa-bench-tls-'));
+	const key = path.join(dir, 'key.pem');
+	const cert = path.join(dir, 'cert.pem');
+	execFileSync(
+		'openssl',
+		[
+			'req',
+			'-x509',
+			'-newkey',
+			'rsa:2048',
+			'-nodes',
+			'-keyout',
+			key,
+			'-out',
+			cert,
+			'-days',
+			'2',
+			'-subj',
+			'/CN=graph.facebook.com',
+			'-addext',
+			'subjectAltName=DNS:graph.facebook.com',
+		],
+		{ stdio: 'ignore' },
+	);
+	return { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8'), certPath: cert };
+}
+
+/** Samples a process's resident memory (Linux /proc) until stopped; returns the peak in MB. */
+function rssSampler(pid: number) {
+	let peakKb = 0;
+	const sample = () => {
+		try {
+			const match = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+			if (match) peakKb = Math.max(peakKb, Number(match[1]));
+		} catch {
+			// the process is gone
+		}
+	};
+	const timer = setInterval(sample, 200);
+	sample();
+	return () => {
+		clearInterval(timer);
+		sample();
+		return peakKb / 1024;
+	};
+}
+
+export async function benchInRealN8n(quick: boolean, record: Record_, notes: string[]) {
+	console.log('\nReal n8n 2.41.1 (installing it first if needed)…');
+	const tls = graphCertificate();
+	const env = await CampaignEnvironment.start({
+		log: (line) => console.log(`  ${line}`),
+		sandbox: { tls: { key: tls.key, cert: tls.cert }, recordBodies: false },
+		n8nEnv: (sandbox) => ({
+			NODE_OPTIONS: `--require ${path.join(ROOT, 'bench', 'graphRoute.js')}`,
+			GRAPH_API_ROUTE: `127.0.0.1:${sandbox.port}`,
+			NODE_EXTRA_CA_CERTS: tls.certPath,
+			N8N_LOG_LEVEL: 'warn',
+			// Keep what the benchmark stores to what it reads back.
+			EXECUTIONS_DATA_SAVE_ON_SUCCESS: 'none',
+		}),
+	});
+	try {
+		await env.provision(
+			{
+				ours: 'bench/workflows/send-ours.json',
+				http: 'bench/workflows/send-httprequest.json',
+				monitor: 'test/e2e/workflows/delivery-monitor.json',
+				control: 'examples/campaign-control-slack.json',
+			},
+			{ baseUrl: 'https://graph.facebook.com' },
+		);
+		const builtinCredential = await env.n8n.createCredential('WhatsApp (built-in)', 'whatsAppApi', {
+			accessToken: env.sandbox.accessToken,
+			businessAccountId: env.sandbox.businessAccountId,
+		});
+		await env.addWorkflow(
+			'builtin',
+			JSON.parse(
+				JSON.stringify(loadWorkflow('bench/workflows/send-builtin.json', env.credentialId)).replaceAll(
+					'REPLACE_WITH_BUILTIN_CREDENTIAL_ID',
+					builtinCredential.id,
+				),
+			),
+		);
+
+		let contactBase = 0;
+		const contacts = (count: number) => {
+			contactBase += count;
+			return Array.from({ length: count }, (_, i) => ({ to: `+3367${String(contactBase + i).padStart(7, '0')}` }));
+		};
+
+		/** One send run: POST the contacts, wait for the execution to end, read the sandbox's counters. */
+		const sendRun = async (workflow: string, count: number, extra: Record<string, unknown> = {}) => {
+			env.sandbox.resetLog();
+			env.sandbox.resetLimits();
+			const campaignId = `bench-${workflow}-${Date.now()}`;
+			const started = performance.now();
+			const response = await env.n8n.postWebhook(env.webhookPaths[workflow], {
+				campaignId,
+				contacts: contacts(count),
+				...extra,
+			});
+			const seconds = (performance.now() - started) / 1000;
+			if (response.status !== 200)
+				throw new Error(
+					`${workflow}: webhook answered ${response.status} ${JSON.stringify(response.body).slice(0, 300)}`,
+				);
+			const { accepted, errorsByCode } = env.sandbox.counters;
+			return { accepted, throttled: errorsByCode['130429'] ?? 0, seconds, mps: accepted / seconds, campaignId };
+		};
+
+		// ---- 80/s, 150 ms latency: ours, the built-in node, HTTP Request with batching ----
+		const messages = quick ? 2_000 : 10_000;
+		env.sandbox.latencyMs = 150;
+		env.sandbox.setThroughput(80);
+		console.log(`\nIn real n8n: ${messages.toLocaleString('en')} template sends, sandbox at 80/s with 150 ms latency`);
+		const memory = rssSampler(env.n8n.process!.pid!);
+		const ours = await sendRun('ours', messages, { rate: 80 });
+		const peakMb = memory();
+		record('send.limit80.ours_mps', ours.mps, ' accepted msg/s');
+		record('send.limit80.ours_130429', ours.throttled);
+		record(quick ? 'memory.send2k_peak_rss_mb' : 'memory.send10k_peak_rss_mb', peakMb, ' MB (n8n main process)');
+
+		const builtin = await sendRun('builtin', messages);
+		record('send.limit80.builtin_mps', builtin.mps, ' accepted msg/s');
+		record('send.limit80.builtin_failed_share', (messages - builtin.accepted) / messages);
+		record('send.limit80.builtin_130429', builtin.throttled);
+
+		// The tightest HTTP Request batching that draws no 130429, tried on a sample, fastest first.
+		const settings = [
+			[80, 1000],
+			[80, 1050],
+			[40, 525],
+			[20, 275],
+			[10, 140],
+			[8, 110],
+			[4, 60],
+			[1, 15],
+		];
+		let chosen: number[] | undefined;
+		for (const [batchSize, batchInterval] of settings) {
+			const trial = await sendRun('http', quick ? 400 : 800, { batchSize, batchInterval });
+			console.log(
+				`  HTTP Request trial: batch ${batchSize} every ${batchInterval} ms → ${trial.throttled} × 130429, ${trial.mps.toFixed(1)} msg/s`,
+			);
+			if (trial.throttled === 0) {
+				chosen = [batchSize, batchInterval];
+				break;
+			}
+		}
+		if (chosen) {
+			const http = await sendRun('http', messages, { batchSize: chosen[0], batchInterval: chosen[1] });
+			record('send.limit80.httprequest_mps', http.mps, ' accepted msg/s');
+			record('send.limit80.httprequest_130429', http.throttled);
+			record('send.limit80.httprequest_batching', `${chosen[0]} per ${chosen[1]} ms`);
+		}
+
+		// ---- 1,000/s, 20 ms latency: ours ----
+		const fast = quick ? 5_000 : 20_000;
+		env.sandbox.latencyMs = 20;
+		env.sandbox.setThroughput(1000);
+		console.log(`\nIn real n8n: ${fast.toLocaleString('en')} template sends, sandbox at 1,000/s with 20 ms latency`);
+		const ours1000 = await sendRun('ours', fast, { rate: 1000 });
+		record('send.limit1000.ours_mps', ours1000.mps, ' accepted msg/s');
+		record('send.limit1000.ours_130429', ours1000.throttled);
+
+		// ---- pause: from Campaign Control's answer to the last request the sandbox sees ----
+		env.sandbox.latencyMs = 150;
+		env.sandbox.setThroughput(80);
+		env.sandbox.resetLog();
+		const pauseCampaign = `bench-pause-${Date.now()}`;
+		const run = env.n8n.postWebhook(env.webhookPaths.ours, {
+			campaignId: pauseCampaign,
+			contacts: contacts(1_000),
+			rate: 80,
+		});
+		while (env.sandbox.counters.accepted < 200) await sleep(20);
+		await env.campaignControl(`pause ${pauseCampaign}`);
+		const pausedAt = Date.now();
+		await run;
+		const lastRequest = Math.max(...env.sandbox.requests.filter((r) => r.to).map((r) => r.receivedAt));
+		record('pause.propagation_ms', Math.max(0, lastRequest - pausedAt), ' ms');
+
+		// ---- Delivery Monitor at 1,000 status updates/s ----
+		const seconds = quick ? 10 : 60;
+		console.log(`\nIn real n8n: Delivery Monitor at 1,000 status updates/s for ${seconds} s (50 per POST)`);
+		const campaign = `bench-webhook-${Date.now()}`;
+		const load = await postStatusLoad(
+			`${env.n8n.baseUrl}/webhook/${'whatsapp-delivery-monitor/whatsapp'}`,
+			env.sandbox.webhook!.appSecret,
+			seconds,
+			campaign,
+			PHONE_NUMBER_ID,
+		);
+		const { report } = (await env.campaignControl(`report ${campaign}`)) as { report: { delivered: number } };
+		record('webhook.p50_ms', load.percentile(50), ' ms');
+		record('webhook.p99_ms', load.percentile(99), ' ms');
+		record('webhook.lost', load.sent - report.delivered);
+		record('webhook.refused_posts', load.failures);
+
+		notes.push(
+			`In real n8n (keys without \`harness\`): n8n 2.41.1 in its regular mode with the built-in SQLite database, this package installed from its tarball; each run POSTs the contacts to a workflow's production webhook (Webhook → Split Out → the sender) and is timed until the execution ends. Every sender reaches the sandbox over HTTPS through the same route (bench/graphRoute.js). The built-in node runs with "On Error: Continue" and its default options (no batching), as an operator would start; the HTTP Request node's batching is chosen by trying ${settings.map(([b, i]) => `${b}/${i} ms`).join(', ')} on ${quick ? 400 : 800} messages, fastest first, and keeping the first with no 130429.`,
+			"`webhook.*`: signed POSTs of 50 `delivered` statuses, 20 per second, to the Delivery Monitor's production URL in n8n; latency from request to acknowledgement; lost = updates posted minus `delivered` in Campaign Control's report.",
+			"`pause.propagation_ms`: Campaign Control's pause (through its Slack-command workflow) answered at T; the last send request the sandbox received, minus T (0 when none arrived after T).",
+		);
+	} finally {
+		await env.close();
+	}
+}

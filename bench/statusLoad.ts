@@ -1,0 +1,70 @@
+/**
+ * A steady load of Meta status webhooks: signed POSTs of 50 `delivered` statuses, 20 per second (1,000
+ * updates/s), for `seconds`, each tagged with the campaign so the Delivery Monitor counts them.
+ */
+import { createHmac } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+
+export async function postStatusLoad(
+	url: string,
+	appSecret: string,
+	seconds: number,
+	campaign: string,
+	phoneNumberId = 'p',
+) {
+	const latencies: number[] = [];
+	let failures = 0;
+	let sent = 0;
+	const post = async (batch: number) => {
+		const statuses = Array.from({ length: 50 }, (_, i) => ({
+			id: `wamid.bench.${campaign}.${batch}.${i}`,
+			status: 'delivered',
+			timestamp: String(Math.floor(Date.now() / 1000)),
+			recipient_id: `3360${String(batch * 50 + i).padStart(7, '0')}`,
+			biz_opaque_callback_data: `${campaign}|A`,
+		}));
+		const body = JSON.stringify({
+			object: 'whatsapp_business_account',
+			entry: [
+				{
+					id: 'w',
+					changes: [
+						{
+							field: 'messages',
+							value: { messaging_product: 'whatsapp', metadata: { phone_number_id: phoneNumberId }, statuses },
+						},
+					],
+				},
+			],
+		});
+		const signature = `sha256=${createHmac('sha256', appSecret).update(body).digest('hex')}`;
+		const start = performance.now();
+		try {
+			const response = await fetch(url, {
+				method: 'POST',
+				headers: { 'Content-Type': 'application/json', 'X-Hub-Signature-256': signature },
+				body,
+			});
+			await response.arrayBuffer();
+			if (response.status !== 200) failures++;
+		} catch {
+			failures++;
+		}
+		latencies.push(performance.now() - start);
+		sent += 50;
+	};
+	const posts: Array<Promise<void>> = [];
+	const started = performance.now();
+	for (let batch = 0; batch < seconds * 20; batch++) {
+		const wait = started + batch * 50 - performance.now();
+		if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+		posts.push(post(batch));
+	}
+	await Promise.all(posts);
+	latencies.sort((a, b) => a - b);
+	return {
+		sent,
+		failures,
+		percentile: (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))],
+	};
+}
