@@ -9,13 +9,14 @@
  * the equivalent of a hosts-file entry). All three senders go through that same route.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import { CampaignEnvironment, loadWorkflow } from '../test/e2e/environment.ts';
 import { sleep } from '../test/e2e/n8nInstance.ts';
+import { profileBreakdown } from './cpuProfile.ts';
 import { postStatusLoad } from './statusLoad.ts';
 
 type Record_ = (key: string, value: number | string, unit?: string) => void;
@@ -119,6 +120,17 @@ export async function benchInRealN8n(quick: boolean, record: Record_, notes: str
 
 		/** One send run: POST the contacts, wait for the execution to end, read the sandbox's counters. */
 		const sendRun = async (workflow: string, count: number, extra: Record<string, unknown> = {}) => {
+			try {
+				return await sendRunOnce(workflow, count, extra);
+			} catch (error) {
+				// A run n8n could not finish is a finding, not a reason to lose the other figures.
+				const message = `${workflow} (${count} messages): ${(error as Error).message.slice(0, 300)}`;
+				console.log(`  FAILED ${message}`);
+				notes.push(`A run did not complete: ${message}`);
+				return { accepted: NaN, throttled: NaN, seconds: NaN, mps: NaN, campaignId: '' };
+			}
+		};
+		const sendRunOnce = async (workflow: string, count: number, extra: Record<string, unknown> = {}) => {
 			env.sandbox.resetLog();
 			env.sandbox.resetLimits();
 			const campaignId = `bench-${workflow}-${Date.now()}`;
@@ -153,6 +165,9 @@ export async function benchInRealN8n(quick: boolean, record: Record_, notes: str
 		record('send.limit80.builtin_mps', builtin.mps, ' accepted msg/s');
 		record('send.limit80.builtin_failed_share', (messages - builtin.accepted) / messages);
 		record('send.limit80.builtin_130429', builtin.throttled);
+		// The built-in node fires every request at once; n8n can come out of that with its database
+		// connection marked down ("Database is not ready!" on every request). Start the rest afresh.
+		await env.restartN8n();
 
 		// The tightest HTTP Request batching that draws no 130429, tried on a sample, fastest first.
 		const settings = [
@@ -226,11 +241,50 @@ export async function benchInRealN8n(quick: boolean, record: Record_, notes: str
 		record('webhook.lost', load.sent - report.delivered);
 		record('webhook.refused_posts', load.failures);
 
+		// ---- where n8n's CPU goes per message at 1,000/s (V8 CPU profile of the n8n process) ----
+		const profileDir = mkdtempSync(path.join(os.tmpdir(), 'wa-bench-prof-'));
+		await env.restartN8n({
+			NODE_OPTIONS: `--require ${path.join(ROOT, 'bench', 'graphRoute.js')} --cpu-prof --cpu-prof-dir=${profileDir}`,
+		});
+		const pid = env.n8n.process!.pid!;
+		env.sandbox.latencyMs = 20;
+		env.sandbox.setThroughput(1000);
+		const profiled = quick ? 3_000 : 10_000;
+		const profiledRun = await sendRun('ours', profiled, { rate: 1000 });
+		await env.n8n.stop(); // n8n exits; V8 writes the profile
+		const file = readdirSync(profileDir).find((f) => f.includes(`.${pid}.`));
+		if (file) {
+			const micros = profileBreakdown(path.join(profileDir, file));
+			console.log(
+				`\nCPU profile of n8n: ${profiled.toLocaleString('en')} sends at 1,000/s (${profiledRun.mps.toFixed(0)} msg/s), µs of CPU per message:`,
+			);
+			for (const [category, us] of Object.entries(micros).sort((a, b) => b[1] - a[1])) {
+				const key = `profile.send1000.${category.split(' ')[0] === 'our' ? category.split(' ')[1].replace(/\W/g, '') : category.split(' ')[0].replace(/\W/g, '')}_us_per_msg`;
+				record(key, us / profiled, ` µs/msg  ${category}`);
+			}
+		} else console.log(`  (no CPU profile written by n8n pid ${pid} in ${profileDir})`);
+
+		// ---- the same 80/s run with n8n's legacy expression engine (no isolate per webhook request) ----
+		await env.restartN8n({
+			NODE_OPTIONS: `--require ${path.join(ROOT, 'bench', 'graphRoute.js')}`,
+			N8N_EXPRESSION_ENGINE: 'legacy',
+		});
+		env.sandbox.latencyMs = 150;
+		env.sandbox.setThroughput(80);
+		console.log(`\nIn real n8n with N8N_EXPRESSION_ENGINE=legacy: ${messages.toLocaleString('en')} sends at 80/s`);
+		const legacy = await sendRun('ours', messages, { rate: 80 });
+		record('send.limit80.ours_legacy_engine_mps', legacy.mps, ' accepted msg/s');
+		record('send.limit80.ours_legacy_engine_130429', legacy.throttled);
+
 		notes.push(
 			`In real n8n (keys without \`harness\`): n8n 2.41.1 in its regular mode with the built-in SQLite database, this package installed from its tarball; each run POSTs the contacts to a workflow's production webhook (Webhook → Split Out → the sender) and is timed until the execution ends. Every sender reaches the sandbox over HTTPS through the same route (bench/graphRoute.js). The built-in node runs with "On Error: Continue" and its default options (no batching), as an operator would start; the HTTP Request node's batching is chosen by trying ${settings.map(([b, i]) => `${b}/${i} ms`).join(', ')} on ${quick ? 400 : 800} messages, fastest first, and keeping the first with no 130429.`,
 			"`webhook.*`: signed POSTs of 50 `delivered` statuses, 20 per second, to the Delivery Monitor's production URL in n8n; latency from request to acknowledgement; lost = updates posted minus `delivered` in Campaign Control's report.",
+			'`send.limit80.ours_legacy_engine_*`: the 80/s run again after restarting n8n with `N8N_EXPRESSION_ENGINE=legacy`. n8n 2.41 evaluates expressions in isolated-vm by default and, for every webhook request to a trigger other than its own Webhook node, creates and disposes an isolate on the main thread (about 100 ms of CPU in the profile: `IsolatedVmBridge`, `initialize`, `loadVendorLibraries`, `dispose`). Each status POST to the Delivery Monitor therefore stalls the event loop that Template Send paces on; the stalls bunch requests and draw 130429s (retried). This run shows the difference that engine makes.',
 			"`pause.propagation_ms`: Campaign Control's pause (through its Slack-command workflow) answered at T; the last send request the sandbox received, minus T (0 when none arrived after T).",
 		);
+	} catch (error) {
+		console.error(`n8n's last output:\n${env.n8n.output.slice(-3000)}`);
+		throw error;
 	} finally {
 		await env.close();
 	}

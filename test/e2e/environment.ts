@@ -11,7 +11,14 @@ import path from 'node:path';
 
 import { CloudApiSandbox, type SandboxOptions } from '../sandbox/server.ts';
 import { e164Of, type Contact, type ContactKind } from './contacts.ts';
-import { ensureN8nInstalled, installPackageLikeTheUi, N8nInstance, packPackage, REPO_ROOT } from './n8nInstance.ts';
+import {
+	ensureN8nInstalled,
+	installPackageLikeTheUi,
+	N8nInstance,
+	packPackage,
+	REPO_ROOT,
+	sleep,
+} from './n8nInstance.ts';
 
 export interface WorkflowNode {
 	name: string;
@@ -122,6 +129,12 @@ export class CampaignEnvironment {
 		return created.id;
 	}
 
+	/** Restarts n8n (same user folder) and waits until its production webhooks answer again. */
+	async restartN8n(extraEnv: Record<string, string> = {}): Promise<void> {
+		await this.n8n.restart(extraEnv);
+		for (const webhookPath of Object.values(this.webhookPaths)) await this.n8n.waitForWebhook(webhookPath);
+	}
+
 	/** POSTs a campaign to the campaign workflow's production webhook and collects every item's terminal state. */
 	async runCampaign(campaignId: string, contacts: Contact[], workflow = 'campaign'): Promise<CampaignOutcome> {
 		const before = await this.executionIds(workflow);
@@ -181,8 +194,14 @@ export class CampaignEnvironment {
 
 	/** Sends a Slack-style command (`pause <campaign>`, `resume <campaign>`, `report <campaign>`) to Campaign Control. */
 	async campaignControl(text: string): Promise<Record<string, unknown>> {
-		const response = await this.n8n.postWebhook('whatsapp-campaign-control', { text, user_name: 'e2e' });
-		if (response.status !== 200) throw new Error(`campaign control answered ${response.status}`);
+		let response = await this.n8n.postWebhook('whatsapp-campaign-control', { text, user_name: 'e2e' });
+		// n8n answers 503 ("Database is not ready!") while its own database check is failing under load.
+		for (let retry = 0; response.status === 503 && retry < 10; retry++) {
+			await sleep(1_000);
+			response = await this.n8n.postWebhook('whatsapp-campaign-control', { text, user_name: 'e2e' });
+		}
+		if (response.status !== 200)
+			throw new Error(`campaign control answered ${response.status}: ${JSON.stringify(response.body).slice(0, 300)}`);
 		return response.body as Record<string, unknown>;
 	}
 

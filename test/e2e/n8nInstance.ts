@@ -6,6 +6,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -230,7 +231,6 @@ export class N8nInstance {
 			N8N_LOG_LEVEL: process.env.N8N_E2E_LOG_LEVEL ?? 'info',
 			N8N_LOG_OUTPUT: 'console',
 			N8N_PAYLOAD_SIZE_MAX: '64',
-			DB_SQLITE_POOL_SIZE: '2',
 			EXECUTIONS_DATA_PRUNE: 'false',
 			...this.options.env,
 		};
@@ -293,8 +293,10 @@ export class N8nInstance {
 		await exited;
 	}
 
-	async restart(): Promise<void> {
+	/** Stops and starts n8n again on the same user folder, optionally with more environment. */
+	async restart(extraEnv: Record<string, string> = {}): Promise<void> {
 		await this.stop();
+		this.options.env = { ...this.options.env, ...extraEnv };
 		await this.boot();
 		if (this.cookie) await this.login();
 	}
@@ -387,21 +389,35 @@ export class N8nInstance {
 		return types.map((t) => t.name);
 	}
 
-	/** POSTs JSON to a production webhook path and returns n8n's answer. */
+	/**
+	 * POSTs JSON to a production webhook path and returns n8n's answer. Plain node:http without a
+	 * timeout: a campaign workflow answers when its last message is out, which can take minutes.
+	 */
 	async postWebhook(webhookPath: string, body: unknown): Promise<{ status: number; body: unknown }> {
-		const res = await fetch(`${this.baseUrl}/webhook/${webhookPath}`, {
-			method: 'POST',
-			headers: { 'content-type': 'application/json' },
-			body: JSON.stringify(body),
+		const payload = Buffer.from(JSON.stringify(body));
+		return await new Promise((resolve, reject) => {
+			const req = httpRequest(
+				`${this.baseUrl}/webhook/${webhookPath}`,
+				{ method: 'POST', headers: { 'content-type': 'application/json', 'content-length': payload.length } },
+				(res) => {
+					const chunks: Buffer[] = [];
+					res.on('data', (chunk: Buffer) => chunks.push(chunk));
+					res.on('error', reject);
+					res.on('end', () => {
+						const text = Buffer.concat(chunks).toString('utf8');
+						let parsed: unknown = text;
+						try {
+							parsed = JSON.parse(text);
+						} catch {
+							// not JSON
+						}
+						resolve({ status: res.statusCode ?? 0, body: parsed });
+					});
+				},
+			);
+			req.on('error', reject);
+			req.end(payload);
 		});
-		const text = await res.text();
-		let parsed: unknown = text;
-		try {
-			parsed = JSON.parse(text);
-		} catch {
-			// not JSON
-		}
-		return { status: res.status, body: parsed };
 	}
 
 	/** Executions of a workflow, newest first. */
