@@ -435,6 +435,19 @@ ${notes.map((n) => `- ${n}`).join('\n')}
 
 ## What profiling changed
 
+- Real n8n (the CPU profile above, and an event-loop monitor, \`bench/loopMonitor.js\`): with the
+  Delivery Monitor receiving the sandbox's status webhooks, n8n's event loop showed p99 delays of
+  60–150 ms (10–14 ms without them) and most of n8n's CPU went to isolated-vm isolates that n8n 2.41
+  creates and disposes for each webhook request to a non-Webhook trigger (\`IsolatedVmBridge\`,
+  \`initialize\`, \`loadVendorLibraries\`, \`dispose\`: about 7 s of a 2,000-message run), not to this
+  package (its store and other code together were under a quarter of it). Those stalls bunch
+  Template Send's requests, which is where the real-n8n 130429s come from. Changed because of it:
+  nothing in the send path (the cost is n8n's, per request); the README's "Running at volume" now
+  tells operators to keep the monitor's webhooks out of the sending process (queue mode with webhook
+  processes and the Redis store) or to use \`N8N_EXPRESSION_ENGINE=legacy\`, and the benchmark records
+  the 80/s run with that engine. Found on the way and fixed: the benchmark's own runs through n8n's
+  webhook had hit fetch's 300 s header timeout.
+
 - Number Validation (ratio 0.14 → 0.9): the per-item default country went through n8n's expression
   engine (now a plain \`{{ $json.field }}\` parameter is read from the item directly); \`getNode()\`
   returns a deep copy on every call, so a cache keyed by the node never hit (now keyed by the
