@@ -435,7 +435,7 @@ ${notes.map((n) => `- ${n}`).join('\n')}
 
 ## What profiling changed
 
-- Real n8n (the CPU profile above, and an event-loop monitor, \`bench/loopMonitor.js\`): with the
+- Real n8n (a CPU profile of n8n during a 2,000-message run with status webhooks on, and an event-loop monitor, \`bench/loopMonitor.js\`): with the
   Delivery Monitor receiving the sandbox's status webhooks, n8n's event loop showed p99 delays of
   60–150 ms (10–14 ms without them) and most of n8n's CPU went to isolated-vm isolates that n8n 2.41
   creates and disposes for each webhook request to a non-Webhook trigger (\`IsolatedVmBridge\`,
