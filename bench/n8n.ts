@@ -254,7 +254,7 @@ export async function benchInRealN8n(quick: boolean, record: Record_, notes: str
 		await whenN8nReady();
 		const load = await postStatusLoad(
 			`${env.n8n.baseUrl}/webhook/${'whatsapp-delivery-monitor/whatsapp'}`,
-			env.sandbox.webhook!.appSecret,
+			statusWebhooks!.appSecret,
 			seconds,
 			campaign,
 			PHONE_NUMBER_ID,
