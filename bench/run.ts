@@ -430,7 +430,7 @@ ${targetRows.join('\n')}
 ## Notes
 
 ${notes.map((n) => `- ${n}`).join('\n')}
-- \`send.limit*.harness_mps\`: WhatsApp Template Send run by n8n-core's WorkflowExecute (this repository's harness, not yet a full n8n instance: the side-by-side with n8n's built-in WhatsApp node inside real n8n is the benchmark issue's), against the sandbox in its own process; accepted messages per second over the whole run, including start-up. The node paces at 97 % of the configured rate, so 77.6/s is the ceiling at an 80/s limit.
+- \`send.limit*.harness_mps\`: WhatsApp Template Send run by n8n-core's WorkflowExecute (this repository's harness, without n8n's webhook and execution layers; the keys without \`harness\` are the same node inside real n8n), against the sandbox in its own process; accepted messages per second over the whole run, including start-up. The node paces at 97 % of the configured rate, so 77.6/s is the ceiling at an 80/s limit.
 - \`cap.*_per_s\`: Frequency Cap check-and-reserve decisions, batched 1,000 per call as one execution would, marketing rule (2 per 24 h, 6 h apart) plus all three phone budgets; \`*_refusals_per_s\`: the same contacts again, every one refused on the 6 h gap.
 
 ## What profiling changed

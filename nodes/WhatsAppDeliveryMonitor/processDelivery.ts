@@ -307,9 +307,12 @@ async function autoPause(
 	rules: NonNullable<MonitorOptions['autoPause']>,
 	now: number,
 ) {
-	const current = await store.activePause([{ scope: 'campaign', id: campaignId }]);
-	if (current) return undefined;
-	const counters = sinceResume(await store.counters(campaignId), await store.pauses(), campaignId);
+	// Cheapest first, on every status batch: a campaign short of the minimum in all its history is
+	// short of it since any resume too.
+	const allTime = await store.counters(campaignId);
+	if ((allTime.delivered ?? 0) + (allTime.deliveryFailed ?? 0) < rules.minimumFinal) return undefined;
+	if (await store.activePause([{ scope: 'campaign', id: campaignId }])) return undefined;
+	const counters = sinceResume(allTime, await store.pauses(), campaignId);
 	const delivered = counters.delivered ?? 0;
 	const failed = counters.deliveryFailed ?? 0;
 	const finals = delivered + failed;

@@ -348,21 +348,26 @@ export class N8nInstance {
 		await this.request('POST', `/workflows/${workflowId}/activate`, { versionId: workflow.versionId });
 	}
 
-	async deactivate(workflowId: string): Promise<void> {
-		await this.request('POST', `/workflows/${workflowId}/deactivate`, {});
-	}
-
-	/** Node types n8n loaded (the editor's node panel list), one entry per name and version. */
-	async nodeTypes(): Promise<Array<{ name: string; version: number | number[] }>> {
-		const res = await fetch(`${this.baseUrl}/types/nodes.json`, {
+	/** What n8n serves the editor as `/types/<kind>.json` (the node panel's and credential lists). */
+	private async typesJson<T>(kind: 'nodes' | 'credentials'): Promise<T[]> {
+		const res = await fetch(`${this.baseUrl}/types/${kind}.json`, {
 			headers: { cookie: this.cookie, 'browser-id': this.browserId },
 		});
-		if (!res.ok) throw new Error(`GET /types/nodes.json → ${res.status}`);
-		return (await res.json()) as Array<{ name: string; version: number | number[] }>;
+		if (!res.ok) throw new Error(`GET /types/${kind}.json → ${res.status}`);
+		return (await res.json()) as T[];
+	}
+
+	/** Node types n8n loaded, one entry per name and version. */
+	async nodeTypes(): Promise<Array<{ name: string; version: number | number[] }>> {
+		return await this.typesJson('nodes');
 	}
 
 	async nodeTypeNames(): Promise<string[]> {
 		return [...new Set((await this.nodeTypes()).map((t) => t.name))];
+	}
+
+	async credentialTypeNames(): Promise<string[]> {
+		return (await this.typesJson<{ name: string }>('credentials')).map((t) => t.name);
 	}
 
 	/**
@@ -378,15 +383,6 @@ export class N8nInstance {
 			await sleep(100);
 		}
 		throw new Error(`n8n did not register the webhook ${webhookPath} within 30 s`);
-	}
-
-	async credentialTypeNames(): Promise<string[]> {
-		const res = await fetch(`${this.baseUrl}/types/credentials.json`, {
-			headers: { cookie: this.cookie, 'browser-id': this.browserId },
-		});
-		if (!res.ok) throw new Error(`GET /types/credentials.json → ${res.status}`);
-		const types = (await res.json()) as Array<{ name: string }>;
-		return types.map((t) => t.name);
 	}
 
 	/**
