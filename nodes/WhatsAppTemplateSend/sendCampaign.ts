@@ -54,8 +54,48 @@ export interface CampaignOptions {
 	}) => void;
 }
 
-/** Share of the configured rate actually used (see acquireSendSlots below). */
+/** Share of the configured rate the shared limiter schedules (see acquireSendSlots below). */
 export const PACING_HEADROOM = 0.97;
+/**
+ * Meta counts a number's messages per second as they arrive. Requests reach it a few ms apart from
+ * when they left (network, the event loop); this much slack on the counting window absorbs that.
+ */
+export const WINDOW_GUARD_MS = 25;
+/** Catching up after a stall: at most twice the rate, counted over this window. */
+export const CATCH_UP_WINDOW_MS = 50;
+/** Slots are taken from the shared limiter this many ms' worth at a time (one store call, not one per send). */
+export const SLOT_BATCH_MS = 20;
+
+/**
+ * This process's departures, kept to at most `limit` in any window of 1 s + guard, whatever the timers
+ * do. The shared limiter spaces requests evenly, but after the event loop stalls (n8n's own work, GC)
+ * every slot that fell due during the stall is taken at once; without this cap such a burst, added to
+ * the next second's schedule, is what Meta answers with 130429. A sliding log of the last `limit`
+ * departure times: one more may leave once the oldest is a full window old.
+ */
+export class DepartureWindow {
+	private readonly times: Float64Array;
+	private readonly windowMs: number;
+	private next = 0;
+	private filled = 0;
+
+	constructor(limit: number, windowMs = 1000 + WINDOW_GUARD_MS) {
+		this.times = new Float64Array(Math.max(1, Math.floor(limit)));
+		this.windowMs = windowMs;
+	}
+
+	/** Milliseconds until one more departure is allowed (0: now). */
+	waitMs(now: number): number {
+		if (this.filled < this.times.length) return 0;
+		return Math.max(0, this.times[this.next] + this.windowMs - now);
+	}
+
+	record(now: number): void {
+		this.times[this.next] = now;
+		this.next = (this.next + 1) % this.times.length;
+		if (this.filled < this.times.length) this.filled++;
+	}
+}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -68,8 +108,14 @@ export async function sendCampaign(
 	const outcomes: SendOutcome[] = [];
 	/** This run's identity in the claims: a claim it never moved to `sending` can be taken over by a re-run. */
 	const owner = randomUUID();
-	const dispatchInterval = 1000 / (options.ratePerSecond * PACING_HEADROOM);
-	let nextDeparture = 0;
+	const departures = new DepartureWindow(options.ratePerSecond);
+	// Slots missed during a stall are caught up at no more than twice the rate: a burst of them all at
+	// once reaches Meta bunched (it reads them one after another), and a second later leaves this
+	// process's window in one go too, so it would repeat every second.
+	const catchUp = new DepartureWindow(
+		Math.max(2, Math.ceil((2 * options.ratePerSecond * CATCH_UP_WINDOW_MS) / 1000)),
+		CATCH_UP_WINDOW_MS,
+	);
 	const scopes: Array<{ scope: PauseScope; id: string }> = [
 		{ scope: 'campaign', id: options.campaignId },
 		{ scope: 'phone', id: options.phoneNumberId },
@@ -116,6 +162,25 @@ export async function sendCampaign(
 			.catch(() => undefined);
 	}, options.pauseCheckMs);
 
+	// Slots from the shared limiter, as local times, taken a batch at a time by whichever worker finds none.
+	const slotBatch = Math.max(1, Math.min(32, Math.ceil((options.ratePerSecond * SLOT_BATCH_MS) / 1000)));
+	const slots: number[] = [];
+	let refill: Promise<void> | undefined;
+	const nextSlot = async (): Promise<number> => {
+		while (slots.length === 0) {
+			refill ??= store
+				.acquireSendSlots(options.phoneNumberId, options.ratePerSecond * PACING_HEADROOM, slotBatch)
+				.then(({ waits }) => {
+					const received = Date.now();
+					for (const wait of waits) slots.push(received + wait);
+				})
+				.finally(() => (refill = undefined));
+			await refill;
+		}
+		return slots.shift()!;
+	};
+	const gateWait = (now: number) => Math.max(departures.waitMs(now), catchUp.waitMs(now));
+
 	type Job = { send: PreparedSend; attempt: number };
 	const queue: Job[] = sends.map((send) => ({ send, attempt: 1 }));
 	let waiting = 0; // jobs sleeping before a retry
@@ -148,18 +213,17 @@ export async function sendCampaign(
 						: 'a request to this recipient was in flight in another execution',
 			});
 		}
-		// A little under the configured rate: timers and the event loop deliver requests a few ms late,
-		// unevenly, and Meta counts arrivals, so exact pacing would now and then put one too many in a second.
-		const { waits } = await store.acquireSendSlots(options.phoneNumberId, options.ratePerSecond * PACING_HEADROOM, 1);
-		if (waits[0] > 0) await sleep(waits[0]);
-		// The shared limiter decides the schedule; this gate makes this process keep it. When the event
-		// loop stalls, workers whose slots fell due together would otherwise leave in one burst.
-		// Strict: at least one interval after the previous departure. (Letting the gate catch up after
-		// timer overshoot gained ~1 % at 1,000/s but drew a 130429 at 80/s in the benchmark.)
-		const gateNow = Date.now();
-		const departure = Math.max(gateNow, nextDeparture);
-		nextDeparture = departure + dispatchInterval;
-		if (departure > gateNow) await sleep(departure - gateNow);
+		// The shared limiter spaces sends a little under the configured rate, for every execution and
+		// worker on this number; a slot whose time has passed (a timer fired late) is used at once, so
+		// timer overshoot costs no throughput. This process's own departures then stay within Meta's
+		// per-second count (see DepartureWindow): the check and the record run in one tick.
+		const slot = await nextSlot();
+		if (slot > Date.now()) await sleep(slot - Date.now());
+		for (let now = Date.now(), wait = gateWait(now); wait > 0; now = Date.now(), wait = gateWait(now))
+			await sleep(wait);
+		const departed = Date.now();
+		departures.record(departed);
+		catchUp.record(departed);
 		// The last look before the request: a pause set while waiting for the slot still stops this one.
 		const late = haltReason();
 		if (late) {

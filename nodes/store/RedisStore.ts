@@ -1,9 +1,9 @@
-import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 
 import Redis, { type RedisOptions } from 'ioredis';
 
 import * as scripts from './redisScripts';
-import { deriveContactState, expandScope } from './shared';
+import { contactKeyer, deriveContactState, expandScope } from './shared';
 import {
 	StoreUnavailableError,
 	type CapDecision,
@@ -71,13 +71,13 @@ export class RedisStore implements ComplianceStore {
 	readonly location: string;
 	private readonly redis: ScriptedRedis;
 	private readonly prefix: string;
-	private readonly secret: Buffer;
+	private readonly keyContact: (e164: string) => string;
 
 	private constructor(location: string, redis: ScriptedRedis, prefix: string, secret: Buffer) {
 		this.location = location;
 		this.redis = redis;
 		this.prefix = prefix;
-		this.secret = secret;
+		this.keyContact = contactKeyer(secret);
 	}
 
 	static async open(connection: RedisConnection): Promise<RedisStore> {
@@ -128,7 +128,7 @@ export class RedisStore implements ComplianceStore {
 	}
 
 	contactKey(e164: string): string {
-		return createHmac('sha256', this.secret).update(e164).digest('hex');
+		return this.keyContact(e164);
 	}
 
 	// ---- consent ----

@@ -1,10 +1,11 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { DatabaseSync as DatabaseSyncType, StatementSync } from 'node:sqlite';
 
 import { DAY_MS, decideCap, HOUR_MS } from '../core/frequencyCaps';
-import { deriveContactState, expandScope, gcraSlots } from './shared';
+import { contactKeyer, deriveContactState, expandScope, gcraSlots } from './shared';
+import { BACKSTOP_AUTOCHECKPOINT_PAGES, startWalCheckpointer, type WalCheckpointer } from './walCheckpointer';
 import {
 	StoreUnavailableError,
 	type CapDecision,
@@ -111,14 +112,18 @@ export class SqliteStore implements ComplianceStore {
 	readonly kind = 'sqlite' as const;
 	readonly location: string;
 	private readonly db: DatabaseSyncType;
-	private readonly secret: Buffer;
+	private readonly keyContact: (e164: string) => string;
 	private readonly statements = new Map<string, StatementSync>();
 	private writesSincePrune = 0;
+	private readonly checkpointer?: WalCheckpointer;
 
 	private constructor(file: string, db: DatabaseSyncType, secret: Buffer) {
 		this.location = file;
 		this.db = db;
-		this.secret = secret;
+		this.keyContact = contactKeyer(secret);
+		// The log is checkpointed off the main thread; SQLite's own checkpoint stays only as a backstop.
+		this.checkpointer = file === ':memory:' ? undefined : startWalCheckpointer(file);
+		if (this.checkpointer) db.exec(`PRAGMA wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
 	}
 
 	static open(file: string = defaultSqlitePath()): SqliteStore {
@@ -186,7 +191,7 @@ export class SqliteStore implements ComplianceStore {
 	}
 
 	contactKey(e164: string): string {
-		return createHmac('sha256', this.secret).update(e164).digest('hex');
+		return this.keyContact(e164);
 	}
 
 	// ---- consent ----
@@ -595,6 +600,7 @@ export class SqliteStore implements ComplianceStore {
 
 	async close(): Promise<void> {
 		this.statements.clear();
+		await this.checkpointer?.stop();
 		if (this.db.isOpen) this.db.close();
 	}
 }

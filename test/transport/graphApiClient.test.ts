@@ -1,3 +1,5 @@
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 
 import {
@@ -272,6 +274,57 @@ describe('GraphApiClient against the local Cloud API sandbox', () => {
 		const error = await rejection(offline.getPhoneNumber());
 		expect(error).toMatchObject({ responseReceived: false, errorClass: 'RETRY' });
 		expect(error.message).toMatch(/ECONNREFUSED/);
+		// Sends take their own path to node:http; it reports the same way.
+		const send = await rejection(offline.sendTemplate(springSale('+33612345678')));
+		expect(send).toMatchObject({ responseReceived: false, errorClass: 'RETRY' });
+		expect(send.message).toMatch(/No response received .*ECONNREFUSED/);
+	});
+
+	test('a non-JSON error page is an HTTP error without a Meta code, not a crash', async () => {
+		const page = createServer((_req, res) =>
+			res.writeHead(502, { 'Content-Type': 'text/html' }).end('<h1>Bad gateway</h1>'),
+		);
+		await new Promise<void>((resolve) => page.listen(0, '127.0.0.1', resolve));
+		try {
+			const { port } = page.address() as AddressInfo;
+			const behind = new GraphApiClient(
+				graphApiConfigFromCredentials(sandbox.credentials({ baseUrl: `http://127.0.0.1:${port}` })),
+			);
+			const error = await rejection(behind.sendTemplate(springSale('+33612345678')));
+			expect(error).toMatchObject({ httpStatus: 502, responseReceived: true, errorClass: 'RETRY' });
+			expect(error.code).toBeUndefined();
+		} finally {
+			page.close();
+		}
+	});
+
+	test('with HTTP_PROXY set, sends go through the proxy', async () => {
+		const proxied: string[] = [];
+		// A forward proxy for plain HTTP: the request line carries the absolute URL.
+		const proxy = createServer((req, res) => {
+			proxied.push(`${req.method} ${req.url}`);
+			const target = new URL(req.url!);
+			const upstream = httpRequest(
+				{ host: target.hostname, port: target.port, path: target.pathname, method: req.method, headers: req.headers },
+				(answer) => {
+					res.writeHead(answer.statusCode!, answer.headers);
+					answer.pipe(res);
+				},
+			);
+			req.pipe(upstream);
+		});
+		await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+		process.env.HTTP_PROXY = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+		try {
+			const viaProxy = new GraphApiClient(graphApiConfigFromCredentials(sandbox.credentials()));
+			await expect(viaProxy.sendTemplate(springSale('+33612345678'))).resolves.toMatchObject({
+				messageStatus: 'accepted',
+			});
+			expect(proxied).toEqual([expect.stringMatching(/^POST http:\/\/127\.0\.0\.1:\d+\/v\d+\.0\/\d+\/messages$/)]);
+		} finally {
+			delete process.env.HTTP_PROXY;
+			proxy.close();
+		}
 	});
 
 	test('over the throughput limit the sandbox answers 130429, classified RETRY', async () => {
