@@ -260,52 +260,42 @@ export async function benchInRealN8n(quick: boolean, record: Record_, notes: str
 			record('pause.propagation_ms', Math.max(0, lastRequest - pausedAt), ' ms');
 		}
 
-		// ---- Delivery Monitor at 1,000 status updates/s ----
+		// ---- Delivery Monitor at 1,000 status updates/s: n8n's default engine, lazy isolates, legacy engine ----
 		const seconds = quick ? 10 : 60;
-		console.log(`\nIn real n8n: Delivery Monitor at 1,000 status updates/s for ${seconds} s (50 per POST)`);
-		const campaign = `bench-webhook-${Date.now()}`;
-		await whenN8nReady();
-		const load = await postStatusLoad(
-			`${env.n8n.baseUrl}/webhook/${'whatsapp-delivery-monitor/whatsapp'}`,
-			statusWebhooks!.appSecret,
-			seconds,
-			campaign,
-			PHONE_NUMBER_ID,
-		);
-		const { report } = (await env.campaignControl(`report ${campaign}`)) as { report: { delivered: number } };
-		record('webhook.p50_ms', load.percentile(50), ' ms');
-		record('webhook.p99_ms', load.percentile(99), ' ms');
-		record('webhook.lost', load.sent - report.delivered);
-		record('webhook.refused_posts', load.failures);
-
-		// ---- the same load with the isolate acquired lazily (only when an expression needs it) ----
-		await env.restartN8n({
-			NODE_OPTIONS: `--require ${path.join(ROOT, 'bench', 'graphRoute.js')}`,
+		const route = `--require ${path.join(ROOT, 'bench', 'graphRoute.js')}`;
+		const statusLoadRun = async (prefix: string, label: string, engine: Record<string, string>) => {
+			await env.restartN8n({ NODE_OPTIONS: route, ...engine });
+			console.log(`\nIn real n8n${label}: Delivery Monitor at 1,000 status updates/s for ${seconds} s (50 per POST)`);
+			const campaign = `bench-webhook-${Date.now()}`;
+			await whenN8nReady();
+			const load = await postStatusLoad(
+				`${env.n8n.baseUrl}/webhook/${'whatsapp-delivery-monitor/whatsapp'}`,
+				statusWebhooks!.appSecret,
+				seconds,
+				campaign,
+				PHONE_NUMBER_ID,
+			);
+			const { report } = (await env.campaignControl(`report ${campaign}`)) as { report: { delivered: number } };
+			record(`${prefix}p50_ms`, load.percentile(50), ' ms');
+			record(`${prefix}p99_ms`, load.percentile(99), ' ms');
+			record(`${prefix}lost`, load.sent - report.delivered);
+			record(`${prefix}refused_posts`, load.failures);
+		};
+		const defaults = { N8N_EXPRESSION_ENGINE: 'vm', N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE: 'false' };
+		await statusLoadRun('webhook.', '', defaults);
+		await statusLoadRun('webhook.lazy_acquire_', ' with N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE=true', {
+			...defaults,
 			N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE: 'true',
 		});
-		console.log(`\nIn real n8n with N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE=true: the same status load`);
-		const lazyCampaign = `bench-webhook-lazy-${Date.now()}`;
-		await whenN8nReady();
-		const lazyLoad = await postStatusLoad(
-			`${env.n8n.baseUrl}/webhook/${'whatsapp-delivery-monitor/whatsapp'}`,
-			statusWebhooks!.appSecret,
-			seconds,
-			lazyCampaign,
-			PHONE_NUMBER_ID,
-		);
-		const lazyReport = (await env.campaignControl(`report ${lazyCampaign}`)) as { report: { delivered: number } };
-		record('webhook.lazy_acquire_p50_ms', lazyLoad.percentile(50), ' ms');
-		record('webhook.lazy_acquire_p99_ms', lazyLoad.percentile(99), ' ms');
-		record('webhook.lazy_acquire_lost', lazyLoad.sent - lazyReport.report.delivered);
-		record('webhook.lazy_acquire_refused_posts', lazyLoad.failures);
-		await env.restartN8n({
-			NODE_OPTIONS: `--require ${path.join(ROOT, 'bench', 'graphRoute.js')}`,
-			N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE: 'false',
+		await statusLoadRun('webhook.legacy_engine_', ' with N8N_EXPRESSION_ENGINE=legacy', {
+			...defaults,
+			N8N_EXPRESSION_ENGINE: 'legacy',
 		});
+		await env.restartN8n({ NODE_OPTIONS: route, ...defaults });
 
 		notes.push(
 			`In real n8n (keys without \`harness\`): n8n 2.41.1 in its regular mode with the built-in SQLite database, this package installed from its tarball; each run POSTs the contacts to a workflow's production webhook (Webhook → Split Out → the sender) and is timed until the execution ends. Every sender reaches the sandbox over HTTPS through the same route (bench/graphRoute.js). The built-in node runs with "On Error: Continue" and its default options (no batching), as an operator would start; the HTTP Request node's batching is chosen by trying ${settings.map(([b, i]) => `${b}/${i} ms`).join(', ')} on ${quick ? 400 : 800} messages, fastest first, and keeping the first with no 130429.`,
-			"`webhook.*`: signed POSTs of 50 `delivered` statuses, 20 per second, to the Delivery Monitor's production URL in n8n; latency from request to acknowledgement; lost = updates posted minus `delivered` in Campaign Control's report.",
+			"`webhook.*`: signed POSTs of 50 `delivered` statuses, 20 per second, to the Delivery Monitor's production URL in n8n; latency from request to acknowledgement; lost = updates posted minus `delivered` in Campaign Control's report. `webhook.lazy_acquire_*`: the same after restarting n8n with `N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE=true` (n8n then builds an isolate only when an expression needs one); `webhook.legacy_engine_*`: with `N8N_EXPRESSION_ENGINE=legacy`.",
 			"`send.limit80.ours*`, `builtin*`, `httprequest*`, `send.limit1000.*`, `profile.*` are measured with the sandbox's status webhooks off, so that the senders are compared and not n8n's webhook handling. `send.limit80.ours_with_statuses_*`: the 80/s run with them on (sent, delivered and read for each message, batched 100 per POST, into the Delivery Monitor of the same n8n), as a single-instance self-hoster runs it; `*_legacy_engine_*`: the same after restarting n8n with `N8N_EXPRESSION_ENGINE=legacy`. n8n 2.41 evaluates expressions in isolated-vm by default and, for every webhook request to a trigger other than its own Webhook node, creates and disposes an isolate on the main thread (about 100 ms of CPU per request in a CPU profile of a run with statuses on: `IsolatedVmBridge`, `initialize`, `loadVendorLibraries`, `dispose`). Each status POST to the Delivery Monitor therefore stalls the event loop that Template Send paces on; the stalls bunch requests and draw 130429s (retried). This run shows the difference that engine makes.",
 			"`pause.propagation_ms`: Campaign Control's pause (through its Slack-command workflow) answered at T; the last send request the sandbox received, minus T (0 when none arrived after T).",
 		);
