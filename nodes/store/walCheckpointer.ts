@@ -59,9 +59,14 @@ export function startWalCheckpointer(file: string, intervalMs = CHECKPOINT_INTER
 	worker.on('error', () => undefined);
 	return {
 		async stop() {
+			// Held until the thread has closed its connection (or 2 s have passed), so that a process
+			// whose last work is closing the store does not exit with the thread mid-checkpoint.
+			worker.ref();
 			worker.postMessage('stop');
-			const timeout = new Promise<void>((resolve) => setTimeout(resolve, 2_000).unref());
+			let timer: NodeJS.Timeout | undefined;
+			const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, 2_000)));
 			await Promise.race([exited, timeout]);
+			clearTimeout(timer);
 			await worker.terminate();
 		},
 	};
