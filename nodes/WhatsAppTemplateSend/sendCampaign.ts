@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 
 import { retryDelay, type RetryOptions } from '../core/retryPolicy';
 import { stopsSending } from '../core/metaErrors';
-import type { ComplianceStore, PauseScope, PauseState } from '../store/types';
+import type { ClaimResult, ComplianceStore, PauseScope, PauseState } from '../store/types';
 import {
 	GraphApiError,
 	type GraphApiClient,
@@ -152,16 +152,6 @@ export async function sendCampaign(
 		return undefined;
 	};
 
-	// A pause set by Campaign Control, the Delivery Monitor or another execution is seen within pauseCheckMs.
-	const watcher = setInterval(() => {
-		store
-			.activePause(scopes)
-			.then((state) => {
-				if (state) pause = state;
-			})
-			.catch(() => undefined);
-	}, options.pauseCheckMs);
-
 	// Slots from the shared limiter, as local times, taken a batch at a time by whichever worker finds none.
 	const slotBatch = Math.max(1, Math.min(32, Math.ceil((options.ratePerSecond * SLOT_BATCH_MS) / 1000)));
 	const slots: number[] = [];
@@ -181,8 +171,34 @@ export async function sendCampaign(
 	};
 	const gateWait = (now: number) => Math.max(departures.waitMs(now), catchUp.waitMs(now));
 
+	const alreadySent = (send: PreparedSend, claim: Exclude<ClaimResult, { state: 'claimed' }>): SendOutcome => ({
+		kind: 'not_sent',
+		itemIndex: send.itemIndex,
+		reason: 'ALREADY_SENT',
+		detail:
+			claim.state === 'sent'
+				? `sent ${new Date(claim.at).toISOString()}${claim.messageId ? ` as ${claim.messageId}` : ''}`
+				: 'a request to this recipient was in flight in another execution',
+	});
+
+	// Recipients this campaign already sent (a re-run after a crash) or has on the wire elsewhere are
+	// set aside in one read, before they could take throughput slots.
+	const known = await store.sendStates(
+		options.campaignId,
+		sends.map((send) => send.contactKey),
+		Date.now(),
+	);
 	type Job = { send: PreparedSend; attempt: number };
-	const queue: Job[] = sends.map((send) => ({ send, attempt: 1 }));
+	const queue: Job[] = [];
+	for (const send of sends) {
+		const state = known.get(send.contactKey);
+		if (!state || state.state === 'claimed') {
+			queue.push({ send, attempt: 1 });
+			continue;
+		}
+		if (send.reservationId) await store.releaseReservation(send.reservationId);
+		finish(alreadySent(send, state));
+	}
 	let waiting = 0; // jobs sleeping before a retry
 
 	const release = async (send: PreparedSend, keepClaim: boolean) => {
@@ -196,22 +212,6 @@ export async function sendCampaign(
 		if (halt) {
 			await release(send, job.attempt === 1);
 			return finish({ kind: 'not_sent', itemIndex: send.itemIndex, ...halt });
-		}
-		// Every attempt claims (a retry re-claims its own), waits for its slot, then moves the claim to
-		// `sending` just before the request. A run killed while waiting leaves only `claimed` entries,
-		// which a re-run takes over; only requests really on the wire stay in flight.
-		const claim = await store.claimSend(options.campaignId, send.contactKey, Date.now(), options.claimTtlMs, owner);
-		if (claim.state !== 'claimed') {
-			if (send.reservationId) await store.releaseReservation(send.reservationId);
-			return finish({
-				kind: 'not_sent',
-				itemIndex: send.itemIndex,
-				reason: 'ALREADY_SENT',
-				detail:
-					claim.state === 'sent'
-						? `sent ${new Date(claim.at).toISOString()}${claim.messageId ? ` as ${claim.messageId}` : ''}`
-						: 'a request to this recipient was in flight in another execution',
-			});
 		}
 		// The shared limiter spaces sends a little under the configured rate, for every execution and
 		// worker on this number; a slot whose time has passed (a timer fired late) is used at once, so
@@ -227,16 +227,24 @@ export async function sendCampaign(
 		// The last look before the request: a pause set while waiting for the slot still stops this one.
 		const late = haltReason();
 		if (late) {
-			await release(send, false);
+			await release(send, job.attempt === 1);
 			return finish({ kind: 'not_sent', itemIndex: send.itemIndex, ...late });
 		}
-		if (!(await store.startSend(options.campaignId, send.contactKey, owner, Date.now(), options.claimTtlMs))) {
-			return finish({
-				kind: 'not_sent',
-				itemIndex: send.itemIndex,
-				reason: 'ALREADY_SENT',
-				detail: 'taken over by another execution of the campaign',
-			});
+		// Claimed right before the request, straight as `sending` (a retry re-claims its own): a run
+		// killed while waiting for slots leaves nothing behind, and only requests really on the wire
+		// stay in flight. Recipients already sent were set aside before the run (see sendStates
+		// below); this catches another execution of the same campaign that got there meanwhile.
+		const claim = await store.claimSend(
+			options.campaignId,
+			send.contactKey,
+			Date.now(),
+			options.claimTtlMs,
+			owner,
+			'sending',
+		);
+		if (claim.state !== 'claimed') {
+			if (send.reservationId) await store.releaseReservation(send.reservationId);
+			return finish(alreadySent(send, claim));
 		}
 		try {
 			const result = await client.sendTemplate({
@@ -292,6 +300,16 @@ export async function sendCampaign(
 			await sleep(5);
 		}
 	};
+
+	// A pause set by Campaign Control, the Delivery Monitor or another execution is seen within pauseCheckMs.
+	const watcher = setInterval(() => {
+		store
+			.activePause(scopes)
+			.then((state) => {
+				if (state) pause = state;
+			})
+			.catch(() => undefined);
+	}, options.pauseCheckMs);
 
 	try {
 		await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, sends.length)) }, worker));

@@ -315,13 +315,31 @@ export class RedisStore implements ComplianceStore {
 		now: number,
 		claimTtlMs: number,
 		owner: string,
+		as: 'claimed' | 'sending' = 'claimed',
 	): Promise<ClaimResult> {
 		const [state, at, extra] = (await this.run(() =>
-			this.redis.claim(this.prefix, campaignId, contactKey, now, claimTtlMs, owner),
+			this.redis.claim(this.prefix, campaignId, contactKey, now, claimTtlMs, owner, as),
 		)) as string[];
 		if (state === 'sent') return { state: 'sent', at: Number(at), messageId: extra || undefined };
 		if (state === 'in_flight') return { state: 'in_flight', at: Number(at) };
 		return { state: 'claimed' };
+	}
+
+	async sendStates(campaignId: string, contactKeys: string[], now: number): Promise<Map<string, ClaimResult>> {
+		const states = new Map<string, ClaimResult>();
+		for (let i = 0; i < contactKeys.length; i += CHUNK) {
+			const chunk = contactKeys.slice(i, i + CHUNK);
+			const values = await this.run(() => this.redis.hmget(`${this.prefix}cl:${campaignId}`, ...chunk));
+			values.forEach((value, index) => {
+				// "state|at|extra|owner", as the claim scripts write it.
+				const [state, at, extra] = (value ?? '').split('|');
+				if (state === 'sent')
+					states.set(chunk[index], { state: 'sent', at: Number(at), messageId: extra || undefined });
+				else if (state === 'sending' && Number(extra) > now)
+					states.set(chunk[index], { state: 'in_flight', at: Number(at) });
+			});
+		}
+		return states;
 	}
 
 	async startSend(

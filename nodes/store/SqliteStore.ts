@@ -471,6 +471,7 @@ export class SqliteStore implements ComplianceStore {
 		now: number,
 		claimTtlMs: number,
 		owner: string,
+		as: 'claimed' | 'sending' = 'claimed',
 	): Promise<ClaimResult> {
 		return this.write(() => {
 			const row = this.statement(
@@ -489,10 +490,31 @@ export class SqliteStore implements ComplianceStore {
 			if (row?.state === 'sending' && row.owner !== owner && (row.claim_expires_at ?? 0) > now)
 				return { state: 'in_flight', at: row.at };
 			this.statement(
-				"INSERT INTO campaign_sends (campaign, contact, state, at, claim_expires_at, owner) VALUES (?, ?, 'claimed', ?, ?, ?) ON CONFLICT (campaign, contact) DO UPDATE SET state = 'claimed', at = excluded.at, claim_expires_at = excluded.claim_expires_at, owner = excluded.owner",
-			).run(campaignId, contactKey, now, now + claimTtlMs, owner);
+				'INSERT INTO campaign_sends (campaign, contact, state, at, claim_expires_at, owner) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (campaign, contact) DO UPDATE SET state = excluded.state, at = excluded.at, claim_expires_at = excluded.claim_expires_at, owner = excluded.owner',
+			).run(campaignId, contactKey, as, now, now + claimTtlMs, owner);
 			return { state: 'claimed' };
 		});
+	}
+
+	async sendStates(campaignId: string, contactKeys: string[], now: number): Promise<Map<string, ClaimResult>> {
+		const states = new Map<string, ClaimResult>();
+		for (const chunk of chunks(contactKeys)) {
+			const rows = this.statement(
+				`SELECT contact, state, message_id, at, claim_expires_at FROM campaign_sends WHERE campaign = ? AND contact IN (${placeholders(chunk.length)}) AND state IN ('sent', 'sending')`,
+			).all(campaignId, ...chunk) as Array<{
+				contact: string;
+				state: string;
+				message_id: string | null;
+				at: number;
+				claim_expires_at: number | null;
+			}>;
+			for (const row of rows) {
+				if (row.state === 'sent')
+					states.set(row.contact, { state: 'sent', messageId: row.message_id ?? undefined, at: row.at });
+				else if ((row.claim_expires_at ?? 0) > now) states.set(row.contact, { state: 'in_flight', at: row.at });
+			}
+		}
+		return states;
 	}
 
 	async startSend(

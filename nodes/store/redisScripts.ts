@@ -156,15 +156,16 @@ const PARSE_CLAIM = `local function parseClaim(v)
 end
 `;
 
-/** ARGV: prefix, campaign, contact, now, claim ttl, owner. Returns {state, at, extra}. */
+/** ARGV: prefix, campaign, contact, now, claim ttl, owner, state to set (claimed or sending). Returns {state, at, extra}. */
 export const CLAIM = `${PARSE_CLAIM}
 local P, campaign, contact, now, ttl, owner = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
+local as = ARGV[7] == 'sending' and 'sending' or 'claimed'
 local key = P .. 'cl:' .. campaign
 local state, at, extra, holder = parseClaim(redis.call('HGET', key, contact))
 if state == 'sent' then return { 'sent', at, extra } end
 -- Its own claim (a retry) the owner takes again; another's request on the wire it leaves alone.
 if state == 'sending' and holder ~= owner and tonumber(extra) > now then return { 'in_flight', at, '' } end
-redis.call('HSET', key, contact, 'claimed|' .. now .. '|' .. (now + ttl) .. '|' .. owner)
+redis.call('HSET', key, contact, as .. '|' .. now .. '|' .. (now + ttl) .. '|' .. owner)
 return { 'claimed', tostring(now), '' }
 `;
 

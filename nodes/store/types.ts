@@ -152,6 +152,8 @@ export interface ComplianceStore {
 	/**
 	 * Claims a recipient for `owner` (one execution). A claim that never reached the wire (`claimed`,
 	 * whoever holds it) is taken over: its old owner's startSend then fails, so it cannot send.
+	 * With `as: 'sending'` the claim is made right before the request and goes straight to `sending`
+	 * (one write instead of claim + startSend).
 	 */
 	claimSend(
 		campaignId: string,
@@ -159,7 +161,13 @@ export interface ComplianceStore {
 		now: number,
 		claimTtlMs: number,
 		owner: string,
+		as?: 'claimed' | 'sending',
 	): Promise<ClaimResult>;
+	/**
+	 * Read-only, for many recipients at once: those already sent in the campaign, and those with a
+	 * request in flight (`sending`, not expired at `now`). Recipients not in the map are free.
+	 */
+	sendStates(campaignId: string, contactKeys: string[], now: number): Promise<Map<string, ClaimResult>>;
 	/**
 	 * Right before the request: moves the owner's claim to `sending` (in flight until `claimTtlMs`).
 	 * False when the claim was taken over or is gone: do not send.

@@ -420,6 +420,33 @@ describe.each(backends)('compliance store: $name', (backend) => {
 			expect((await store.claimSend('spring', c, T0 + 999_999, 60_000, 'run-4')).state).toBe('sent');
 		});
 
+		test('a claim made right before the request goes straight to sending; the states of many recipients are read at once', async () => {
+			const [a, b, c, d, e] = ['+33612345671', '+33612345672', '+33612345673', '+33612345674', '+33612345675'].map(
+				(n) => store.contactKey(n),
+			);
+			expect(await store.claimSend('spring', a, T0, 60_000, 'run-1', 'sending')).toEqual({ state: 'claimed' });
+			// Already on the wire: another run may not take it, the owner may retry it.
+			expect(await store.claimSend('spring', a, T0 + 1, 60_000, 'run-2', 'sending')).toEqual({
+				state: 'in_flight',
+				at: T0,
+			});
+			expect(await store.claimSend('spring', a, T0 + 2, 60_000, 'run-1', 'sending')).toEqual({ state: 'claimed' });
+			await store.claimSend('spring', b, T0, 60_000, 'run-1', 'sending');
+			await store.completeSend('spring', b, 'wamid.B', T0 + 10);
+			await store.claimSend('spring', c, T0, 60_000, 'run-1'); // only claimed: never reached the wire
+			await store.claimSend('spring', d, T0 - 120_000, 60_000, 'run-0', 'sending'); // in flight long ago, expired
+			await store.claimSend('autumn', e, T0, 60_000, 'run-1', 'sending'); // another campaign
+
+			const states = await store.sendStates('spring', [a, b, c, d, e], T0 + 5);
+			expect(Object.fromEntries(states)).toEqual({
+				[a]: { state: 'in_flight', at: T0 + 2 },
+				[b]: { state: 'sent', messageId: 'wamid.B', at: T0 + 10 },
+			});
+			// Once the claim times out, the recipient is free again.
+			expect((await store.sendStates('spring', [a], T0 + 60_003)).has(a)).toBe(false);
+			expect((await store.sendStates('spring', [], T0)).size).toBe(0);
+		});
+
 		test('campaigns are separate, and only the owner releases its claim', async () => {
 			const c = store.contactKey('+33612345678');
 			await store.claimSend('spring', c, T0, 60_000, 'run-1');
