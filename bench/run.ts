@@ -469,8 +469,8 @@ ${notes.map((n) => `- ${n}`).join('\n')}
 - Template Send at 1,000/s (894 → ~926 msg/s): outcomes were matched to sends with a quadratic
   lookup, variables without expressions were resolved per item, and the dispatch gate drifted
   with timer overshoot. The loop itself runs at the 970/s ceiling that the 3 % headroom sets.
-- Template Send at 1,000/s, second pass (real n8n, 20,000 sends: 836 msg/s end to end before, 868
-  end to end and 922 sustained after, 951–963 sustained in shorter or standalone runs; harness 889 → 966). A departure log per send (harness, 10,000 sends) showed three things. The strict dispatch
+- Template Send at 1,000/s, second pass (real n8n, 20,000 sends: 836 msg/s end to end before, 870
+  end to end and 925 sustained after; harness 889 → 970 sustained). A departure log per send (harness, 10,000 sends) showed three things. The strict dispatch
   gate (each send at least one interval after the previous) lost capacity on every late timer, and
   timers at 1 ms intervals are always late: now the shared limiter's slots are used even when late,
   and a per-process log of the last second's departures caps what leaves (the limit per 1 s + 25 ms,
