@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 
 import { retryDelay, type RetryOptions } from '../core/retryPolicy';
 import { stopsSending } from '../core/metaErrors';
-import type { ClaimResult, ComplianceStore, PauseScope, PauseState } from '../store/types';
+import type { ComplianceStore, PauseScope, PauseState, SendState } from '../store/types';
 import {
 	GraphApiError,
 	type GraphApiClient,
@@ -106,7 +106,7 @@ export async function sendCampaign(
 	options: CampaignOptions,
 ): Promise<SendOutcome[]> {
 	const outcomes: SendOutcome[] = [];
-	/** This run's identity in the claims: a claim it never moved to `sending` can be taken over by a re-run. */
+	/** This run's identity in the claims: it may retry its own in-flight claims, nobody else may until they expire. */
 	const owner = randomUUID();
 	const departures = new DepartureWindow(options.ratePerSecond);
 	// Slots missed during a stall are caught up at no more than twice the rate: a burst of them all at
@@ -171,7 +171,7 @@ export async function sendCampaign(
 	};
 	const gateWait = (now: number) => Math.max(departures.waitMs(now), catchUp.waitMs(now));
 
-	const alreadySent = (send: PreparedSend, claim: Exclude<ClaimResult, { state: 'claimed' }>): SendOutcome => ({
+	const alreadySent = (send: PreparedSend, claim: SendState): SendOutcome => ({
 		kind: 'not_sent',
 		itemIndex: send.itemIndex,
 		reason: 'ALREADY_SENT',
@@ -192,7 +192,7 @@ export async function sendCampaign(
 	const queue: Job[] = [];
 	for (const send of sends) {
 		const state = known.get(send.contactKey);
-		if (!state || state.state === 'claimed') {
+		if (!state) {
 			queue.push({ send, attempt: 1 });
 			continue;
 		}
@@ -232,8 +232,8 @@ export async function sendCampaign(
 		}
 		// Claimed right before the request, straight as `sending` (a retry re-claims its own): a run
 		// killed while waiting for slots leaves nothing behind, and only requests really on the wire
-		// stay in flight. Recipients already sent were set aside before the run (see sendStates
-		// below); this catches another execution of the same campaign that got there meanwhile.
+		// stay in flight. Recipients already sent were set aside before the run (sendStates,
+		// above); this catches another execution of the same campaign that got there meanwhile.
 		const claim = await store.claimSend(
 			options.campaignId,
 			send.contactKey,

@@ -17,6 +17,7 @@ import {
 	type ContactState,
 	type PauseScope,
 	type PauseState,
+	type SendState,
 	type SendSlots,
 	type Suppression,
 	type SuppressionReason,
@@ -325,8 +326,8 @@ export class RedisStore implements ComplianceStore {
 		return { state: 'claimed' };
 	}
 
-	async sendStates(campaignId: string, contactKeys: string[], now: number): Promise<Map<string, ClaimResult>> {
-		const states = new Map<string, ClaimResult>();
+	async sendStates(campaignId: string, contactKeys: string[], now: number): Promise<Map<string, SendState>> {
+		const states = new Map<string, SendState>();
 		for (let i = 0; i < contactKeys.length; i += CHUNK) {
 			const chunk = contactKeys.slice(i, i + CHUNK);
 			const values = await this.run(() => this.redis.hmget(`${this.prefix}cl:${campaignId}`, ...chunk));

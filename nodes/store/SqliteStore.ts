@@ -18,6 +18,7 @@ import {
 	type ContactState,
 	type PauseScope,
 	type PauseState,
+	type SendState,
 	type SendSlots,
 	type Suppression,
 	type SuppressionReason,
@@ -496,8 +497,8 @@ export class SqliteStore implements ComplianceStore {
 		});
 	}
 
-	async sendStates(campaignId: string, contactKeys: string[], now: number): Promise<Map<string, ClaimResult>> {
-		const states = new Map<string, ClaimResult>();
+	async sendStates(campaignId: string, contactKeys: string[], now: number): Promise<Map<string, SendState>> {
+		const states = new Map<string, SendState>();
 		for (const chunk of chunks(contactKeys)) {
 			const rows = this.statement(
 				`SELECT contact, state, message_id, at, claim_expires_at FROM campaign_sends WHERE campaign = ? AND contact IN (${placeholders(chunk.length)}) AND state IN ('sent', 'sending')`,

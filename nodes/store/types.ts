@@ -95,12 +95,18 @@ export type CapDecision =
 // ---- campaigns ----
 
 export type ClaimResult =
-	/** This execution may send; it must call startSend right before the request, then complete or release. */
+	/**
+	 * This execution may send. Claimed as `claimed`, it must call startSend right before the request;
+	 * claimed as `sending`, it sends now. Then it completes or releases the claim.
+	 */
 	| { state: 'claimed' }
 	/** Already sent in this campaign. */
 	| { state: 'sent'; messageId?: string; at: number }
 	/** A request for this recipient is (or was, when its sender died) on the wire: it may have been accepted. */
 	| { state: 'in_flight'; at: number };
+
+/** A recipient that may not be sent now: already sent, or with a request in flight. */
+export type SendState = Exclude<ClaimResult, { state: 'claimed' }>;
 
 /** A template scope (`name:language`) is paused when Meta pauses or disables that template. */
 export type PauseScope = 'campaign' | 'phone' | 'global' | 'template';
@@ -167,7 +173,7 @@ export interface ComplianceStore {
 	 * Read-only, for many recipients at once: those already sent in the campaign, and those with a
 	 * request in flight (`sending`, not expired at `now`). Recipients not in the map are free.
 	 */
-	sendStates(campaignId: string, contactKeys: string[], now: number): Promise<Map<string, ClaimResult>>;
+	sendStates(campaignId: string, contactKeys: string[], now: number): Promise<Map<string, SendState>>;
 	/**
 	 * Right before the request: moves the owner's claim to `sending` (in flight until `claimTtlMs`).
 	 * False when the claim was taken over or is gone: do not send.

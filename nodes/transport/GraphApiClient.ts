@@ -240,7 +240,7 @@ export class GraphApiClient {
 			timeout: this.timeoutMs,
 			httpAgent,
 			httpsAgent,
-			headers: { Authorization: `Bearer ${config.accessToken}`, 'Content-Type': 'application/json' },
+			headers: { Authorization: this.authorization, 'Content-Type': 'application/json' },
 			// Meta answers errors as JSON with a 4xx/5xx status; parse them ourselves.
 			validateStatus: (status) => status >= 200 && status < 300,
 			maxRedirects: 0,
