@@ -78,6 +78,7 @@ export class DepartureWindow {
 	private readonly windowMs: number;
 	private next = 0;
 	private filled = 0;
+	private recorded = 0;
 
 	constructor(limit: number, windowMs = 1000 + WINDOW_GUARD_MS) {
 		this.times = new Float64Array(Math.max(1, Math.floor(limit)));
@@ -90,10 +91,24 @@ export class DepartureWindow {
 		return Math.max(0, this.times[this.next] + this.windowMs - now);
 	}
 
-	record(now: number): void {
+	/** Counts a departure at `now`; returns its ticket for `departedAt`. */
+	record(now: number): number {
 		this.times[this.next] = now;
 		this.next = (this.next + 1) % this.times.length;
 		if (this.filled < this.times.length) this.filled++;
+		return this.recorded++;
+	}
+
+	/**
+	 * The departure really left at `at` (its request reached the socket): counted from then, if later.
+	 * A request that waited for a new connection's handshake reaches Meta that much later, bunched
+	 * with those behind it; counting it late keeps the window on what Meta sees.
+	 */
+	departedAt(ticket: number, at: number): void {
+		// Entries older than the log's length have been overwritten and no longer count.
+		if (this.recorded - ticket > this.times.length) return;
+		const index = ticket % this.times.length;
+		if (at > this.times[index]) this.times[index] = at;
 	}
 }
 
@@ -222,8 +237,7 @@ export async function sendCampaign(
 		for (let now = Date.now(), wait = gateWait(now); wait > 0; now = Date.now(), wait = gateWait(now))
 			await sleep(wait);
 		const departed = Date.now();
-		departures.record(departed);
-		catchUp.record(departed);
+		const tickets = [departures.record(departed), catchUp.record(departed)];
 		// The last look before the request: a pause set while waiting for the slot still stops this one.
 		const late = haltReason();
 		if (late) {
@@ -247,13 +261,21 @@ export async function sendCampaign(
 			return finish(alreadySent(send, claim));
 		}
 		try {
-			const result = await client.sendTemplate({
-				to: send.to,
-				name: send.template.name,
-				languageCode: send.template.language,
-				components: send.components,
-				bizOpaqueCallbackData: `${options.campaignId}|${send.variant}`.slice(0, 512),
-			});
+			const result = await client.sendTemplate(
+				{
+					to: send.to,
+					name: send.template.name,
+					languageCode: send.template.language,
+					components: send.components,
+					bizOpaqueCallbackData: `${options.campaignId}|${send.variant}`.slice(0, 512),
+				},
+				{
+					onWritten: (at) => {
+						departures.departedAt(tickets[0], at);
+						catchUp.departedAt(tickets[1], at);
+					},
+				},
+			);
 			const sentAt = Date.now();
 			await store.completeSend(options.campaignId, send.contactKey, result.messageId, sentAt);
 			if (send.reservationId) await store.confirmReservation(send.reservationId, sentAt);

@@ -167,6 +167,14 @@ export interface TemplateMessage {
 	bizOpaqueCallbackData?: string;
 }
 
+export interface SendHooks {
+	/**
+	 * When the request was handed to the kernel (ms since the epoch): at once on an open connection,
+	 * after the handshake on a new one. Not called on the proxy path (axios), nor if it never left.
+	 */
+	onWritten?: (at: number) => void;
+}
+
 export interface SendResult {
 	messageId: string;
 	/** `accepted`, or `held_for_quality_assessment` when Meta paces the template. */
@@ -219,6 +227,33 @@ const MAX_TEMPLATE_PAGES = 100;
 const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'];
 
 /** The single Graph API client every node uses; nothing else builds Graph URLs or headers. */
+/**
+ * Calls `onWritten` once the request has been handed to the kernel on a usable connection: at once on
+ * a reused one; on a new one only after its TCP connect (and TLS handshake), however early the body
+ * was buffered.
+ */
+function reportWritten(request: http.ClientRequest, secure: boolean, onWritten: (at: number) => void) {
+	let finished = false;
+	let connected = true;
+	const report = () => {
+		if (!finished || !connected) return;
+		finished = false;
+		onWritten(Date.now());
+	};
+	request.once('socket', (socket) => {
+		if (request.reusedSocket) return;
+		connected = false;
+		socket.once(secure ? 'secureConnect' : 'connect', () => {
+			connected = true;
+			report();
+		});
+	});
+	request.once('finish', () => {
+		finished = true;
+		report();
+	});
+}
+
 export class GraphApiClient {
 	private readonly http: AxiosInstance;
 	private readonly config: GraphApiConfig;
@@ -253,16 +288,16 @@ export class GraphApiClient {
 	 * header handling cost about as much CPU as the request itself (see bench/RESULTS.md). Same
 	 * timeout, same errors. With a proxy configured it takes axios, which applies the proxy settings.
 	 */
-	async sendTemplate(message: TemplateMessage): Promise<SendResult> {
+	async sendTemplate(message: TemplateMessage, hooks: SendHooks = {}): Promise<SendResult> {
 		const path = `/${encodeURIComponent(this.config.phoneNumberId)}/messages`;
 		const body = buildTemplateBody(message);
-		if (this.direct) return parseSendResponse(await this.postJson(path, body));
+		if (this.direct) return parseSendResponse(await this.postJson(path, body, hooks.onWritten));
 		const response = await this.call(() => this.http.post(path, body));
 		return parseSendResponse(response.data);
 	}
 
 	/** POST a JSON body; resolves with the parsed 2xx answer, rejects with a GraphApiError. */
-	private postJson(path: string, body: unknown): Promise<unknown> {
+	private postJson(path: string, body: unknown, onWritten?: (at: number) => void): Promise<unknown> {
 		const data = Buffer.from(JSON.stringify(body));
 		const secure = this.baseUrl.protocol === 'https:';
 		return new Promise((resolve, reject) => {
@@ -315,6 +350,7 @@ export class GraphApiClient {
 			request.on('error', (error: NodeJS.ErrnoException) =>
 				settle(() => reject(noResponseError(error.code, error.message))),
 			);
+			if (onWritten) reportWritten(request, secure, onWritten);
 			request.end(data);
 		});
 	}

@@ -13,6 +13,25 @@ describe('DepartureWindow: this process’s sends per counting window', () => {
 		expect(window.waitMs(1000)).toBe(1);
 	});
 
+	test('a departure counted late (its request waited for a connection) holds back those a window later', () => {
+		const window = new DepartureWindow(3, 1000);
+		const first = window.record(0);
+		window.record(1);
+		window.record(2);
+		expect(window.waitMs(1000)).toBe(0);
+		// The first request only reached its socket at 300 ms (a new connection's handshake).
+		window.departedAt(first, 300);
+		expect(window.waitMs(1000)).toBe(300);
+		// Never earlier than it was first counted.
+		window.departedAt(first, 100);
+		expect(window.waitMs(1000)).toBe(300);
+		// A ticket whose entry has since been overwritten changes nothing.
+		window.record(1300);
+		window.departedAt(first, 5000);
+		expect(window.waitMs(1300)).toBe(0);
+		expect(window.waitMs(1000)).toBe(1);
+	});
+
 	/** The most departures in any window of `windowMs`. */
 	function busiest(departures: number[], windowMs: number) {
 		let most = 0;
@@ -42,6 +61,44 @@ describe('DepartureWindow: this process’s sends per counting window', () => {
 		}
 		return departures;
 	}
+
+	/**
+	 * A run starting with no open connection at 97 % of 100/s: the requests of the first 200 ms wait for
+	 * handshakes and reach their sockets together at 200 ms, after which connections are reused. Returns
+	 * when each request was written (what Meta counts).
+	 */
+	function coldStart(countWritten: boolean) {
+		const window = new DepartureWindow(100, 1025);
+		const pending: Array<{ ticket: number; at: number }> = [];
+		const written: number[] = [];
+		let clock = 0;
+		for (let slot = 0; slot < 500; slot++) {
+			clock = Math.max(clock, slot * (1000 / 97));
+			for (;;) {
+				// Writes that have happened by now are reported (the request's `finish`).
+				while (pending.length && pending[0].at <= clock) {
+					const { ticket, at } = pending.shift()!;
+					if (countWritten) window.departedAt(ticket, at);
+				}
+				const wait = window.waitMs(clock);
+				if (wait === 0) break;
+				// Sleep until allowed, or until the next write is reported, whichever comes first.
+				clock = Math.min(clock + wait, pending.length ? pending[0].at : Infinity);
+			}
+			const ticket = window.record(clock);
+			const at = clock < 200 ? 200 : clock;
+			written.push(at);
+			if (at > clock) pending.push({ ticket, at });
+		}
+		return written.sort((a, b) => a - b);
+	}
+
+	test('at a cold start, requests held up by handshakes count from when they were written', () => {
+		// Counted when they left the gate, the bunch at 200 ms plus the schedule a second later is too many…
+		expect(busiest(coldStart(false), 1000)).toBeGreaterThan(100);
+		// …counted when written, the window holds the schedule back until the bunch is a window old.
+		expect(busiest(coldStart(true), 1025)).toBeLessThanOrEqual(100);
+	});
 
 	test('after a stall, slots that fell due together never put more than the limit in a second', () => {
 		// Without the window, catching up after a stall and then keeping the schedule exceeds Meta's count…

@@ -274,10 +274,21 @@ describe('GraphApiClient against the local Cloud API sandbox', () => {
 		const error = await rejection(offline.getPhoneNumber());
 		expect(error).toMatchObject({ responseReceived: false, errorClass: 'RETRY' });
 		expect(error.message).toMatch(/ECONNREFUSED/);
-		// Sends take their own path to node:http; it reports the same way.
-		const send = await rejection(offline.sendTemplate(springSale('+33612345678')));
+		// Sends take their own path to node:http; it reports the same way (and nothing was written).
+		const written = jest.fn();
+		const send = await rejection(offline.sendTemplate(springSale('+33612345678'), { onWritten: written }));
+		expect(written).not.toHaveBeenCalled();
 		expect(send).toMatchObject({ responseReceived: false, errorClass: 'RETRY' });
 		expect(send.message).toMatch(/No response received .*ECONNREFUSED/);
+	});
+
+	test('reports when a send was handed to the socket: once, before Meta read it', async () => {
+		const written: number[] = [];
+		const before = Date.now();
+		await client.sendTemplate(springSale('+33612345678'), { onWritten: (at) => written.push(at) });
+		expect(written).toHaveLength(1);
+		expect(written[0]).toBeGreaterThanOrEqual(before);
+		expect(written[0]).toBeLessThanOrEqual(sandbox.acceptedSends()[0].receivedAt);
 	});
 
 	test('a non-JSON error page is an HTTP error without a Meta code, not a crash', async () => {
