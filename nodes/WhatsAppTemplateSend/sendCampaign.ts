@@ -76,8 +76,7 @@ export const SLOT_BATCH_MS = 20;
 export class DepartureWindow {
 	private readonly times: Float64Array;
 	private readonly windowMs: number;
-	private next = 0;
-	private filled = 0;
+	/** Departures recorded so far; the next one goes to `recorded % limit`, over the oldest. */
 	private recorded = 0;
 
 	constructor(limit: number, windowMs = 1000 + WINDOW_GUARD_MS) {
@@ -87,15 +86,13 @@ export class DepartureWindow {
 
 	/** Milliseconds until one more departure is allowed (0: now). */
 	waitMs(now: number): number {
-		if (this.filled < this.times.length) return 0;
-		return Math.max(0, this.times[this.next] + this.windowMs - now);
+		if (this.recorded < this.times.length) return 0;
+		return Math.max(0, this.times[this.recorded % this.times.length] + this.windowMs - now);
 	}
 
 	/** Counts a departure at `now`; returns its ticket for `departedAt`. */
 	record(now: number): number {
-		this.times[this.next] = now;
-		this.next = (this.next + 1) % this.times.length;
-		if (this.filled < this.times.length) this.filled++;
+		this.times[this.recorded % this.times.length] = now;
 		return this.recorded++;
 	}
 
@@ -237,7 +234,9 @@ export async function sendCampaign(
 		for (let now = Date.now(), wait = gateWait(now); wait > 0; now = Date.now(), wait = gateWait(now))
 			await sleep(wait);
 		const departed = Date.now();
-		const tickets = [departures.record(departed), catchUp.record(departed)];
+		// Both logs record every departure, so one ticket stands for it in each.
+		const ticket = departures.record(departed);
+		catchUp.record(departed);
 		// The last look before the request: a pause set while waiting for the slot still stops this one.
 		const late = haltReason();
 		if (late) {
@@ -271,8 +270,8 @@ export async function sendCampaign(
 				},
 				{
 					onWritten: (at) => {
-						departures.departedAt(tickets[0], at);
-						catchUp.departedAt(tickets[1], at);
+						departures.departedAt(ticket, at);
+						catchUp.departedAt(ticket, at);
 					},
 				},
 			);

@@ -233,12 +233,11 @@ const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy
  * was buffered.
  */
 function reportWritten(request: http.ClientRequest, secure: boolean, onWritten: (at: number) => void) {
+	// Each event fires once; whichever of the two comes second reports.
 	let finished = false;
 	let connected = true;
 	const report = () => {
-		if (!finished || !connected) return;
-		finished = false;
-		onWritten(Date.now());
+		if (finished && connected) onWritten(Date.now());
 	};
 	request.once('socket', (socket) => {
 		if (request.reusedSocket) return;
