@@ -220,9 +220,12 @@ export async function sendCampaign(
 
 	const process = async (job: Job) => {
 		const { send } = job;
+		// A halted job holds no claim of its own to give back: claims are made right before the request,
+		// a retry after an answer gave its claim back, and a retry after no answer must keep it (that
+		// request may have been accepted). Only the cap reservation is released.
 		const halt = haltReason();
 		if (halt) {
-			await release(send, job.attempt === 1);
+			await release(send, true);
 			return finish({ kind: 'not_sent', itemIndex: send.itemIndex, ...halt });
 		}
 		// The shared limiter spaces sends a little under the configured rate, for every execution and
@@ -240,7 +243,7 @@ export async function sendCampaign(
 		// The last look before the request: a pause set while waiting for the slot still stops this one.
 		const late = haltReason();
 		if (late) {
-			await release(send, job.attempt === 1);
+			await release(send, true);
 			return finish({ kind: 'not_sent', itemIndex: send.itemIndex, ...late });
 		}
 		// Claimed right before the request, straight as `sending` (a retry re-claims its own): a run

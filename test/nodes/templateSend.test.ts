@@ -226,6 +226,25 @@ describe('WhatsApp Template Send node against the sandbox', () => {
 		expect(sandbox.counters.sendRequests).toBe(2);
 	});
 
+	test('a retry stopped by the campaign keeps the claim of a request that got no answer (it may have been accepted)', async () => {
+		const [a, b] = [fresh(), fresh()];
+		// a's first request gets no answer; while a waits to retry, b stops the campaign.
+		sandbox.failRecipient(a, 'hang', 1);
+		sandbox.setOutcome(b, { kind: 'error', code: 131048 });
+		const campaignId = `no-answer-${++n}`;
+		const { of } = await send([{ whatsapp: { e164: a } }, { whatsapp: { e164: b } }], {
+			...helloWorld,
+			campaignId,
+			options: { concurrency: 1, timeoutSeconds: 1 },
+		});
+		expect(of(0).send).toMatchObject({ status: 'not_sent', reason: 'CAMPAIGN_STOPPED' });
+		expect(of(1).send).toMatchObject({ status: 'failed', code: 131048 });
+		// A re-run must not send a a second message: the recipient stays in flight.
+		const store = await openStore({ kind: 'sqlite' });
+		const states = await store.sendStates(campaignId, [store.contactKey(a)], Date.now());
+		expect(states.get(store.contactKey(a))).toMatchObject({ state: 'in_flight' });
+	});
+
 	test('a wrong access token (190) stops everything: that item fails, the rest are not sent', async () => {
 		// With the template list cached (a good run just before), the token fails on the first send.
 		await send([{ whatsapp: { e164: fresh() } }], helloWorld);
