@@ -11,10 +11,11 @@ import { performance } from 'node:perf_hooks';
 
 import { parsePhoneNumberWithError, type CountryCode } from 'libphonenumber-js/max';
 
-import { DAY_MS, HOUR_MS } from '../nodes/core/frequencyCaps';
+import { DAY_MS, HOUR_MS } from '../nodes/core/time';
 import { RedisStore } from '../nodes/store/RedisStore';
 import { SqliteStore } from '../nodes/store/SqliteStore';
-import type { CapRequest, ComplianceStore } from '../nodes/store/types';
+import type { CapRequest } from '../nodes/core/types';
+import type { ComplianceStore } from '../nodes/store/types';
 import { runWorkflow } from '../test/harness/WorkflowHarness';
 import { startWebhookHost } from '../test/harness/webhookHost';
 import { startRedisServer } from '../test/helpers/redisServer';
@@ -126,7 +127,7 @@ async function benchConsent() {
 	);
 	const numbers = Array.from({ length: contacts }, (_, i) => `+3366${pad(i, 7)}`);
 	const store = SqliteStore.open(process.env.WHATSAPP_COMPLIANCE_DB!);
-	await store.suppress(
+	await store.ledger.suppress(
 		numbers.slice(0, suppressed).map((e164) => ({
 			contactKey: store.contactKey(e164),
 			category: 'all' as const,
@@ -283,7 +284,7 @@ async function benchWebhook(seconds: number) {
 	const load = await postStatusLoad(host.url, secret, seconds, campaign);
 	await host.close();
 	const store = SqliteStore.open(process.env.WHATSAPP_COMPLIANCE_DB!);
-	const counted = (await store.counters(campaign)).delivered ?? 0;
+	const counted = (await store.campaigns.counters(campaign)).delivered ?? 0;
 	await store.close();
 	record('webhook.harness_p50_ms', load.percentile(50), ' ms');
 	record('webhook.harness_p99_ms', load.percentile(99), ' ms');
@@ -314,7 +315,7 @@ async function benchCaps(name: string, store: ComplianceStore, key: string) {
 	const start = performance.now();
 	let allowed = 0;
 	for (let i = 0; i < requests.length; i += batch) {
-		const decisions = await store.reserve(requests.slice(i, i + batch), now);
+		const decisions = await store.caps.reserve(requests.slice(i, i + batch), now);
 		allowed += decisions.filter((d) => d.allowed).length;
 	}
 	const seconds = (performance.now() - start) / 1000;
@@ -323,7 +324,7 @@ async function benchCaps(name: string, store: ComplianceStore, key: string) {
 	const start2 = performance.now();
 	let refused = 0;
 	for (let i = 0; i < requests.length; i += batch) {
-		refused += (await store.reserve(requests.slice(i, i + batch), now + 60_000)).filter((d) => !d.allowed).length;
+		refused += (await store.caps.reserve(requests.slice(i, i + batch), now + 60_000)).filter((d) => !d.allowed).length;
 	}
 	const seconds2 = (performance.now() - start2) / 1000;
 	if (refused !== contacts) throw new Error(`${name}: expected every second message to be refused`);

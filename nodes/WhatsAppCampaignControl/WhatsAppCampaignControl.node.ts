@@ -7,9 +7,10 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
+import { resumeDetails } from '../core/campaignCounters';
 import { campaignReport, funnelSvg } from '../core/campaignReport';
 import { getComplianceStore, storeProperty, whatsAppComplianceRedisTest } from '../store/storeParameter';
-import type { PauseScope } from '../store/types';
+import { GLOBAL_SCOPE_ID, type PauseScope } from '../core/types';
 
 const scoped = (...operation: string[]) => ({ show: { operation } });
 
@@ -136,8 +137,8 @@ export class WhatsAppCampaignControl implements INodeType {
 			if (operation === 'getReport') {
 				const campaignId = (this.getNodeParameter('campaignId', itemIndex) as string).trim();
 				if (!campaignId) throw new NodeOperationError(this.getNode(), 'Enter the Campaign ID', { itemIndex });
-				const report = campaignReport(campaignId, await store.counters(campaignId));
-				const pause = await store.activePause([{ scope: 'campaign', id: campaignId }]);
+				const report = campaignReport(campaignId, await store.campaigns.counters(campaignId));
+				const pause = await store.campaigns.activePause([{ scope: 'campaign', id: campaignId }]);
 				const item: INodeExecutionData = {
 					json: {
 						report: {
@@ -170,7 +171,7 @@ export class WhatsAppCampaignControl implements INodeType {
 			const scope = this.getNodeParameter('scope', itemIndex) as PauseScope;
 			const id =
 				scope === 'global'
-					? '*'
+					? GLOBAL_SCOPE_ID
 					: (
 							this.getNodeParameter(
 								scope === 'campaign' ? 'scopeId' : scope === 'phone' ? 'phoneNumberId' : 'template',
@@ -190,8 +191,8 @@ export class WhatsAppCampaignControl implements INodeType {
 			// A resumed campaign keeps its counters; the Delivery Monitor's auto-pause judges only what
 			// happens after the resume, or it would pause again on the very next status.
 			const details =
-				operation === 'resume' && scope === 'campaign' ? { countersAtResume: await store.counters(id) } : undefined;
-			await store.setPause({ scope, id, paused: operation === 'pause', reason, at, details });
+				operation === 'resume' && scope === 'campaign' ? resumeDetails(await store.campaigns.counters(id)) : undefined;
+			await store.campaigns.setPause({ scope, id, paused: operation === 'pause', reason, at, details });
 			out.push({
 				json: {
 					...items[itemIndex].json,

@@ -7,16 +7,17 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import { decideConsent, type ConsentRules, type CrmConsent } from '../core/consent';
+import { decideConsent, UNDELIVERABLE_WINDOW_DAYS, type ConsentRules, type CrmConsent } from '../core/consent';
 import { judgeShare, type GuardAction } from '../core/runGuards';
 import { readContacts, type Contact } from '../shared/contacts';
 import { readItemValue } from '../shared/itemValues';
 import { iso, toCategories, toFlag, toTime } from '../shared/values';
 import { getComplianceStore, whatsAppComplianceRedisTest } from '../store/storeParameter';
-import type { ComplianceStore, ConsentScope, MessageCategory } from '../store/types';
+import { DAY_MS } from '../core/time';
+import { isMessageCategory, type ConsentScope, type MessageCategory } from '../core/types';
+import type { ComplianceStore } from '../store/types';
 import { consentGateProperties } from './description';
 
-const DAY_MS = 86_400_000;
 
 export class WhatsAppConsentGate implements INodeType {
 	description: INodeTypeDescription = {
@@ -100,11 +101,11 @@ async function check(
 		requireBusinessName: options.businessName?.trim() || undefined,
 		maxConsentAgeMs: options.maxConsentAgeMonths ? options.maxConsentAgeMonths * 30.44 * DAY_MS : undefined,
 		inactivityMs: options.inactivityDays ? options.inactivityDays * DAY_MS : undefined,
-		undeliverableWithinMs: (options.undeliverableDays ?? 90) * DAY_MS,
+		undeliverableWithinMs: (options.undeliverableDays ?? UNDELIVERABLE_WINDOW_DAYS) * DAY_MS,
 	};
 
 	const keys = contacts.flatMap((c) => ('key' in c ? [c.key] : []));
-	const states = await store.contactStates(keys);
+	const states = await store.ledger.contactStates(keys);
 	const allowed: INodeExecutionData[] = [];
 	const blocked: INodeExecutionData[] = [];
 	const blockReasons: string[] = [];
@@ -127,7 +128,7 @@ async function check(
 			blockReasons.push('INVALID_NUMBER');
 			return;
 		}
-		if (!['marketing', 'utility', 'authentication'].includes(category)) {
+		if (!isMessageCategory(category)) {
 			throw new NodeOperationError(
 				node,
 				`Message category "${String(category)}" is not marketing, utility or authentication`,
@@ -202,7 +203,7 @@ async function record(
 ): Promise<INodeExecutionData[]> {
 	const now = Date.now();
 	const out: INodeExecutionData[] = [];
-	const events: Parameters<ComplianceStore['recordConsent']>[0] = [];
+	const events: Parameters<ComplianceStore['ledger']['recordConsent']>[0] = [];
 	items.forEach((item, itemIndex) => {
 		const contact = contacts[itemIndex];
 		const categories = context.getNodeParameter(
@@ -242,7 +243,7 @@ async function record(
 		});
 		out.push(withResult(item, itemIndex, { recorded: true, action, categories, at: iso(at as number) }));
 	});
-	await store.recordConsent(events);
+	await store.ledger.recordConsent(events);
 	return out;
 }
 
@@ -256,8 +257,8 @@ async function history(
 			const contact = contacts[itemIndex];
 			if ('invalid' in contact)
 				return withResult(item, itemIndex, { history: [], reason: 'INVALID_NUMBER', detail: contact.invalid });
-			const events = await store.consentHistory(contact.key);
-			const state = (await store.contactStates([contact.key])).get(contact.key)!;
+			const events = await store.ledger.consentHistory(contact.key);
+			const state = (await store.ledger.contactStates([contact.key])).get(contact.key)!;
 			return withResult(item, itemIndex, {
 				history: events.map((e) => ({
 					action: e.action,
@@ -282,7 +283,7 @@ async function importSuppression(
 	contacts: Contact[],
 ): Promise<INodeExecutionData[]> {
 	const now = Date.now();
-	const entries: Parameters<ComplianceStore['suppress']>[0] = [];
+	const entries: Parameters<ComplianceStore['ledger']['suppress']>[0] = [];
 	const out = items.map((item, itemIndex) => {
 		const contact = contacts[itemIndex];
 		const categories = context.getNodeParameter('optOutCategories', itemIndex, ['all']) as ConsentScope[];
@@ -297,7 +298,7 @@ async function importSuppression(
 		for (const category of categories) entries.push({ contactKey: contact.key, category, reason: 'IMPORTED', at });
 		return withResult(item, itemIndex, { suppressed: true, categories, at: iso(at) });
 	});
-	await store.suppress(entries);
+	await store.ledger.suppress(entries);
 	return out;
 }
 
@@ -313,7 +314,7 @@ async function forget(
 			out.push(withResult(item, itemIndex, { forgotten: false, reason: 'INVALID_NUMBER', detail: contact.invalid }));
 			continue;
 		}
-		const { eventsDeleted } = await store.forgetContact(contact.key, Date.now());
+		const { eventsDeleted } = await store.ledger.forgetContact(contact.key, Date.now());
 		out.push(withResult(item, itemIndex, { forgotten: true, eventsDeleted, stillSuppressed: true }));
 	}
 	return out;

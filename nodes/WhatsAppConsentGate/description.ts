@@ -1,15 +1,12 @@
 import type { INodeProperties } from 'n8n-workflow';
 
+import { UNDELIVERABLE_WINDOW_DAYS } from '../core/consent';
+import { categoryOptions } from '../shared/categoryOptions';
 import { contactProperties } from '../shared/contacts';
 import { storeProperty } from '../store/storeParameter';
 
 const only = (...operation: string[]) => ({ show: { operation } });
 
-const categoryOptions = [
-	{ name: 'Marketing', value: 'marketing' },
-	{ name: 'Utility', value: 'utility' },
-	{ name: 'Authentication', value: 'authentication' },
-];
 
 export const consentGateProperties: INodeProperties[] = [
 	{
@@ -189,7 +186,7 @@ export const consentGateProperties: INodeProperties[] = [
 				name: 'undeliverableDays',
 				type: 'number',
 				typeOptions: { minValue: 1 },
-				default: 90,
+				default: UNDELIVERABLE_WINDOW_DAYS,
 				description: 'Block numbers that failed with 131026 (not on WhatsApp) this recently',
 			},
 		],

@@ -9,12 +9,8 @@ import type {
 	IWebhookResponseData,
 } from 'n8n-workflow';
 
-import {
-	DEFAULT_OPT_OUT_KEYWORDS,
-	DEFAULT_RESUBSCRIBE_KEYWORDS,
-	parseEnvelope,
-	verifySignature,
-} from '../core/webhooks';
+import { OPT_OUT_KEYWORDS, RESUBSCRIBE_KEYWORDS } from '../core/keywords';
+import { parseEnvelope, verifySignature } from '../core/webhooks';
 import { getComplianceStore, storeProperty, whatsAppComplianceRedisTest } from '../store/storeParameter';
 import { whatsAppCloudApiTest } from '../transport/credentialTest';
 import { processDelivery } from './processDelivery';
@@ -151,7 +147,7 @@ export class WhatsAppDeliveryMonitorTrigger implements INodeType {
 						displayName: 'Opt-Out Keywords',
 						name: 'optOutKeywords',
 						type: 'string',
-						default: DEFAULT_OPT_OUT_KEYWORDS.join(','),
+						default: OPT_OUT_KEYWORDS.join(','),
 						description:
 							'Comma-separated; a reply equal to one (case and accents ignored) opts the contact out of everything',
 					},
@@ -159,7 +155,7 @@ export class WhatsAppDeliveryMonitorTrigger implements INodeType {
 						displayName: 'Resubscribe Keywords',
 						name: 'resubscribeKeywords',
 						type: 'string',
-						default: DEFAULT_RESUBSCRIBE_KEYWORDS.join(','),
+						default: RESUBSCRIBE_KEYWORDS.join(','),
 						description: 'Comma-separated; a reply equal to one records a new opt-in (source whatsapp-keyword)',
 					},
 					{
@@ -220,8 +216,8 @@ export class WhatsAppDeliveryMonitorTrigger implements INodeType {
 		const options = this.getNodeParameter('options', {}) as IDataObject;
 		const store = await getComplianceStore(this);
 		const emitted = await processDelivery(store, events, {
-			optOutKeywords: list(String(options.optOutKeywords ?? DEFAULT_OPT_OUT_KEYWORDS.join(','))),
-			resubscribeKeywords: list(String(options.resubscribeKeywords ?? DEFAULT_RESUBSCRIBE_KEYWORDS.join(','))),
+			optOutKeywords: list(String(options.optOutKeywords ?? OPT_OUT_KEYWORDS.join(','))),
+			resubscribeKeywords: list(String(options.resubscribeKeywords ?? RESUBSCRIBE_KEYWORDS.join(','))),
 			optOutPayloads: list(String(options.optOutPayloads ?? 'STOP_PROMOS,STOP,UNSUBSCRIBE')),
 			resumeRestoresConsent: options.resumeRestoresConsent === true,
 			autoPause: (this.getNodeParameter('autoPause', true) as boolean)

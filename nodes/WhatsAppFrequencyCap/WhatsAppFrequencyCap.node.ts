@@ -7,18 +7,16 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import { HOUR_MS } from '../core/frequencyCaps';
+import { HOUR_MS } from '../core/time';
 import { contactZone, isValidZone, parseLocalTime, quietUntil } from '../core/quietHours';
 import { readContacts } from '../shared/contacts';
 import { readItemValue } from '../shared/itemValues';
 import { iso } from '../shared/values';
 import { getComplianceStore, whatsAppComplianceRedisTest } from '../store/storeParameter';
-import type { CapRequest, ContactRule, MessageCategory, SendingBudgets } from '../store/types';
+import { isMessageCategory, type CapRequest, type ContactRule, type MessageCategory, type SendingBudgets } from '../core/types';
 import { whatsAppCloudApiTest } from '../transport/credentialTest';
 import { GraphApiClient, graphApiConfigFromCredentials } from '../transport/GraphApiClient';
 import { frequencyCapProperties } from './description';
-
-const CATEGORIES: readonly string[] = ['marketing', 'utility', 'authentication'];
 
 export class WhatsAppFrequencyCap implements INodeType {
 	description: INodeTypeDescription = {
@@ -78,7 +76,7 @@ export class WhatsAppFrequencyCap implements INodeType {
 			const category = categoryIsPerItem
 				? (this.getNodeParameter('category', itemIndex) as MessageCategory)
 				: fixedCategory;
-			if (!CATEGORIES.includes(category)) {
+			if (!isMessageCategory(category)) {
 				throw new NodeOperationError(
 					node,
 					`Message category "${String(category)}" is not marketing, utility or authentication`,
@@ -129,7 +127,7 @@ export class WhatsAppFrequencyCap implements INodeType {
 		});
 
 		// One atomic check-and-reserve for the whole execution.
-		const decisions = await store.reserve(
+		const decisions = await store.caps.reserve(
 			pending.map((p) => p.request),
 			now,
 		);

@@ -1,15 +1,21 @@
 import type { INodeProperties } from 'n8n-workflow';
 
+import { categoryOptions } from '../shared/categoryOptions';
 import { contactProperties } from '../shared/contacts';
 import { storeProperty } from '../store/storeParameter';
 
-const categoryOptions = [
-	{ name: 'Marketing', value: 'marketing' },
-	{ name: 'Utility', value: 'utility' },
-	{ name: 'Authentication', value: 'authentication' },
-];
 
 const quiet = { show: { quietHours: [true] } };
+
+/*
+ * BEHAVIOUR DEFAULTS. n8n saves a parameter left at its default as nothing (a rule left as it is is
+ * saved as `{"rule":[{}]}`) and fills the default in when the workflow runs, so changing a default
+ * marked "behaviour default" below silently changes the cap of every saved workflow. Never edit one
+ * for version 1: a new default goes with a new node version (as Postgres v2 does with `@version`),
+ * and version 1 keeps the old one. test/nodes/frequencyCapDefaults.test.ts pins them. (They stay
+ * literals: eslint-plugin-n8n-nodes-base reads defaults only from literals.) Defaults that only shape
+ * the panel (placeholders, display options) are not behaviour and may change freely.
+ */
 
 export const frequencyCapProperties: INodeProperties[] = [
 	storeProperty,
@@ -19,7 +25,7 @@ export const frequencyCapProperties: INodeProperties[] = [
 		name: 'category',
 		type: 'options',
 		options: categoryOptions,
-		default: 'marketing',
+		default: 'marketing', // behaviour default
 		description: 'The category of the template about to be sent; each category has its own per-contact rule',
 	},
 	{
@@ -28,7 +34,7 @@ export const frequencyCapProperties: INodeProperties[] = [
 		type: 'fixedCollection',
 		typeOptions: { multipleValues: true },
 		placeholder: 'Add Rule',
-		default: { rule: [{ category: 'marketing', maxCount: 2, windowHours: 24, minGapHours: 6 }] },
+		default: { rule: [{ category: 'marketing', maxCount: 2, windowHours: 24, minGapHours: 6 }] }, // behaviour default
 		description:
 			'How often one contact may receive messages of a category. Categories without a rule are not limited per contact. Practitioners keep marketing to 2 per 24 h, 6 h apart.',
 		options: [
@@ -41,14 +47,14 @@ export const frequencyCapProperties: INodeProperties[] = [
 						name: 'category',
 						type: 'options',
 						options: categoryOptions,
-						default: 'marketing',
+						default: 'marketing', // behaviour default
 					},
 					{
 						displayName: 'At Most (Messages)',
 						name: 'maxCount',
 						type: 'number',
 						typeOptions: { minValue: 0 },
-						default: 2,
+						default: 2, // behaviour default
 						description: '0 for no count limit',
 					},
 					{
@@ -56,14 +62,14 @@ export const frequencyCapProperties: INodeProperties[] = [
 						name: 'windowHours',
 						type: 'number',
 						typeOptions: { minValue: 1 },
-						default: 24,
+						default: 24, // behaviour default
 					},
 					{
 						displayName: 'At Least Apart (Hours)',
 						name: 'minGapHours',
 						type: 'number',
 						typeOptions: { minValue: 0, numberPrecision: 2 },
-						default: 6,
+						default: 6, // behaviour default
 					},
 				],
 			},
@@ -105,7 +111,7 @@ export const frequencyCapProperties: INodeProperties[] = [
 					{ name: 'From the WhatsApp API (Current Tier)', value: 'fromApi' },
 					{ name: 'Unlimited', value: 'unlimited' },
 				],
-				default: 'fromApi',
+				default: 'fromApi', // behaviour default
 				description: 'Meta’s messaging limit: unique people reached outside a customer-service window per rolling 24 h',
 			},
 		],
@@ -114,14 +120,14 @@ export const frequencyCapProperties: INodeProperties[] = [
 		displayName: 'Quiet Hours',
 		name: 'quietHours',
 		type: 'boolean',
-		default: false,
+		default: false, // behaviour default
 		description: 'Whether to defer messages during the night in the contact’s local time',
 	},
 	{
 		displayName: 'Quiet From',
 		name: 'quietStart',
 		type: 'string',
-		default: '21:00',
+		default: '21:00', // behaviour default
 		placeholder: '21:00',
 		displayOptions: quiet,
 		description: 'Local time (HH:mm) quiet hours start',
@@ -130,7 +136,7 @@ export const frequencyCapProperties: INodeProperties[] = [
 		displayName: 'Quiet Until',
 		name: 'quietEnd',
 		type: 'string',
-		default: '09:00',
+		default: '09:00', // behaviour default
 		placeholder: '09:00',
 		displayOptions: quiet,
 		description: 'Local time (HH:mm) quiet hours end; earlier than the start for a window across midnight',
@@ -159,7 +165,7 @@ export const frequencyCapProperties: INodeProperties[] = [
 		name: 'quietCategories',
 		type: 'multiOptions',
 		options: categoryOptions,
-		default: ['marketing'],
+		default: ['marketing'], // behaviour default
 		displayOptions: quiet,
 		description: 'Categories deferred during quiet hours (a one-time password should never wait for the morning)',
 	},

@@ -7,12 +7,13 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
+import { isRecentlyUndeliverable, UNDELIVERABLE_WINDOW_DAYS } from '../core/consent';
 import { checkPhoneNumber, NUMBER_TYPES, toCountryCode, type NumberCheck, type NumberType } from '../core/phoneNumbers';
 import { judgeShare, type GuardAction } from '../core/runGuards';
+import { DAY_MS } from '../core/time';
 import { readItemValue } from '../shared/itemValues';
 import { getComplianceStore, storeProperty, whatsAppComplianceRedisTest } from '../store/storeParameter';
 
-const DAY_MS = 86_400_000;
 
 const TYPE_LABELS: Record<NumberType, string> = {
 	MOBILE: 'Mobile',
@@ -159,7 +160,7 @@ export class WhatsAppNumberValidation implements INodeType {
 						name: 'undeliverableDays',
 						type: 'number',
 						typeOptions: { minValue: 1 },
-						default: 90,
+						default: UNDELIVERABLE_WINDOW_DAYS,
 						description: 'How recent a 131026 failure must be to exclude the number (people do install WhatsApp later)',
 					},
 				],
@@ -231,7 +232,7 @@ export class WhatsAppNumberValidation implements INodeType {
 		}
 
 		if (this.getNodeParameter('excludeUndeliverable', 0, true) as boolean) {
-			await excludeUndeliverable(this, results, inputs, (options.undeliverableDays ?? 90) * DAY_MS);
+			await excludeUndeliverable(this, results, inputs, (options.undeliverableDays ?? UNDELIVERABLE_WINDOW_DAYS) * DAY_MS);
 		}
 
 		const valid: INodeExecutionData[] = [];
@@ -279,11 +280,12 @@ async function excludeUndeliverable(
 	if (!candidates.length) return;
 	const store = await getComplianceStore(context);
 	const keys = candidates.map((index) => store.contactKey(results[index].e164 as string));
-	const states = await store.contactStates(keys);
-	const since = Date.now() - withinMs;
+	const states = await store.ledger.contactStates(keys);
+	const now = Date.now();
 	candidates.forEach((index, i) => {
-		const undeliverableAt = states.get(keys[i])?.undeliverableAt;
-		if (undeliverableAt !== undefined && undeliverableAt >= since) {
+		const state = states.get(keys[i]);
+		if (isRecentlyUndeliverable(state, withinMs, now)) {
+			const undeliverableAt = state!.undeliverableAt!;
 			const { e164 } = results[index];
 			const input = typeof inputs[index] === 'string' ? inputs[index] : String(inputs[index]);
 			results[index] = {

@@ -12,6 +12,9 @@ import {
 	type ResourceMapperFields,
 } from 'n8n-workflow';
 
+import { callbackData } from '../core/callbackData';
+import { CounterDeltas } from '../core/campaignCounters';
+import { optedOutSince } from '../core/consent';
 import { DEFAULT_RETRY } from '../core/retryPolicy';
 import { buildComponents, optOutPathWarning, templateSlots, type TemplateDefinition } from '../core/templates';
 import { readContacts } from '../shared/contacts';
@@ -19,6 +22,7 @@ import { iso } from '../shared/values';
 import { getComplianceStore, whatsAppComplianceRedisTest } from '../store/storeParameter';
 import { whatsAppCloudApiTest } from '../transport/credentialTest';
 import {
+	buildTemplateBody,
 	GraphApiClient,
 	graphApiConfigFromCredentials,
 	type GraphApiConfig,
@@ -157,13 +161,8 @@ export class WhatsAppTemplateSend implements INodeType {
 		const suppressed = new Set<string>();
 		if (marketing && options.suppressAtSendTime !== false) {
 			const keys = contacts.flatMap((c) => ('key' in c ? [c.key] : []));
-			for (const [key, state] of await store.contactStates(keys)) {
-				if (
-					state.suppressions.some((s) => s.category === 'marketing' || s.category === 'all') ||
-					state.consent.marketing?.action === 'opt_out'
-				)
-					suppressed.add(key);
-			}
+			for (const [key, state] of await store.ledger.contactStates(keys))
+				if (optedOutSince(state, 'marketing') !== undefined) suppressed.add(key);
 		}
 
 		// ---- per item: recipient, variant, components; bad items fail here, without a call ----
@@ -250,18 +249,14 @@ export class WhatsAppTemplateSend implements INodeType {
 					template: send.template.name,
 					language: send.template.language,
 					campaignId,
-					requestBody: {
-						messaging_product: 'whatsapp',
-						recipient_type: 'individual',
+					// The exact body a real run sends (the transport's builder, the same callback data).
+					requestBody: buildTemplateBody({
 						to: send.to,
-						type: 'template',
-						biz_opaque_callback_data: `${campaignId}|${send.variant}`,
-						template: {
-							name: send.template.name,
-							language: { code: send.template.language },
-							components: send.components,
-						},
-					},
+						name: send.template.name,
+						languageCode: send.template.language,
+						components: send.components,
+						bizOpaqueCallbackData: callbackData(campaignId, send.variant),
+					}),
 				};
 			}
 		} else if (sends.length) {
@@ -286,7 +281,7 @@ export class WhatsAppTemplateSend implements INodeType {
 				results[outcome.itemIndex] = describeOutcome(outcome, byItem.get(outcome.itemIndex)!, campaignId);
 		}
 
-		await store.incrementCounters(campaignId, countersOf(results));
+		await store.campaigns.incrementCounters(campaignId, countersOf(campaignId, results));
 		const sent: INodeExecutionData[] = [];
 		const failed: INodeExecutionData[] = [];
 		const notSent: INodeExecutionData[] = [];
@@ -336,24 +331,21 @@ function describeOutcome(outcome: SendOutcome, send: PreparedSend, campaignId: s
 	}
 }
 
-/** Campaign counters that add up to the outputs: sent, failed (by code), not sent (by reason), per variant. */
-function countersOf(results: IDataObject[]): Record<string, number> {
-	const counters: Record<string, number> = {};
-	const add = (name: string) => (counters[name] = (counters[name] ?? 0) + 1);
+/** Campaign counters that add up to the outputs: sent (per variant and hour), failed (by code), not sent (by reason). */
+function countersOf(campaignId: string, results: IDataObject[]): Record<string, number> {
+	const counters = new CounterDeltas();
 	for (const result of results) {
 		if (result.status === 'sent') {
-			add('sent');
-			add(`variant:${String(result.variant)}:sent`);
-			add(`hour:${String(result.sentAt).slice(0, 13)}:sent`);
+			counters.add(campaignId, 'sent', { variant: String(result.variant), at: Date.parse(String(result.sentAt)) });
 		} else if (result.status === 'failed') {
-			add('failed');
-			add(`failed:${String(result.code ?? result.reason)}`);
+			counters.add(campaignId, 'failed');
+			counters.addKeyed(campaignId, 'failed', String(result.code ?? result.reason));
 		} else if (result.status === 'not_sent') {
-			add('notSent');
-			add(`notSent:${String(result.reason)}`);
+			counters.add(campaignId, 'notSent');
+			counters.addKeyed(campaignId, 'notSent', String(result.reason));
 		}
 	}
-	return counters;
+	return counters.entries()[0]?.[1] ?? {};
 }
 
 /** A stable 0–99 from the contact key: each contact always gets the same A/B variant. */

@@ -5,15 +5,18 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import { retryDelay, type RetryOptions } from '../core/retryPolicy';
+import { callbackData } from '../core/callbackData';
 import { stopsSending } from '../core/metaErrors';
-import type { ComplianceStore, PauseScope, PauseState, SendState } from '../store/types';
+import { retryDelay, type RetryOptions } from '../core/retryPolicy';
+import { GLOBAL_SCOPE_ID, type PauseScope, type PauseState, type SendState } from '../core/types';
+import type { ComplianceStore } from '../store/types';
 import {
 	GraphApiError,
 	type GraphApiClient,
 	type SendResult,
 	type TemplateComponent,
 } from '../transport/GraphApiClient';
+import { CATCH_UP_WINDOW_MS, DepartureWindow, PACING_HEADROOM, SLOT_BATCH_MS } from './departureWindow';
 
 export interface PreparedSend {
 	itemIndex: number;
@@ -54,60 +57,7 @@ export interface CampaignOptions {
 	}) => void;
 }
 
-/** Share of the configured rate the shared limiter schedules (see acquireSendSlots below). */
-export const PACING_HEADROOM = 0.97;
-/**
- * Meta counts a number's messages per second as they arrive. Requests reach it a few ms apart from
- * when they left (network, the event loop); this much slack on the counting window absorbs that.
- */
-export const WINDOW_GUARD_MS = 25;
-/** Catching up after a stall: at most twice the rate, counted over this window. */
-export const CATCH_UP_WINDOW_MS = 50;
-/** Slots are taken from the shared limiter this many ms' worth at a time (one store call, not one per send). */
-export const SLOT_BATCH_MS = 20;
-
-/**
- * This process's departures, kept to at most `limit` in any window of 1 s + guard, whatever the timers
- * do. The shared limiter spaces requests evenly, but after the event loop stalls (n8n's own work, GC)
- * every slot that fell due during the stall is taken at once; without this cap such a burst, added to
- * the next second's schedule, is what Meta answers with 130429. A sliding log of the last `limit`
- * departure times: one more may leave once the oldest is a full window old.
- */
-export class DepartureWindow {
-	private readonly times: Float64Array;
-	private readonly windowMs: number;
-	/** Departures recorded so far; the next one goes to `recorded % limit`, over the oldest. */
-	private recorded = 0;
-
-	constructor(limit: number, windowMs = 1000 + WINDOW_GUARD_MS) {
-		this.times = new Float64Array(Math.max(1, Math.floor(limit)));
-		this.windowMs = windowMs;
-	}
-
-	/** Milliseconds until one more departure is allowed (0: now). */
-	waitMs(now: number): number {
-		if (this.recorded < this.times.length) return 0;
-		return Math.max(0, this.times[this.recorded % this.times.length] + this.windowMs - now);
-	}
-
-	/** Counts a departure at `now`; returns its ticket for `departedAt`. */
-	record(now: number): number {
-		this.times[this.recorded % this.times.length] = now;
-		return this.recorded++;
-	}
-
-	/**
-	 * The departure really left at `at` (its request reached the socket): counted from then, if later.
-	 * A request that waited for a new connection's handshake reaches Meta that much later, bunched
-	 * with those behind it; counting it late keeps the window on what Meta sees.
-	 */
-	departedAt(ticket: number, at: number): void {
-		// Entries older than the log's length have been overwritten and no longer count.
-		if (this.recorded - ticket > this.times.length) return;
-		const index = ticket % this.times.length;
-		if (at > this.times[index]) this.times[index] = at;
-	}
-}
+type Job = { send: PreparedSend; attempt: number };
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -117,171 +67,239 @@ export async function sendCampaign(
 	sends: PreparedSend[],
 	options: CampaignOptions,
 ): Promise<SendOutcome[]> {
-	const outcomes: SendOutcome[] = [];
-	/** This run's identity in the claims: it may retry its own in-flight claims, nobody else may until they expire. */
-	const owner = randomUUID();
-	const departures = new DepartureWindow(options.ratePerSecond);
-	// Slots missed during a stall are caught up at no more than twice the rate: a burst of them all at
-	// once reaches Meta bunched (it reads them one after another), and a second later leaves this
-	// process's window in one go too, so it would repeat every second.
-	const catchUp = new DepartureWindow(
-		Math.max(2, Math.ceil((2 * options.ratePerSecond * CATCH_UP_WINDOW_MS) / 1000)),
-		CATCH_UP_WINDOW_MS,
-	);
-	const scopes: Array<{ scope: PauseScope; id: string }> = [
+	return new CampaignRun(store, client, sends, options).run();
+}
+
+/** The pause scopes a run watches: its campaign, its number, everything, and each template it sends. */
+function pauseScopes(sends: PreparedSend[], options: CampaignOptions): Array<{ scope: PauseScope; id: string }> {
+	return [
 		{ scope: 'campaign', id: options.campaignId },
 		{ scope: 'phone', id: options.phoneNumberId },
-		{ scope: 'global', id: '*' },
+		{ scope: 'global', id: GLOBAL_SCOPE_ID },
 		// Meta paused or disabled a template this run sends (the Delivery Monitor records it).
 		...[...new Set(sends.map((send) => `${send.template.name}:${send.template.language}`))].map((id) => ({
 			scope: 'template' as const,
 			id,
 		})),
 	];
-	let pause: PauseState | undefined = await store.activePause(scopes);
-	let stopped: GraphApiError | undefined;
-	const started = Date.now();
-	const counts = { sent: 0, failed: 0, notSent: 0 };
+}
 
-	const finish = (outcome: SendOutcome) => {
-		outcomes.push(outcome);
-		if (outcome.kind === 'sent') counts.sent++;
-		else if (outcome.kind === 'failed') counts.failed++;
-		else counts.notSent++;
-		const done = counts.sent + counts.failed + counts.notSent;
-		if (options.onProgress && done % options.progressEvery === 0) {
-			options.onProgress({
-				...counts,
-				remaining: sends.length - done,
-				ratePerSecond: counts.sent / Math.max(0.001, (Date.now() - started) / 1000),
+/** One execution's sends of one campaign. */
+class CampaignRun {
+	private readonly store: ComplianceStore;
+	private readonly client: GraphApiClient;
+	private readonly sends: PreparedSend[];
+	private readonly options: CampaignOptions;
+	private readonly outcomes: SendOutcome[] = [];
+	/** This run's identity in the claims: it may retry its own in-flight claims, nobody else may until they expire. */
+	private readonly owner = randomUUID();
+	private readonly departures: DepartureWindow;
+	/**
+	 * Slots missed during a stall are caught up at no more than twice the rate: a burst of them all at
+	 * once reaches Meta bunched (it reads them one after another), and a second later leaves this
+	 * process's window in one go too, so it would repeat every second.
+	 */
+	private readonly catchUp: DepartureWindow;
+	private readonly scopes: Array<{ scope: PauseScope; id: string }>;
+	private readonly started = Date.now();
+	private readonly counts = { sent: 0, failed: 0, notSent: 0 };
+	private readonly queue: Job[] = [];
+	/** Jobs sleeping before a retry. */
+	private waiting = 0;
+	private pause: PauseState | undefined;
+	private stopped: GraphApiError | undefined;
+	/** Slots from the shared limiter, as local times, taken a batch at a time by whichever worker finds none. */
+	private readonly slots: number[] = [];
+	private readonly slotBatch: number;
+	private refill: Promise<void> | undefined;
+
+	constructor(store: ComplianceStore, client: GraphApiClient, sends: PreparedSend[], options: CampaignOptions) {
+		this.store = store;
+		this.client = client;
+		this.sends = sends;
+		this.options = options;
+		this.departures = new DepartureWindow(options.ratePerSecond);
+		this.catchUp = new DepartureWindow(
+			Math.max(2, Math.ceil((2 * options.ratePerSecond * CATCH_UP_WINDOW_MS) / 1000)),
+			CATCH_UP_WINDOW_MS,
+		);
+		this.scopes = pauseScopes(sends, options);
+		this.slotBatch = Math.max(1, Math.min(32, Math.ceil((options.ratePerSecond * SLOT_BATCH_MS) / 1000)));
+	}
+
+	async run(): Promise<SendOutcome[]> {
+		this.pause = await this.store.campaigns.activePause(this.scopes);
+		await this.prepareQueue();
+		// A pause set by Campaign Control, the Delivery Monitor or another execution is seen within pauseCheckMs.
+		const watcher = setInterval(() => {
+			this.store.campaigns
+				.activePause(this.scopes)
+				.then((state) => {
+					if (state) this.pause = state;
+				})
+				.catch(() => undefined);
+		}, this.options.pauseCheckMs);
+		try {
+			const workers = Math.max(1, Math.min(this.options.concurrency, this.sends.length));
+			await Promise.all(Array.from({ length: workers }, () => this.worker()));
+		} finally {
+			clearInterval(watcher);
+		}
+		return this.outcomes.sort((a, b) => a.itemIndex - b.itemIndex);
+	}
+
+	/**
+	 * Recipients this campaign already sent (a re-run after a crash) or has on the wire elsewhere are
+	 * set aside in one read, before they could take throughput slots; the rest are queued.
+	 */
+	private async prepareQueue() {
+		const known = await this.store.sends.sendStates(
+			this.options.campaignId,
+			this.sends.map((send) => send.contactKey),
+			Date.now(),
+		);
+		for (const send of this.sends) {
+			const state = known.get(send.contactKey);
+			if (!state) {
+				this.queue.push({ send, attempt: 1 });
+				continue;
+			}
+			if (send.reservationId) await this.store.caps.releaseReservation(send.reservationId);
+			this.finish(alreadySent(send, state));
+		}
+	}
+
+	private async worker() {
+		for (;;) {
+			const job = this.queue.shift();
+			if (job) {
+				await this.sendOne(job);
+				continue;
+			}
+			if (this.waiting === 0) return;
+			await sleep(5);
+		}
+	}
+
+	private finish(outcome: SendOutcome) {
+		this.outcomes.push(outcome);
+		if (outcome.kind === 'sent') this.counts.sent++;
+		else if (outcome.kind === 'failed') this.counts.failed++;
+		else this.counts.notSent++;
+		const done = this.counts.sent + this.counts.failed + this.counts.notSent;
+		if (this.options.onProgress && done % this.options.progressEvery === 0) {
+			this.options.onProgress({
+				...this.counts,
+				remaining: this.sends.length - done,
+				ratePerSecond: this.counts.sent / Math.max(0.001, (Date.now() - this.started) / 1000),
 			});
 		}
-	};
-	const haltReason = (): { reason: NotSentReason; detail?: string } | undefined => {
-		if (stopped)
-			return { reason: 'CAMPAIGN_STOPPED', detail: `Meta error ${stopped.code ?? ''}: ${stopped.message}`.trim() };
-		if (pause) return { reason: 'PAUSED', detail: `${pause.scope} paused${pause.reason ? `: ${pause.reason}` : ''}` };
-		return undefined;
-	};
+	}
 
-	// Slots from the shared limiter, as local times, taken a batch at a time by whichever worker finds none.
-	const slotBatch = Math.max(1, Math.min(32, Math.ceil((options.ratePerSecond * SLOT_BATCH_MS) / 1000)));
-	const slots: number[] = [];
-	let refill: Promise<void> | undefined;
-	const nextSlot = async (): Promise<number> => {
-		while (slots.length === 0) {
-			refill ??= store
-				.acquireSendSlots(options.phoneNumberId, options.ratePerSecond * PACING_HEADROOM, slotBatch)
+	private haltReason(): { reason: NotSentReason; detail?: string } | undefined {
+		if (this.stopped)
+			return {
+				reason: 'CAMPAIGN_STOPPED',
+				detail: `Meta error ${this.stopped.code ?? ''}: ${this.stopped.message}`.trim(),
+			};
+		if (this.pause)
+			return {
+				reason: 'PAUSED',
+				detail: `${this.pause.scope} paused${this.pause.reason ? `: ${this.pause.reason}` : ''}`,
+			};
+		return undefined;
+	}
+
+	private async nextSlot(): Promise<number> {
+		while (this.slots.length === 0) {
+			this.refill ??= this.store.limiter
+				.acquireSendSlots(this.options.phoneNumberId, this.options.ratePerSecond * PACING_HEADROOM, this.slotBatch)
 				.then(({ waits }) => {
 					const received = Date.now();
-					for (const wait of waits) slots.push(received + wait);
+					for (const wait of waits) this.slots.push(received + wait);
 				})
-				.finally(() => (refill = undefined));
-			await refill;
+				.finally(() => (this.refill = undefined));
+			await this.refill;
 		}
-		return slots.shift()!;
-	};
-	const gateWait = (now: number) => Math.max(departures.waitMs(now), catchUp.waitMs(now));
-
-	const alreadySent = (send: PreparedSend, claim: SendState): SendOutcome => ({
-		kind: 'not_sent',
-		itemIndex: send.itemIndex,
-		reason: 'ALREADY_SENT',
-		detail:
-			claim.state === 'sent'
-				? `sent ${new Date(claim.at).toISOString()}${claim.messageId ? ` as ${claim.messageId}` : ''}`
-				: 'a request to this recipient was in flight in another execution',
-	});
-
-	// Recipients this campaign already sent (a re-run after a crash) or has on the wire elsewhere are
-	// set aside in one read, before they could take throughput slots.
-	const known = await store.sendStates(
-		options.campaignId,
-		sends.map((send) => send.contactKey),
-		Date.now(),
-	);
-	type Job = { send: PreparedSend; attempt: number };
-	const queue: Job[] = [];
-	for (const send of sends) {
-		const state = known.get(send.contactKey);
-		if (!state) {
-			queue.push({ send, attempt: 1 });
-			continue;
-		}
-		if (send.reservationId) await store.releaseReservation(send.reservationId);
-		finish(alreadySent(send, state));
+		return this.slots.shift()!;
 	}
-	let waiting = 0; // jobs sleeping before a retry
 
-	const release = async (send: PreparedSend, keepClaim: boolean) => {
-		if (!keepClaim) await store.releaseClaim(options.campaignId, send.contactKey, owner);
-		if (send.reservationId) await store.releaseReservation(send.reservationId);
-	};
-
-	const process = async (job: Job) => {
-		const { send } = job;
-		// A halted job holds no claim of its own to give back: claims are made right before the request,
-		// a retry after an answer gave its claim back, and a retry after no answer must keep it (that
-		// request may have been accepted). Only the cap reservation is released.
-		const halt = haltReason();
-		if (halt) {
-			await release(send, true);
-			return finish({ kind: 'not_sent', itemIndex: send.itemIndex, ...halt });
-		}
+	/** Waits for the next slot and this process's windows; returns the departure's ticket. */
+	private async depart(): Promise<number> {
 		// The shared limiter spaces sends a little under the configured rate, for every execution and
 		// worker on this number; a slot whose time has passed (a timer fired late) is used at once, so
 		// timer overshoot costs no throughput. This process's own departures then stay within Meta's
 		// per-second count (see DepartureWindow): the check and the record run in one tick.
-		const slot = await nextSlot();
+		const slot = await this.nextSlot();
 		if (slot > Date.now()) await sleep(slot - Date.now());
+		const gateWait = (now: number) => Math.max(this.departures.waitMs(now), this.catchUp.waitMs(now));
 		for (let now = Date.now(), wait = gateWait(now); wait > 0; now = Date.now(), wait = gateWait(now))
 			await sleep(wait);
 		const departed = Date.now();
 		// Both logs record every departure, so one ticket stands for it in each.
-		const ticket = departures.record(departed);
-		catchUp.record(departed);
-		// The last look before the request: a pause set while waiting for the slot still stops this one.
-		const late = haltReason();
-		if (late) {
-			await release(send, true);
-			return finish({ kind: 'not_sent', itemIndex: send.itemIndex, ...late });
+		const ticket = this.departures.record(departed);
+		this.catchUp.record(departed);
+		return ticket;
+	}
+
+	/** Gives back what a send that did not go out holds: its claim (unless kept) and its cap reservation. */
+	private async release(send: PreparedSend, keepClaim: boolean) {
+		if (!keepClaim) await this.store.sends.releaseClaim(this.options.campaignId, send.contactKey, this.owner);
+		if (send.reservationId) await this.store.caps.releaseReservation(send.reservationId);
+	}
+
+	private async sendOne(job: Job) {
+		const { send } = job;
+		// A halted job holds no claim of its own to give back: claims are made right before the request,
+		// a retry after an answer gave its claim back, and a retry after no answer must keep it (that
+		// request may have been accepted). Only the cap reservation is released.
+		const halt = this.haltReason();
+		if (halt) {
+			await this.release(send, true);
+			return this.finish({ kind: 'not_sent', itemIndex: send.itemIndex, ...halt });
 		}
-		// Claimed right before the request, straight as `sending` (a retry re-claims its own): a run
-		// killed while waiting for slots leaves nothing behind, and only requests really on the wire
-		// stay in flight. Recipients already sent were set aside before the run (sendStates,
-		// above); this catches another execution of the same campaign that got there meanwhile.
-		const claim = await store.claimSend(
-			options.campaignId,
+		const ticket = await this.depart();
+		// The last look before the request: a pause set while waiting for the slot still stops this one.
+		const late = this.haltReason();
+		if (late) {
+			await this.release(send, true);
+			return this.finish({ kind: 'not_sent', itemIndex: send.itemIndex, ...late });
+		}
+		// Claimed right before the request (a retry re-claims its own): a run killed while waiting for
+		// slots leaves nothing behind, and only requests really on the wire stay in flight. Recipients
+		// already sent were set aside before the run (prepareQueue); this catches another execution of
+		// the same campaign that got there meanwhile.
+		const claim = await this.store.sends.claimSend(
+			this.options.campaignId,
 			send.contactKey,
 			Date.now(),
-			options.claimTtlMs,
-			owner,
-			'sending',
+			this.options.claimTtlMs,
+			this.owner,
 		);
 		if (claim.state !== 'claimed') {
-			if (send.reservationId) await store.releaseReservation(send.reservationId);
-			return finish(alreadySent(send, claim));
+			if (send.reservationId) await this.store.caps.releaseReservation(send.reservationId);
+			return this.finish(alreadySent(send, claim));
 		}
 		try {
-			const result = await client.sendTemplate(
+			const result = await this.client.sendTemplate(
 				{
 					to: send.to,
 					name: send.template.name,
 					languageCode: send.template.language,
 					components: send.components,
-					bizOpaqueCallbackData: `${options.campaignId}|${send.variant}`.slice(0, 512),
+					bizOpaqueCallbackData: callbackData(this.options.campaignId, send.variant),
 				},
 				{
 					onWritten: (at) => {
-						departures.departedAt(ticket, at);
-						catchUp.departedAt(ticket, at);
+						this.departures.departedAt(ticket, at);
+						this.catchUp.departedAt(ticket, at);
 					},
 				},
 			);
 			const sentAt = Date.now();
-			await store.completeSend(options.campaignId, send.contactKey, result.messageId, sentAt);
-			if (send.reservationId) await store.confirmReservation(send.reservationId, sentAt);
-			return finish({
+			await this.store.sends.completeSend(this.options.campaignId, send.contactKey, result.messageId, sentAt);
+			if (send.reservationId) await this.store.caps.confirmReservation(send.reservationId, sentAt);
+			return this.finish({
 				kind: 'sent',
 				itemIndex: send.itemIndex,
 				variant: send.variant,
@@ -290,55 +308,51 @@ export async function sendCampaign(
 				sentAt,
 			});
 		} catch (caught) {
-			const error =
-				caught instanceof GraphApiError
-					? caught
-					: new GraphApiError({ message: String((caught as Error)?.message ?? caught), responseReceived: false });
-			const delay = stopped ? undefined : retryDelay(error.rule, job.attempt, options.retry);
-			if (delay !== undefined) {
-				// Meta answered, so nothing was accepted: give the claim back while waiting, or a crash during
-				// the wait would leave the recipient "in flight" and never sent. The retry claims again.
-				if (error.responseReceived) await store.releaseClaim(options.campaignId, send.contactKey, owner);
-				waiting++;
-				setTimeout(() => {
-					waiting--;
-					queue.push({ send, attempt: job.attempt + 1 });
-				}, delay);
-				return;
-			}
-			if (stopsSending(error.errorClass) && !stopped) stopped = error;
-			// Without a response the message may have been accepted: keep the claim so no re-run sends it twice.
-			await release(send, !error.responseReceived);
-			return finish({ kind: 'failed', itemIndex: send.itemIndex, variant: send.variant, error, attempts: job.attempt });
+			return this.failed(job, caught);
 		}
-	};
-
-	const worker = async () => {
-		for (;;) {
-			const job = queue.shift();
-			if (job) {
-				await process(job);
-				continue;
-			}
-			if (waiting === 0) return;
-			await sleep(5);
-		}
-	};
-
-	// A pause set by Campaign Control, the Delivery Monitor or another execution is seen within pauseCheckMs.
-	const watcher = setInterval(() => {
-		store
-			.activePause(scopes)
-			.then((state) => {
-				if (state) pause = state;
-			})
-			.catch(() => undefined);
-	}, options.pauseCheckMs);
-
-	try {
-		await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, sends.length)) }, worker));
-	} finally {
-		clearInterval(watcher);
 	}
-	return outcomes.sort((a, b) => a.itemIndex - b.itemIndex);
+
+	/** A request that threw: retried when Meta's table says so, otherwise the item fails. */
+	private async failed(job: Job, caught: unknown) {
+		const { send } = job;
+		const error =
+			caught instanceof GraphApiError
+				? caught
+				: new GraphApiError({ message: String((caught as Error)?.message ?? caught), responseReceived: false });
+		const delay = this.stopped ? undefined : retryDelay(error.rule, job.attempt, this.options.retry);
+		if (delay !== undefined) {
+			// Meta answered, so nothing was accepted: give the claim back while waiting, or a crash during
+			// the wait would leave the recipient "in flight" and never sent. The retry claims again.
+			if (error.responseReceived)
+				await this.store.sends.releaseClaim(this.options.campaignId, send.contactKey, this.owner);
+			this.waiting++;
+			setTimeout(() => {
+				this.waiting--;
+				this.queue.push({ send, attempt: job.attempt + 1 });
+			}, delay);
+			return;
+		}
+		if (stopsSending(error.errorClass) && !this.stopped) this.stopped = error;
+		// Without a response the message may have been accepted: keep the claim so no re-run sends it twice.
+		await this.release(send, !error.responseReceived);
+		return this.finish({
+			kind: 'failed',
+			itemIndex: send.itemIndex,
+			variant: send.variant,
+			error,
+			attempts: job.attempt,
+		});
+	}
+}
+
+function alreadySent(send: PreparedSend, claim: SendState): SendOutcome {
+	return {
+		kind: 'not_sent',
+		itemIndex: send.itemIndex,
+		reason: 'ALREADY_SENT',
+		detail:
+			claim.state === 'sent'
+				? `sent ${new Date(claim.at).toISOString()}${claim.messageId ? ` as ${claim.messageId}` : ''}`
+				: 'a request to this recipient was in flight in another execution',
+	};
 }

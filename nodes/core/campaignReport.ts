@@ -1,4 +1,5 @@
 /** A campaign's figures from its counters (Template Send's and the Delivery Monitor's), and a funnel chart. */
+import { readCounters } from './campaignCounters';
 import { classifyMetaError } from './metaErrors';
 
 export interface CampaignReport {
@@ -23,36 +24,11 @@ export interface CampaignReport {
 const ratio = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 1000) / 1000 : null);
 
 export function campaignReport(campaignId: string, counters: Record<string, number>): CampaignReport {
-	const get = (name: string) => counters[name] ?? 0;
-	const failuresByCode: CampaignReport['failuresByCode'] = [];
-	const notSentByReason: Record<string, number> = {};
-	const variants: CampaignReport['variants'] = {};
-	const hours: Record<string, Record<string, number>> = {};
-	for (const [name, value] of Object.entries(counters)) {
-		let match = /^failed:(\d+)$/.exec(name);
-		if (match)
-			failuresByCode.push({
-				code: Number(match[1]),
-				count: value,
-				stage: 'send',
-				meaning: classifyMetaError(Number(match[1])).meaning,
-			});
-		match = /^deliveryFailed:(\d+)$/.exec(name);
-		if (match)
-			failuresByCode.push({
-				code: Number(match[1]),
-				count: value,
-				stage: 'delivery',
-				meaning: classifyMetaError(Number(match[1])).meaning,
-			});
-		match = /^notSent:(\w+)$/.exec(name);
-		if (match) notSentByReason[match[1]] = value;
-		const variant = /^variant:([^:]+):(\w+)$/.exec(name);
-		if (variant) (variants[variant[1]] ??= {})[variant[2]] = value;
-		const hour = /^hour:(\d{4}-\d\d-\d\dT\d\d):(\w+)$/.exec(name);
-		if (hour) (hours[hour[1]] ??= {})[hour[2]] = value;
-	}
-	failuresByCode.sort((a, b) => b.count - a.count);
+	const read = readCounters(counters);
+	const get = read.total;
+	const failuresByCode = read.failuresByCode
+		.map(({ stage, code, count }) => ({ code, count, stage, meaning: classifyMetaError(code).meaning }))
+		.sort((a, b) => b.count - a.count);
 	const sent = get('sent');
 	const delivered = get('delivered');
 	const deliveryFailed = get('deliveryFailed');
@@ -69,11 +45,11 @@ export function campaignReport(campaignId: string, counters: Record<string, numb
 		readRate: ratio(get('read'), delivered),
 		optOutRate: ratio(get('optOut'), sent),
 		failuresByCode,
-		notSentByReason,
-		variants,
-		timeline: Object.keys(hours)
+		notSentByReason: read.notSentByReason,
+		variants: read.variants,
+		timeline: Object.keys(read.hours)
 			.sort()
-			.map((hour) => ({ hour: `${hour}:00Z`, ...hours[hour] })),
+			.map((hour) => ({ hour: `${hour}:00Z`, ...read.hours[hour] })),
 	};
 }
 

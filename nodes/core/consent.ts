@@ -5,7 +5,7 @@
  * must be honoured. So the suppression list always wins, then an opt-in must exist and cover the
  * category, then the operator's proof rules apply (business named, consent age, inactivity).
  */
-import type { ContactState, MessageCategory } from '../store/types';
+import type { ContactState, MessageCategory } from './types';
 
 export type ConsentBlockReason =
 	| 'NO_OPT_IN'
@@ -68,19 +68,36 @@ function namesBusiness(evidence: OptInEvidence, business: string): boolean {
 	return evidence.texts.some((text) => normalise(text).includes(wanted));
 }
 
+/**
+ * When the contact stopped messages of this category (a suppression, or an opt-out as the latest
+ * ledger event for it), or undefined when they have not. The suppression list always wins.
+ */
+export function optedOutSince(state: ContactState, category: MessageCategory): number | undefined {
+	const suppression = state.suppressions.find((s) => s.category === category || s.category === 'all');
+	if (suppression) return suppression.at;
+	const latest = state.consent[category];
+	return latest?.action === 'opt_out' ? latest.at : undefined;
+}
+
+/**
+ * How many days a 131026 failure (not on WhatsApp) keeps a number out, unless the operator sets
+ * another window (Number Validation and Consent Gate both default to this).
+ */
+export const UNDELIVERABLE_WINDOW_DAYS = 90;
+
+/** A 131026 failure (not on WhatsApp) within `withinMs`: people do install WhatsApp later. */
+export function isRecentlyUndeliverable(state: ContactState | undefined, withinMs: number, now: number): boolean {
+	return state?.undeliverableAt !== undefined && state.undeliverableAt >= now - withinMs;
+}
+
 export function decideConsent(crm: CrmConsent | undefined, state: ContactState, rules: ConsentRules): ConsentDecision {
 	const { category, now } = rules;
 
-	const suppression = state.suppressions.find((s) => s.category === category || s.category === 'all');
-	if (suppression) return { allowed: false, reason: 'OPTED_OUT', since: suppression.at };
+	const stop = optedOutSince(state, category);
+	if (stop !== undefined) return { allowed: false, reason: 'OPTED_OUT', since: stop };
 	const latest = state.consent[category];
-	if (latest?.action === 'opt_out') return { allowed: false, reason: 'OPTED_OUT', since: latest.at };
 
-	if (
-		rules.undeliverableWithinMs !== undefined &&
-		state.undeliverableAt !== undefined &&
-		state.undeliverableAt >= now - rules.undeliverableWithinMs
-	) {
+	if (rules.undeliverableWithinMs !== undefined && isRecentlyUndeliverable(state, rules.undeliverableWithinMs, now)) {
 		return { allowed: false, reason: 'NOT_ON_WHATSAPP', since: state.undeliverableAt };
 	}
 

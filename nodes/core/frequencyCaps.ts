@@ -1,15 +1,14 @@
 /**
  * The frequency-cap decision for one contact, from the facts the store holds at that instant. The
  * SQLite backend calls this inside its write transaction; the Redis backend's Lua script mirrors it
- * line for line (nodes/store/redisScripts.ts). Both are held to the same behavioural test suite.
+ * line for line (nodes/store/caps/redis.ts, its reason codes from CAP_DENIALS). Both are held to the same
+ * behavioural test suite.
  *
  * Windows are rolling and half-open: a send exactly `windowMs` ago no longer counts, a gap of exactly
  * `minGapMs` is enough.
  */
-import type { CapDecision, CapRequest } from '../store/types';
-
-export const HOUR_MS = 3_600_000;
-export const DAY_MS = 24 * HOUR_MS;
+import { HOUR_MS, DAY_MS } from './time';
+import { CAP_DENIALS, type CapDecision, type CapRequest } from './types';
 
 export interface CapFacts {
 	/** Times of this contact's live sends and reservations in this category, ascending. */
@@ -42,20 +41,20 @@ function firstAfter(times: readonly number[], since: number): number {
 
 export function decideCap(request: CapRequest, facts: CapFacts, now: number): CapDecision {
 	if (facts.holdUntil !== undefined && facts.holdUntil > now) {
-		return { allowed: false, reason: 'META_HOLD', nextAllowedAt: facts.holdUntil };
+		return { allowed: false, reason: CAP_DENIALS.META_HOLD, nextAllowedAt: facts.holdUntil };
 	}
 	const rule = request.rule;
 	if (rule) {
 		const times = facts.contactTimes;
 		const last = times.at(-1);
 		if (rule.minGapMs > 0 && last !== undefined && now - last < rule.minGapMs) {
-			return { allowed: false, reason: 'MIN_GAP', nextAllowedAt: last + rule.minGapMs };
+			return { allowed: false, reason: CAP_DENIALS.MIN_GAP, nextAllowedAt: last + rule.minGapMs };
 		}
 		// Full when `maxCount` sends are in the window; room again when the maxCount-th most recent leaves it.
 		if (rule.maxCount > 0 && times.length - firstAfter(times, now - rule.windowMs) >= rule.maxCount) {
 			return {
 				allowed: false,
-				reason: 'CONTACT_CAP',
+				reason: CAP_DENIALS.CONTACT_CAP,
 				nextAllowedAt: times[times.length - rule.maxCount] + rule.windowMs,
 			};
 		}
@@ -64,14 +63,14 @@ export function decideCap(request: CapRequest, facts: CapFacts, now: number): Ca
 	if (budgets.messagesPerHour !== undefined && facts.phoneLastHour >= budgets.messagesPerHour) {
 		return {
 			allowed: false,
-			reason: 'HOURLY_BUDGET',
+			reason: CAP_DENIALS.HOURLY_BUDGET,
 			nextAllowedAt: facts.phoneNthLatest(budgets.messagesPerHour) + HOUR_MS,
 		};
 	}
 	if (budgets.messagesPerDay !== undefined && facts.phoneLast24h >= budgets.messagesPerDay) {
 		return {
 			allowed: false,
-			reason: 'DAILY_BUDGET',
+			reason: CAP_DENIALS.DAILY_BUDGET,
 			nextAllowedAt: facts.phoneNthLatest(budgets.messagesPerDay) + DAY_MS,
 		};
 	}
@@ -80,7 +79,7 @@ export function decideCap(request: CapRequest, facts: CapFacts, now: number): Ca
 		!facts.contactAlreadyReached &&
 		facts.uniqueReached >= budgets.uniqueContactsPer24h
 	) {
-		return { allowed: false, reason: 'UNIQUE_CONTACTS_LIMIT', nextAllowedAt: facts.earliestUniqueExpiry() };
+		return { allowed: false, reason: CAP_DENIALS.UNIQUE_CONTACTS_LIMIT, nextAllowedAt: facts.earliestUniqueExpiry() };
 	}
 	return { allowed: true };
 }

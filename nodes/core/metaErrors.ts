@@ -5,6 +5,7 @@
  * subcode or title, so this table is keyed on `code` alone. Every node that reacts to an error
  * (Template Send's retries, the Delivery Monitor's suppressions) reads it from here.
  */
+import { HOUR_MS } from './time';
 
 /** What the sender does about an error. */
 export type ErrorClass =
@@ -35,7 +36,6 @@ export interface MetaErrorRule {
 	suppressMarketing?: boolean;
 }
 
-const HOUR_MS = 3_600_000;
 
 function rule(errorClass: ErrorClass, meaning: string, extra: Partial<MetaErrorRule> = {}): MetaErrorRule {
 	return { errorClass, meaning, ...extra };
@@ -116,10 +116,8 @@ export function classifyMetaError(code: number | undefined, httpStatus?: number)
 	return UNKNOWN_CODE;
 }
 
-/** Every code the table names explicitly (for docs and tests). */
-export function knownMetaErrorCodes(): number[] {
-	return [...rules.keys()].sort((a, b) => a - b);
-}
+/** The table itself: every code it names, with its rule. */
+export const META_ERROR_RULES: ReadonlyMap<number, MetaErrorRule> = rules;
 
 /** True when the class ends the run for every remaining item. */
 export function stopsSending(errorClass: ErrorClass): boolean {

@@ -3,6 +3,7 @@
  * send request built from them. Validation mirrors Meta's rules so that a bad item fails here, with a
  * reason, instead of costing an API call (and a quality signal) per item.
  */
+import { OPT_OUT_KEYWORDS } from './keywords';
 
 export interface TemplateDefinition {
 	name: string;
@@ -248,32 +249,6 @@ export function buildComponents(
 	return { components };
 }
 
-/** Words people use to stop messages, in the languages the Delivery Monitor listens for by default. */
-export const OPT_OUT_KEYWORDS = [
-	'stop',
-	'unsubscribe',
-	'opt out',
-	'opt-out',
-	'cancel',
-	'end',
-	'quit',
-	'arret',
-	'arrêt',
-	'desabonner',
-	'désabonner',
-	'desinscrire',
-	'désinscrire',
-	'baja',
-	'parar',
-	'cancelar',
-	'sair',
-	'descadastrar',
-	'abmelden',
-	'abbestellen',
-	'disiscriviti',
-	'cancellami',
-];
-
 /**
  * A marketing template must offer a way out: a quick-reply button whose text or payload is an opt-out
  * keyword, or a footer/body that names one ("Reply STOP to unsubscribe"). Returns a warning, or
@@ -282,7 +257,7 @@ export const OPT_OUT_KEYWORDS = [
 export function optOutPathWarning(template: TemplateDefinition, quickReplyPayloads: string[] = []): string | undefined {
 	if (upper(template.category) !== 'MARKETING') return undefined;
 	const pattern = new RegExp(
-		`(^|[^\\p{L}])(${OPT_OUT_KEYWORDS.map((k) => k.replace(/[-]/g, '[- ]?')).join('|')})($|[^\\p{L}])`,
+		`(^|[^\\p{L}])(${OPT_OUT_KEYWORDS.map((k) => k.replace(/[- ]/g, '[- ]?')).join('|')})($|[^\\p{L}])`,
 		'iu',
 	);
 	for (const component of template.components ?? []) {

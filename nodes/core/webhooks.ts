@@ -4,6 +4,8 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
+import { parseCallbackData } from './callbackData';
+
 /**
  * `X-Hub-Signature-256` is `sha256=` + HMAC-SHA256(app secret, raw body). Meta signs the bytes it
  * sends (non-ASCII escaped as \uXXXX), so the raw body must be hashed, never a re-serialised object.
@@ -60,13 +62,6 @@ export interface AccountEvent {
 export type WebhookEvent = StatusEvent | InboundEvent | PreferenceEvent | AccountEvent;
 
 const seconds = (value: unknown) => (Number(value) > 0 ? Number(value) * 1000 : Date.now());
-
-/** Our Template Send tags each message `campaignId|variant` in biz_opaque_callback_data. */
-export function parseCallbackData(data: unknown): { campaignId?: string; variant?: string } {
-	if (typeof data !== 'string' || !data) return {};
-	const at = data.lastIndexOf('|');
-	return at > 0 ? { campaignId: data.slice(0, at), variant: data.slice(at + 1) || undefined } : { campaignId: data };
-}
 
 /** The events of an envelope, or undefined when the body is not a WhatsApp Business Account webhook. */
 export function parseEnvelope(body: unknown): WebhookEvent[] | undefined {
@@ -161,55 +156,20 @@ export function parseEnvelope(body: unknown): WebhookEvent[] | undefined {
 	return events;
 }
 
-/** Case-, accent- and space-insensitive form of a reply, for keyword matching ("Arrêt " → "arret"). */
-export function normaliseKeyword(text: string): string {
-	return text
-		.normalize('NFD')
-		.replace(/[\u0300-\u036f]/g, '')
-		.toLowerCase()
-		.replace(/[\s.!¡?¿'"’]+/g, ' ')
-		.trim();
-}
-
-export const DEFAULT_OPT_OUT_KEYWORDS = [
-	'STOP',
-	'STOP ALL',
-	'UNSUBSCRIBE',
-	'CANCEL',
-	'END',
-	'QUIT',
-	'OPT OUT',
-	'OPTOUT',
-	'ARRET',
-	'ARRÊT',
-	'STOP PUB',
-	'DESABONNER',
-	'DÉSABONNER',
-	'DESINSCRIRE',
-	'BAJA',
-	'DAR DE BAJA',
-	'PARAR',
-	'CANCELAR',
-	'SAIR',
-	'DESCADASTRAR',
-	'PARE',
-	'ABMELDEN',
-	'ABBESTELLEN',
-	'STOPP',
-	'DISISCRIVITI',
-	'CANCELLAMI',
-	'BASTA',
-];
-export const DEFAULT_RESUBSCRIBE_KEYWORDS = ['START', 'UNSTOP', 'SUBSCRIBE', 'ALTA', 'INICIAR', 'ANMELDEN'];
-
-/** Exact match after normalisation: "Stop" and "STOP!" opt out, "stop sending me offers please" does not. */
-export function matchesKeyword(text: string | undefined, keywords: readonly string[]): boolean {
-	if (!text) return false;
-	const wanted = normaliseKeyword(text);
-	return keywords.some((keyword) => normaliseKeyword(keyword) === wanted);
-}
-
 /** Meta's delivery failures that need the contact's state changed (same table as Template Send). */
 export function isFinalStatus(status: string): boolean {
 	return status === 'delivered' || status === 'read' || status === 'played' || status === 'failed';
 }
+
+/**
+ * Dedupe keys of the Delivery Monitor: Meta retries deliveries for days and repeats statuses, so each
+ * fact is applied once, under one of these keys (marked in the store's webhook dedupe).
+ */
+export const dedupeKeys = {
+	/** One status of one message. */
+	status: (messageId: string, status: string) => `s:${messageId}:${status}`,
+	/** "delivered" once per message, whether it arrives as delivered, read or played. */
+	delivery: (messageId: string) => `d:${messageId}`,
+	inbound: (messageId: string) => `m:${messageId}`,
+	preference: (waId: string, value: string, timestamp: number) => `p:${waId}:${value}:${timestamp}`,
+};

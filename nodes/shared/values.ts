@@ -1,5 +1,5 @@
 /** Reading loosely typed CRM values (strings from sheets, numbers, booleans, dates) without throwing. */
-import { MESSAGE_CATEGORIES, type MessageCategory } from '../store/types';
+import { MESSAGE_CATEGORIES, type MessageCategory } from '../core/types';
 
 const TRUE = new Set([
 	'true',

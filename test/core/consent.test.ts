@@ -1,5 +1,5 @@
 import { decideConsent, type ConsentDecision, type ConsentRules, type CrmConsent } from '../../nodes/core/consent';
-import type { ConsentEvent, ContactState } from '../../nodes/store/types';
+import type { ConsentEvent, ContactState } from '../../nodes/core/types';
 
 const NOW = Date.UTC(2026, 10, 22);
 const DAY = 86_400_000;

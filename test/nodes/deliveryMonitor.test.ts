@@ -1,69 +1,35 @@
-import { createHmac } from 'node:crypto';
-
 import type { IDataObject } from 'n8n-workflow';
 
 import { closeAllStores, openStore } from '../../nodes/store/openStore';
 import { runWorkflow } from '../harness/WorkflowHarness';
-import { startWebhookHost, type WebhookHost } from '../harness/webhookHost';
-import { CloudApiSandbox, metaJson } from '../sandbox/server.ts';
+import { sign, startMonitorLoop, VERIFY_TOKEN, type MonitorLoop } from '../harness/monitorLoop';
+import type { WebhookHost } from '../harness/webhookHost';
+import { metaJson, type CloudApiSandbox } from '../sandbox/server.ts';
 
-const APP_SECRET = 'monitor-app-secret';
-const VERIFY_TOKEN = 'verify-me-please';
-const helloWorld = {
-	template: { __rl: true, mode: 'name', value: 'hello_world:en_US' },
-	variables: { mappingMode: 'defineBelow', value: {}, matchingColumns: [], schema: [] },
-};
-
+let loop: MonitorLoop;
 let sandbox: CloudApiSandbox;
 let host: WebhookHost;
-const credentials = () => ({
-	whatsAppCloudApi: sandbox.credentials({ appSecret: APP_SECRET, verifyToken: VERIFY_TOKEN }),
-});
 
 beforeAll(async () => {
-	sandbox = await CloudApiSandbox.start({
-		webhook: { url: 'http://127.0.0.1:9/unset', appSecret: APP_SECRET, statusDelayMs: 2, batchDelayMs: 20 },
-	});
-	host = await startWebhookHost(
-		'whatsAppDeliveryMonitorTrigger',
-		{
-			store: 'builtIn',
-			emitStatuses: ['failed'],
-			emitInbound: true,
-			emitOptOuts: true,
-			emitAlerts: true,
-			autoPause: true,
-			options: {},
-		},
-		credentials(),
-	);
-	sandbox.webhook!.url = host.url;
+	loop = await startMonitorLoop();
+	({ sandbox, host } = loop);
 });
 afterAll(async () => {
-	await host.close();
+	await loop.close();
 	await closeAllStores();
-	await sandbox.close();
 });
 
 let n = 0;
 const fresh = () => `+3364${String(1_000_000 + ++n)}`;
 const store = () => openStore({ kind: 'sqlite' });
-
-async function sendCampaign(campaignId: string, recipients: string[], template: IDataObject = helloWorld) {
-	const result = await runWorkflow('template-send.json', {
-		items: recipients.map((e164) => ({ whatsapp: { e164 } })),
-		credentials: credentials(),
-		parameters: { 'Template Send': { ...template, campaignId, options: { rate: 500 } } },
-	});
-	return result.outputs('Template Send');
-}
+const sendCampaign = (campaignId: string, recipients: string[], template?: IDataObject) =>
+	loop.sendCampaign(campaignId, recipients, template);
 
 async function post(body: string, signature?: string) {
 	const headers: Record<string, string> = { 'Content-Type': 'application/json' };
 	if (signature !== undefined) headers['X-Hub-Signature-256'] = signature;
 	return fetch(host.url, { method: 'POST', headers, body });
 }
-const sign = (body: string, secret = APP_SECRET) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 
 describe('WhatsApp Delivery Monitor trigger', () => {
 	test('verification: the right verify token gets the challenge back as text, anything else 403', async () => {
@@ -80,7 +46,7 @@ describe('WhatsApp Delivery Monitor trigger', () => {
 		await sendCampaign('monitor-basic', recipients);
 		await sandbox.flushWebhooks();
 		expect(sandbox.counters.webhookFailures).toBe(0);
-		const counters = await (await store()).counters('monitor-basic');
+		const counters = await (await store()).campaigns.counters('monitor-basic');
 		expect(counters).toMatchObject({
 			sent: 3,
 			statusSent: 3,
@@ -130,7 +96,7 @@ describe('WhatsApp Delivery Monitor trigger', () => {
 		expect((await post('{"hello":"world"}', sign('{"hello":"world"}'))).status).toBe(400);
 		const huge = metaJson({ object: 'whatsapp_business_account', entry: [], padding: 'x'.repeat(3 * 1024 * 1024) });
 		expect((await post(huge, sign(huge))).status).toBe(413);
-		const state = (await (await store()).contactStates([(await store()).contactKey(e164)])).get(
+		const state = (await (await store()).ledger.contactStates([(await store()).contactKey(e164)])).get(
 			(await store()).contactKey(e164),
 		)!;
 		expect(state).toEqual({ consent: {}, suppressions: [] });
@@ -144,7 +110,7 @@ describe('WhatsApp Delivery Monitor trigger', () => {
 			await sendCampaign('monitor-dupes', recipients);
 			await sandbox.flushWebhooks();
 			const truth = sandbox.statusLog.filter((s) => s.biz === 'monitor-dupes|A');
-			const counters = await (await store()).counters('monitor-dupes');
+			const counters = await (await store()).campaigns.counters('monitor-dupes');
 			expect(counters.delivered).toBe(truth.filter((s) => s.status === 'delivered').length);
 			expect(counters.read).toBe(truth.filter((s) => s.status === 'read').length);
 			expect(counters.statusSent).toBe(truth.filter((s) => s.status === 'sent').length);
@@ -177,7 +143,7 @@ describe('WhatsApp Delivery Monitor trigger', () => {
 			parameters: { 'Consent Gate': {} },
 		});
 		expect(check.json('Consent Gate', 1)[0].consent).toMatchObject({ allowed: false, reason: 'OPTED_OUT' });
-		expect((await (await store()).counters('monitor-stop')).optOut).toBe(1);
+		expect((await (await store()).campaigns.counters('monitor-stop')).optOut).toBe(1);
 	});
 
 	test('failed 131050 suppresses marketing only; 131026 marks undeliverable; 131049 holds 24 h; failures start an execution', async () => {
@@ -191,12 +157,18 @@ describe('WhatsApp Delivery Monitor trigger', () => {
 		const emitted = host.executions.slice(executionsBefore).flatMap((e) => e[0].map((i) => i.json));
 		expect(emitted.map((s) => (s.errors as IDataObject[])[0].code).sort()).toEqual([131026, 131049, 131050]);
 		const s = await store();
-		const states = await s.contactStates([s.contactKey(stopped), s.contactKey(absent), s.contactKey(held)]);
+		const states = await s.ledger.contactStates([s.contactKey(stopped), s.contactKey(absent), s.contactKey(held)]);
 		expect(states.get(s.contactKey(stopped))!.suppressions).toEqual([
 			{ category: 'marketing', reason: 'USER_STOPPED_MARKETING', at: expect.any(Number) },
 		]);
 		expect(states.get(s.contactKey(absent))!.undeliverableAt).toBeGreaterThan(0);
-		expect(states.get(s.contactKey(held))!.holdUntil).toBeGreaterThan(Date.now() + 23 * 3_600_000);
+		// The hold is what the cap reads: the held contact is refused for about 24 h.
+		const [decision] = await s.caps.reserve(
+			[{ contactKey: s.contactKey(held), category: 'marketing', phoneNumberId: 'any', reservationTtlMs: 1_000, dryRun: true }],
+			Date.now(),
+		);
+		expect(decision).toEqual({ allowed: false, reason: 'META_HOLD', nextAllowedAt: expect.any(Number) });
+		expect(decision.allowed === false && decision.nextAllowedAt).toBeGreaterThan(Date.now() + 23 * 3_600_000);
 		const check = (category: string) =>
 			runWorkflow('consent-check.json', {
 				items: [{ whatsapp: { e164: stopped }, whatsappOptIn: true }],
@@ -204,7 +176,7 @@ describe('WhatsApp Delivery Monitor trigger', () => {
 			});
 		expect((await check('marketing')).json('Consent Gate', 1)[0].consent).toMatchObject({ reason: 'OPTED_OUT' });
 		expect((await check('utility')).json('Consent Gate', 0)[0].consent).toMatchObject({ allowed: true });
-		expect(await s.counters('monitor-failures')).toMatchObject({
+		expect(await s.campaigns.counters('monitor-failures')).toMatchObject({
 			deliveryFailed: 3,
 			'deliveryFailed:131050': 1,
 			'deliveryFailed:131026': 1,
@@ -220,7 +192,7 @@ describe('WhatsApp Delivery Monitor trigger', () => {
 		await sendCampaign('monitor-rate', recipients.slice(0, 120));
 		await sandbox.flushWebhooks();
 		const s = await store();
-		const pause = await s.activePause([{ scope: 'campaign', id: 'monitor-rate' }]);
+		const pause = await s.campaigns.activePause([{ scope: 'campaign', id: 'monitor-rate' }]);
 		// It pauses as soon as 100 final statuses are in and the rate is below 90 %.
 		expect(pause).toMatchObject({ paused: true, reason: 'DELIVERY_RATE', details: { failed: 20 } });
 		expect((pause!.details as { deliveryRate: number }).deliveryRate).toBeLessThan(0.9);
@@ -249,7 +221,7 @@ describe('WhatsApp Delivery Monitor trigger', () => {
 		// The statuses of what was sent after the resume do not pause it again on the old failures:
 		// the rate is judged on what happened since the resume (10 finals so far, under the minimum).
 		await sandbox.flushWebhooks();
-		expect(await s.activePause([{ scope: 'campaign', id: 'monitor-rate' }])).toBeUndefined();
+		expect(await s.campaigns.activePause([{ scope: 'campaign', id: 'monitor-rate' }])).toBeUndefined();
 	});
 
 	test('user_preferences stop, template PAUSED and account restriction events', async () => {
@@ -275,10 +247,10 @@ describe('WhatsApp Delivery Monitor trigger', () => {
 		});
 		await sandbox.flushWebhooks();
 		const s = await store();
-		expect((await s.contactStates([s.contactKey(e164)])).get(s.contactKey(e164))!.suppressions).toEqual([
+		expect((await s.ledger.contactStates([s.contactKey(e164)])).get(s.contactKey(e164))!.suppressions).toEqual([
 			{ category: 'marketing', reason: 'USER_STOPPED_MARKETING', at: expect.any(Number) },
 		]);
-		expect(await s.activePause([{ scope: 'template', id: 'weekly_promo:en_US' }])).toMatchObject({
+		expect(await s.campaigns.activePause([{ scope: 'template', id: 'weekly_promo:en_US' }])).toMatchObject({
 			reason: 'TEMPLATE_PAUSED',
 		});
 		const emitted = host.executions.slice(executionsBefore).flatMap((e) => [...e[2], ...e[3]].map((i) => i.json));
@@ -302,7 +274,7 @@ describe('WhatsApp Delivery Monitor trigger', () => {
 			reason: 'PAUSED',
 			detail: 'template paused: TEMPLATE_PAUSED',
 		});
-		await s.setPause({ scope: 'template', id: 'weekly_promo:en_US', paused: false, at: Date.now() });
+		await s.campaigns.setPause({ scope: 'template', id: 'weekly_promo:en_US', paused: false, at: Date.now() });
 
 		sandbox.injectField('account_update', {
 			phone_number: '15550100000',
@@ -310,10 +282,10 @@ describe('WhatsApp Delivery Monitor trigger', () => {
 			restriction_info: [{ restriction_type: 'RESTRICTED_BIZ_INITIATED_MESSAGING', expiration: 1760000000 }],
 		});
 		await sandbox.flushWebhooks();
-		expect(await s.activePause([{ scope: 'global', id: '*' }])).toMatchObject({
+		expect(await s.campaigns.activePause([{ scope: 'global', id: '*' }])).toMatchObject({
 			reason: 'account_update:ACCOUNT_RESTRICTION',
 		});
-		await s.setPause({ scope: 'global', id: '*', paused: false, at: Date.now() });
+		await s.campaigns.setPause({ scope: 'global', id: '*', paused: false, at: Date.now() });
 	});
 });
 
@@ -353,10 +325,10 @@ describe('every subscription field, in Meta’s payload shapes', () => {
 			]),
 		);
 		const s = await store();
-		expect(await s.activePause([{ scope: 'global', id: '*' }])).toMatchObject({
+		expect(await s.campaigns.activePause([{ scope: 'global', id: '*' }])).toMatchObject({
 			reason: 'phone_number_quality_update:FLAGGED',
 		});
-		await s.setPause({ scope: 'global', id: '*', paused: false, at: Date.now() });
+		await s.campaigns.setPause({ scope: 'global', id: '*', paused: false, at: Date.now() });
 	});
 
 	test('an interactive button reply and a quick-reply payload configured as opt-out', async () => {
@@ -404,52 +376,5 @@ describe('every subscription field, in Meta’s payload shapes', () => {
 				profileName: 'Bé',
 			}),
 		);
-	});
-});
-
-describe('WhatsApp Campaign Control', () => {
-	test('Get Report: counts, rates, failures by code with Meta’s meaning, variants, and a funnel chart', async () => {
-		const recipients = [fresh(), fresh(), fresh(), fresh()];
-		sandbox.setOutcome(recipients[0], { kind: 'failLater', code: 131026 });
-		await sendCampaign('report-me', recipients);
-		await sandbox.flushWebhooks();
-		const result = await runWorkflow('campaign-control.json', {
-			items: [{}],
-			parameters: { 'Campaign Control': { operation: 'getReport', campaignId: 'report-me', chart: true } },
-		});
-		const [item] = result.outputs('Campaign Control')[0];
-		expect(item.json.report).toMatchObject({
-			campaignId: 'report-me',
-			sent: 4,
-			delivered: 3,
-			read: 3,
-			deliveryFailed: 1,
-			deliveryRate: 0.75,
-			readRate: 1,
-			failuresByCode: [
-				{ code: 131026, count: 1, stage: 'delivery', meaning: expect.stringContaining('not on WhatsApp') },
-			],
-			variants: { A: { delivered: 3, read: 3, deliveryFailed: 1 } },
-			paused: null,
-		});
-		const timeline = (item.json.report as { timeline: Array<Record<string, number>> }).timeline;
-		const total = (name: string) => timeline.reduce((sum, hour) => sum + (hour[name] ?? 0), 0);
-		expect([total('sent'), total('delivered'), total('read'), total('deliveryFailed')]).toEqual([4, 3, 3, 1]);
-		expect(item.binary?.chart).toMatchObject({ mimeType: 'image/svg+xml', fileName: 'report-me-funnel.svg' });
-		const svg = Buffer.from(item.binary!.chart.data, 'base64').toString('utf8');
-		expect(svg).toContain('Delivery rate 75.0 %');
-	});
-
-	test('Pause stops Template Send; configuration mistakes say what to fix', async () => {
-		await runWorkflow('campaign-control.json', {
-			items: [{ campaign: 'control-pause', reason: 'customer complaint' }],
-		});
-		const [, , notSent] = await sendCampaign('control-pause', [fresh()]);
-		expect(notSent[0].json.whatsappSend).toMatchObject({
-			reason: 'PAUSED',
-			detail: 'campaign paused: customer complaint',
-		});
-		const missing = await runWorkflow('campaign-control.json', { items: [{ campaign: '' }] });
-		expect(missing.error?.message).toBe('Enter the Campaign ID to pause');
 	});
 });

@@ -1,4 +1,4 @@
-import { DepartureWindow } from '../../nodes/WhatsAppTemplateSend/sendCampaign';
+import { DepartureWindow } from '../../nodes/WhatsAppTemplateSend/departureWindow';
 
 describe('DepartureWindow: this process’s sends per counting window', () => {
 	test('lets `limit` leave at once, then the next only when the oldest is a window old', () => {

@@ -58,7 +58,7 @@ async function cap(items: IDataObject[], parameters: IDataObject = {}) {
 /** What WhatsApp Template Send will do on success; until it exists, through the store API. */
 async function confirm(decision: IDataObject) {
 	const store = await openStore({ kind: 'sqlite' });
-	expect(await store.confirmReservation(decision.reservationId as string, Date.now())).toBe(true);
+	expect(await store.caps.confirmReservation(decision.reservationId as string, Date.now())).toBe(true);
 }
 
 const item = (e164: string, extra: IDataObject = {}) => ({ whatsapp: { e164 }, ...extra });
@@ -187,7 +187,7 @@ describe('WhatsApp Frequency Cap node', () => {
 		const e164 = fresh();
 		setClock('2026-06-04T10:00:00Z');
 		const store = await openStore({ kind: 'sqlite' });
-		await store.holdContact(store.contactKey(e164), Date.parse('2026-06-05T10:00:00Z'));
+		await store.facts.holdContact(store.contactKey(e164), Date.parse('2026-06-05T10:00:00Z'));
 		expect((await cap([item(e164)])).decision(0)).toEqual({
 			allowed: false,
 			category: 'marketing',
@@ -210,7 +210,7 @@ describe('WhatsApp Frequency Cap node', () => {
 		const again = await cap([item(e164)], oncePerDay);
 		expect(again.decision(0).allowed).toBe(true);
 		const store = await openStore({ kind: 'sqlite' });
-		expect(await store.releaseReservation(again.decision(0).reservationId as string)).toBe(true);
+		expect(await store.caps.releaseReservation(again.decision(0).reservationId as string)).toBe(true);
 		expect((await cap([item(e164)], oncePerDay)).decision(0).allowed).toBe(true);
 	});
 

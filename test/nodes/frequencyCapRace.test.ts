@@ -14,7 +14,7 @@ afterAll(async () => {
 });
 
 const execution = (options: object, env: NodeJS.ProcessEnv) =>
-	runTs<{ passed: number[] }>('test/nodes/capRaceWorker.ts', [JSON.stringify(options)], env);
+	runTs<{ passed: number[] }>('test/workers/capRaceWorker.ts', [JSON.stringify(options)], env);
 
 const cloud = {
 	whatsAppCloudApi: {

@@ -41,8 +41,8 @@ const stores: Array<{
 describe.each(stores)('Number Validation with the $name', ({ config, parameters, credentials }) => {
 	test('numbers recorded as not on WhatsApp (131026) within 90 days go to Invalid as NOT_ON_WHATSAPP', async () => {
 		const store = await openStore(config());
-		await store.markUndeliverable(store.contactKey('+33612345678'), Date.now() - 10 * DAY);
-		await store.markUndeliverable(store.contactKey('+33698765432'), Date.now() - 100 * DAY);
+		await store.facts.markUndeliverable(store.contactKey('+33612345678'), Date.now() - 10 * DAY);
+		await store.facts.markUndeliverable(store.contactKey('+33698765432'), Date.now() - 100 * DAY);
 
 		const items = [{ phone: '06 12 34 56 78' }, { phone: '06 98 76 54 32' }, { phone: '06 11 22 33 44' }];
 		const result = await runWorkflow('number-validation.json', {
@@ -66,7 +66,7 @@ describe.each(stores)('Number Validation with the $name', ({ config, parameters,
 
 	test('a shorter window and the option turned off let them through', async () => {
 		const store = await openStore(config());
-		await store.markUndeliverable(store.contactKey('+33655555555'), Date.now() - 10 * DAY);
+		await store.facts.markUndeliverable(store.contactKey('+33655555555'), Date.now() - 10 * DAY);
 		const items = [{ phone: '+33655555555' }];
 		const shortWindow = await runWorkflow('number-validation.json', {
 			items,

@@ -143,6 +143,26 @@ describe('WhatsApp Template Send node against the sandbox', () => {
 		expect(sandbox.counters.sendRequests).toBe(0);
 	});
 
+	test('a dry run renders exactly the body a real run sends', async () => {
+		const campaignId = `long-${'x'.repeat(190)}`;
+		const item = contact(fresh());
+		const dry = await send([item], { campaignId, options: { dryRun: true } });
+		const rendered = dry.of(0).send.requestBody as IDataObject;
+		const real = await send([item], { campaignId });
+		expect(real.sent).toHaveLength(1);
+		expect(sandbox.acceptedSends()).toHaveLength(1);
+		expect(sandbox.acceptedSends()[0].body).toEqual(rendered);
+	});
+
+	test('a dry run of a template without variables leaves out the empty components, as the real request does', async () => {
+		const { of } = await send([contact(fresh())], {
+			template: { __rl: true, mode: 'name', value: 'flash_sale:en_US' },
+			options: { dryRun: true },
+		});
+		expect(of(0).send.requestBody).not.toHaveProperty('template.components');
+		expect((of(0).send.requestBody as IDataObject).biz_opaque_callback_data).toMatch(/\|A$/);
+	});
+
 	test('re-running a campaign sends nobody twice (ALREADY_SENT)', async () => {
 		const items = [contact(fresh()), contact(fresh())];
 		const first = await send(items, { campaignId: 'rerun' });
@@ -153,7 +173,7 @@ describe('WhatsApp Template Send node against the sandbox', () => {
 			'ALREADY_SENT',
 		]);
 		expect(sandbox.acceptedSends()).toHaveLength(2);
-		const counters = await (await openStore({ kind: 'sqlite' })).counters('rerun');
+		const counters = await (await openStore({ kind: 'sqlite' })).campaigns.counters('rerun');
 		const { ...flat } = counters;
 		const hourly = Object.entries(flat).filter(([name]) => name.startsWith('hour:'));
 		expect(hourly.reduce((sum, [, value]) => sum + value, 0)).toBe(2);
@@ -241,7 +261,7 @@ describe('WhatsApp Template Send node against the sandbox', () => {
 		expect(of(1).send).toMatchObject({ status: 'failed', code: 131048 });
 		// A re-run must not send a a second message: the recipient stays in flight.
 		const store = await openStore({ kind: 'sqlite' });
-		const states = await store.sendStates(campaignId, [store.contactKey(a)], Date.now());
+		const states = await store.sends.sendStates(campaignId, [store.contactKey(a)], Date.now());
 		expect(states.get(store.contactKey(a))).toMatchObject({ state: 'in_flight' });
 	});
 
@@ -284,7 +304,7 @@ describe('WhatsApp Template Send node against the sandbox', () => {
 	test('a marketing send to a suppressed contact is refused even without the Consent Gate', async () => {
 		const stopped = fresh();
 		const store = await openStore({ kind: 'sqlite' });
-		await store.recordConsent([
+		await store.ledger.recordConsent([
 			{ contactKey: store.contactKey(stopped), action: 'opt_out', categories: ['marketing'], at: Date.now() },
 		]);
 		const { of } = await send([contact(stopped), contact(fresh())]);
@@ -302,7 +322,7 @@ describe('WhatsApp Template Send node against the sandbox', () => {
 		const rule = { maxCount: 1, windowMs: 86_400_000, minGapMs: 0 };
 		const reserve = async (e164: string) =>
 			(
-				await store.reserve(
+				await store.caps.reserve(
 					[
 						{
 							contactKey: store.contactKey(e164),
@@ -327,7 +347,7 @@ describe('WhatsApp Template Send node against the sandbox', () => {
 		const later = Date.now() + 120_000;
 		expect(
 			(
-				await store.reserve(
+				await store.caps.reserve(
 					[
 						{
 							contactKey: store.contactKey(ok),
@@ -344,7 +364,7 @@ describe('WhatsApp Template Send node against the sandbox', () => {
 		).toBe(false);
 		expect(
 			(
-				await store.reserve(
+				await store.caps.reserve(
 					[
 						{
 							contactKey: store.contactKey(bad),
@@ -376,7 +396,7 @@ describe('WhatsApp Template Send node against the sandbox', () => {
 			const s = item.json.whatsappSend as IDataObject;
 			expect(s.template).toBe(s.variant === 'B' ? 'flash_sale' : 'hello_world');
 		}
-		const counters = await (await openStore({ kind: 'sqlite' })).counters('ab-test');
+		const counters = await (await openStore({ kind: 'sqlite' })).campaigns.counters('ab-test');
 		expect(counters['variant:A:sent'] + counters['variant:B:sent']).toBe(60);
 		expect(
 			sandbox

@@ -78,7 +78,7 @@ test('5,000 sends at an 80/s limit with 150 ms latency: throughput errors rare a
 		expect(state.throttled).toBeLessThanOrEqual(25);
 		expect(new Set(state.accepted.map((a) => a.to)).size).toBe(5000);
 		expect(state.accepted).toHaveLength(5000);
-		const counters = await (await openStore({ kind: 'sqlite' })).counters('five-thousand');
+		const counters = await (await openStore({ kind: 'sqlite' })).campaigns.counters('five-thousand');
 		expect(counters).toMatchObject({ sent: 5000, 'variant:A:sent': 5000 });
 		const hourly = Object.entries(counters).filter(([name]) => name.startsWith('hour:'));
 		expect(hourly.reduce((sum, [, value]) => sum + value, 0)).toBe(5000);
@@ -101,7 +101,7 @@ test('a pause set from another process stops sending within 0.5 s (measured from
 		parameters: { [SEND]: { ...helloWorld, campaignId: 'pause-me', options: { rate: 50 } } },
 	});
 	await new Promise((resolve) => setTimeout(resolve, 1500));
-	const pauser = child('test/nodes/pauseWorker.ts', [
+	const pauser = child('test/workers/pauseWorker.ts', [
 		JSON.stringify({ file: process.env.WHATSAPP_COMPLIANCE_DB, campaignId: 'pause-me' }),
 	]);
 	const pausedAt = await new Promise<number>((resolve, reject) => {
@@ -123,7 +123,7 @@ test('a pause set from another process stops sending within 0.5 s (measured from
 	console.info(`pause propagation: last request ${propagationMs} ms after the pause was committed`);
 	// Resuming lets the rest go out, and nobody gets a second message.
 	const store = await openStore({ kind: 'sqlite' });
-	await store.setPause({ scope: 'campaign', id: 'pause-me', paused: false, at: Date.now() });
+	await store.campaigns.setPause({ scope: 'campaign', id: 'pause-me', paused: false, at: Date.now() });
 	const resumed = await runWorkflow('template-send.json', {
 		items: recipients.map((e164) => ({ whatsapp: { e164 } })),
 		credentials: { whatsAppCloudApi: sandbox.credentials() },
@@ -153,7 +153,7 @@ test('a process killed halfway through a 2,000-message campaign, then re-run: no
 		sandbox.latencyMs = 30;
 		const recipients = numbers(2000, 3_000_000);
 		const parameters = { ...helloWorld, campaignId: 'killed', options: { rate: 200, claimTimeoutSeconds: 2 } };
-		const sender = child('test/nodes/sendWorker.ts', [
+		const sender = child('test/workers/sendWorker.ts', [
 			JSON.stringify({ numbers: recipients, credentials: { whatsAppCloudApi: sandbox.credentials() }, parameters }),
 		]);
 		await new Promise<void>((resolve, reject) => {

@@ -5,10 +5,11 @@ import path from 'node:path';
 
 import Redis from 'ioredis';
 
-import { DAY_MS, HOUR_MS } from '../../nodes/core/frequencyCaps';
+import { DAY_MS, HOUR_MS } from '../../nodes/core/time';
 import { RedisStore } from '../../nodes/store/RedisStore';
 import { SqliteStore } from '../../nodes/store/SqliteStore';
-import type { CapRequest, ComplianceStore, PauseState } from '../../nodes/store/types';
+import type { CapRequest, PauseState } from '../../nodes/core/types';
+import type { ComplianceStore } from '../../nodes/store/types';
 import { startRedisServer, type RedisServer } from '../helpers/redisServer';
 
 let redisServer: RedisServer;
@@ -101,7 +102,7 @@ describe.each(backends)('compliance store: $name', (backend) => {
 	describe('consent ledger', () => {
 		test('keeps every event in order of when the person acted, with its proof fields', async () => {
 			const c = store.contactKey('+33612345678');
-			await store.recordConsent([
+			await store.ledger.recordConsent([
 				{
 					contactKey: c,
 					action: 'opt_in',
@@ -113,13 +114,13 @@ describe.each(backends)('compliance store: $name', (backend) => {
 					collectedBy: 'signup-workflow',
 				},
 			]);
-			await store.recordConsent([
+			await store.ledger.recordConsent([
 				{ contactKey: c, action: 'opt_out', categories: ['marketing'], at: T0 + DAY_MS, source: 'email-reply' },
 			]);
-			await store.recordConsent([
+			await store.ledger.recordConsent([
 				{ contactKey: c, action: 'opt_in', categories: ['authentication'], at: T0 - DAY_MS, source: 'paper' },
 			]);
-			const history = await store.consentHistory(c);
+			const history = await store.ledger.consentHistory(c);
 			expect(history.map((e) => [e.action, e.category, e.at, e.source])).toEqual([
 				['opt_in', 'authentication', T0 - DAY_MS, 'paper'],
 				['opt_in', 'marketing', T0, 'web-form'],
@@ -137,10 +138,10 @@ describe.each(backends)('compliance store: $name', (backend) => {
 
 		test('current consent per category is the latest event covering it; an all-category opt-out covers each', async () => {
 			const c = store.contactKey('+33612345678');
-			await store.recordConsent([{ contactKey: c, action: 'opt_in', categories: ['marketing', 'utility'], at: T0 }]);
-			await store.recordConsent([{ contactKey: c, action: 'opt_out', categories: ['all'], at: T0 + 1000 }]);
-			await store.recordConsent([{ contactKey: c, action: 'opt_in', categories: ['utility'], at: T0 + 2000 }]);
-			const state = (await store.contactStates([c])).get(c)!;
+			await store.ledger.recordConsent([{ contactKey: c, action: 'opt_in', categories: ['marketing', 'utility'], at: T0 }]);
+			await store.ledger.recordConsent([{ contactKey: c, action: 'opt_out', categories: ['all'], at: T0 + 1000 }]);
+			await store.ledger.recordConsent([{ contactKey: c, action: 'opt_in', categories: ['utility'], at: T0 + 2000 }]);
+			const state = (await store.ledger.contactStates([c])).get(c)!;
 			expect(state.consent.marketing?.action).toBe('opt_out');
 			expect(state.consent.authentication?.action).toBe('opt_out');
 			expect(state.consent.utility?.action).toBe('opt_in');
@@ -150,32 +151,32 @@ describe.each(backends)('compliance store: $name', (backend) => {
 
 		test('an old opt-in recorded late does not lift a newer opt-out', async () => {
 			const c = store.contactKey('+33612345678');
-			await store.recordConsent([{ contactKey: c, action: 'opt_out', categories: ['marketing'], at: T0 }]);
-			await store.recordConsent([{ contactKey: c, action: 'opt_in', categories: ['marketing'], at: T0 - DAY_MS }]);
-			const state = (await store.contactStates([c])).get(c)!;
+			await store.ledger.recordConsent([{ contactKey: c, action: 'opt_out', categories: ['marketing'], at: T0 }]);
+			await store.ledger.recordConsent([{ contactKey: c, action: 'opt_in', categories: ['marketing'], at: T0 - DAY_MS }]);
+			const state = (await store.ledger.contactStates([c])).get(c)!;
 			expect(state.consent.marketing?.action).toBe('opt_out');
 			expect(state.suppressions).toEqual([{ category: 'marketing', reason: 'OPTED_OUT', at: T0 }]);
 		});
 
 		test('a marketing stop inside WhatsApp is not lifted by a CRM opt-in', async () => {
 			const c = store.contactKey('+33612345678');
-			await store.suppress([{ contactKey: c, category: 'marketing', reason: 'USER_STOPPED_MARKETING', at: T0 }]);
-			await store.recordConsent([{ contactKey: c, action: 'opt_in', categories: ['marketing'], at: T0 + 1000 }]);
-			expect((await store.contactStates([c])).get(c)!.suppressions).toEqual([
+			await store.ledger.suppress([{ contactKey: c, category: 'marketing', reason: 'USER_STOPPED_MARKETING', at: T0 }]);
+			await store.ledger.recordConsent([{ contactKey: c, action: 'opt_in', categories: ['marketing'], at: T0 + 1000 }]);
+			expect((await store.ledger.contactStates([c])).get(c)!.suppressions).toEqual([
 				{ category: 'marketing', reason: 'USER_STOPPED_MARKETING', at: T0 },
 			]);
 		});
 
 		test('forgetting a contact erases the ledger but keeps them suppressed', async () => {
 			const c = store.contactKey('+33612345678');
-			await store.recordConsent([
+			await store.ledger.recordConsent([
 				{ contactKey: c, action: 'opt_in', categories: ['marketing'], at: T0, wording: 'Offers' },
 			]);
-			await store.recordConsent([{ contactKey: c, action: 'opt_out', categories: ['marketing'], at: T0 + 1 }]);
-			await store.recordInteraction(c, T0 + 2);
-			expect(await store.forgetContact(c, T0 + 3)).toEqual({ eventsDeleted: 2 });
-			expect(await store.consentHistory(c)).toEqual([]);
-			const state = (await store.contactStates([c])).get(c)!;
+			await store.ledger.recordConsent([{ contactKey: c, action: 'opt_out', categories: ['marketing'], at: T0 + 1 }]);
+			await store.facts.recordInteraction(c, T0 + 2);
+			expect(await store.ledger.forgetContact(c, T0 + 3)).toEqual({ eventsDeleted: 2 });
+			expect(await store.ledger.consentHistory(c)).toEqual([]);
+			const state = (await store.ledger.contactStates([c])).get(c)!;
 			expect(state.lastInteractionAt).toBeUndefined();
 			expect(state.suppressions.sort((a, b) => a.category.localeCompare(b.category))).toEqual([
 				{ category: 'authentication', reason: 'FORGOTTEN', at: T0 + 3 },
@@ -186,29 +187,33 @@ describe.each(backends)('compliance store: $name', (backend) => {
 
 		test('undeliverable, hold and last interaction keep the latest value; unknown contacts have an empty state', async () => {
 			const c = store.contactKey('+5511987654321');
-			await store.markUndeliverable(c, T0 + 10);
-			await store.markUndeliverable(c, T0);
-			await store.holdContact(c, T0 + DAY_MS);
-			await store.recordInteraction(c, T0 + 5);
-			await store.recordInteraction(c, T0 + 1);
+			await store.facts.markUndeliverable(c, T0 + 10);
+			await store.facts.markUndeliverable(c, T0);
+			await store.facts.holdContact(c, T0 + DAY_MS);
+			await store.facts.holdContact(c, T0 + 1);
+			await store.facts.recordInteraction(c, T0 + 5);
+			await store.facts.recordInteraction(c, T0 + 1);
 			const unknown = store.contactKey('+447400123456');
-			const states = await store.contactStates([c, unknown, c]);
+			const states = await store.ledger.contactStates([c, unknown, c]);
 			expect(states.get(c)).toMatchObject({
 				undeliverableAt: T0 + 10,
-				holdUntil: T0 + DAY_MS,
 				lastInteractionAt: T0 + 5,
 			});
 			expect(states.get(unknown)).toEqual({ consent: {}, suppressions: [] });
+			// The hold is read by the cap: the later one stands.
+			expect(await store.caps.reserve([request(c, { dryRun: true })], T0 + 2)).toEqual([
+				{ allowed: false, reason: 'META_HOLD', nextAllowedAt: T0 + DAY_MS },
+			]);
 		});
 
 		test('reads thousands of contacts in one call', async () => {
 			const keys = Array.from({ length: 3000 }, (_, i) => store.contactKey(`+336${String(10_000_000 + i)}`));
-			await store.suppress(
+			await store.ledger.suppress(
 				keys
 					.slice(0, 1000)
 					.map((contactKey) => ({ contactKey, category: 'all' as const, reason: 'IMPORTED' as const, at: T0 })),
 			);
-			const states = await store.contactStates(keys);
+			const states = await store.ledger.contactStates(keys);
 			expect(states.size).toBe(3000);
 			expect([...states.values()].filter((s) => s.suppressions.length === 3)).toHaveLength(1000);
 		});
@@ -217,8 +222,8 @@ describe.each(backends)('compliance store: $name', (backend) => {
 	describe('frequency caps', () => {
 		/** Reserve and, when allowed, confirm at once: a message that went out. */
 		const sendAt = async (req: CapRequest, at: number) => {
-			const [decision] = await store.reserve([req], at);
-			if (decision.allowed) await store.confirmReservation(decision.reservationId!, at);
+			const [decision] = await store.caps.reserve([req], at);
+			if (decision.allowed) await store.caps.confirmReservation(decision.reservationId!, at);
 			return decision;
 		};
 
@@ -249,12 +254,12 @@ describe.each(backends)('compliance store: $name', (backend) => {
 			const c = store.contactKey('+33612345678');
 			await sendAt(request(c), T0);
 			expect((await sendAt(request(c, { category: 'utility', rule: undefined }), T0 + 1)).allowed).toBe(true);
-			expect((await store.reserve([request(c)], T0 + 2))[0]).toMatchObject({ allowed: false, reason: 'MIN_GAP' });
+			expect((await store.caps.reserve([request(c)], T0 + 2))[0]).toMatchObject({ allowed: false, reason: 'MIN_GAP' });
 		});
 
 		test('one batch sees its own reservations', async () => {
 			const c = store.contactKey('+33612345678');
-			const decisions = await store.reserve(
+			const decisions = await store.caps.reserve(
 				[request(c), request(c), request(c, { rule: { maxCount: 1, windowMs: DAY_MS, minGapMs: 0 } })],
 				T0,
 			);
@@ -290,11 +295,11 @@ describe.each(backends)('compliance store: $name', (backend) => {
 					phoneNumberId: 'phone-3',
 					reservationTtlMs: 60_000,
 				});
-			expect((await store.reserve([onPhone3('+33611111111')], T0))[0].allowed).toBe(true);
-			expect(await store.reserve([onPhone3('+33622222222')], T0 + 59_999)).toEqual([
+			expect((await store.caps.reserve([onPhone3('+33611111111')], T0))[0].allowed).toBe(true);
+			expect(await store.caps.reserve([onPhone3('+33622222222')], T0 + 59_999)).toEqual([
 				{ allowed: false, reason: 'HOURLY_BUDGET', nextAllowedAt: T0 + HOUR_MS },
 			]);
-			expect((await store.reserve([onPhone3('+33622222222')], T0 + 60_000))[0].allowed).toBe(true);
+			expect((await store.caps.reserve([onPhone3('+33622222222')], T0 + 60_000))[0].allowed).toBe(true);
 		});
 
 		test('unique contacts per 24 h: a contact already reached costs no new slot', async () => {
@@ -322,7 +327,7 @@ describe.each(backends)('compliance store: $name', (backend) => {
 			const rule = { maxCount: 10, windowMs: DAY_MS, minGapMs: 0 };
 			const [a, b, c] = ['+33600000001', '+33600000002', '+33600000003'].map((n) => store.contactKey(n));
 			const unique = { uniqueContactsPer24h: 2 };
-			const decisions = await store.reserve(
+			const decisions = await store.caps.reserve(
 				[
 					request(a, { rule, budgets: unique }),
 					request(a, { rule, budgets: unique }),
@@ -333,7 +338,7 @@ describe.each(backends)('compliance store: $name', (backend) => {
 			);
 			expect(decisions.map((d) => (d.allowed ? 'ok' : d.reason))).toEqual(['ok', 'ok', 'ok', 'UNIQUE_CONTACTS_LIMIT']);
 			const hourly = { messagesPerHour: 5 };
-			const more = await store.reserve(
+			const more = await store.caps.reserve(
 				[
 					request(c, { rule, budgets: hourly }),
 					request(c, { rule, budgets: hourly }),
@@ -347,37 +352,37 @@ describe.each(backends)('compliance store: $name', (backend) => {
 
 		test('a Meta hold (131049) defers until it ends', async () => {
 			const c = store.contactKey('+33612345678');
-			await store.holdContact(c, T0 + DAY_MS);
-			expect(await store.reserve([request(c, { rule: undefined, category: 'utility' })], T0)).toEqual([
+			await store.facts.holdContact(c, T0 + DAY_MS);
+			expect(await store.caps.reserve([request(c, { rule: undefined, category: 'utility' })], T0)).toEqual([
 				{ allowed: false, reason: 'META_HOLD', nextAllowedAt: T0 + DAY_MS },
 			]);
-			expect((await store.reserve([request(c)], T0 + DAY_MS))[0].allowed).toBe(true);
+			expect((await store.caps.reserve([request(c)], T0 + DAY_MS))[0].allowed).toBe(true);
 		});
 
 		test('a dry run decides without reserving', async () => {
 			const c = store.contactKey('+33612345678');
-			expect(await store.reserve([request(c, { dryRun: true })], T0)).toEqual([{ allowed: true }]);
-			expect((await store.reserve([request(c)], T0 + 1))[0].allowed).toBe(true);
+			expect(await store.caps.reserve([request(c, { dryRun: true })], T0)).toEqual([{ allowed: true }]);
+			expect((await store.caps.reserve([request(c)], T0 + 1))[0].allowed).toBe(true);
 		});
 
 		test('an unconfirmed reservation expires by itself and frees the slot', async () => {
 			const c = store.contactKey('+33612345678');
 			const rule = { maxCount: 1, windowMs: DAY_MS, minGapMs: 0 };
-			await store.reserve([request(c, { rule, reservationTtlMs: 60_000 })], T0);
-			expect((await store.reserve([request(c, { rule })], T0 + 59_999))[0].allowed).toBe(false);
-			expect((await store.reserve([request(c, { rule })], T0 + 60_000))[0].allowed).toBe(true);
+			await store.caps.reserve([request(c, { rule, reservationTtlMs: 60_000 })], T0);
+			expect((await store.caps.reserve([request(c, { rule })], T0 + 59_999))[0].allowed).toBe(false);
+			expect((await store.caps.reserve([request(c, { rule })], T0 + 60_000))[0].allowed).toBe(true);
 		});
 
 		test('a confirmed reservation counts as a send at the confirmed time, even if confirmed after it lapsed', async () => {
 			const c = store.contactKey('+33612345678');
 			const rule = { maxCount: 1, windowMs: DAY_MS, minGapMs: 0 };
-			const [reservation] = await store.reserve([request(c, { rule, reservationTtlMs: 60_000 })], T0);
+			const [reservation] = await store.caps.reserve([request(c, { rule, reservationTtlMs: 60_000 })], T0);
 			// Another decision after expiry prunes the lapsed reservation before it is confirmed.
-			await store.reserve([request(store.contactKey('+33699999999'), { rule })], T0 + 120_000);
+			await store.caps.reserve([request(store.contactKey('+33699999999'), { rule })], T0 + 120_000);
 			expect(
-				await store.confirmReservation((reservation as { reservationId: string }).reservationId, T0 + 130_000),
+				await store.caps.confirmReservation((reservation as { reservationId: string }).reservationId, T0 + 130_000),
 			).toBe(true);
-			expect(await store.reserve([request(c, { rule })], T0 + 140_000)).toEqual([
+			expect(await store.caps.reserve([request(c, { rule })], T0 + 140_000)).toEqual([
 				{ allowed: false, reason: 'CONTACT_CAP', nextAllowedAt: T0 + 130_000 + DAY_MS },
 			]);
 		});
@@ -385,94 +390,93 @@ describe.each(backends)('compliance store: $name', (backend) => {
 		test('releasing a reservation frees its slot; a confirmed send cannot be released', async () => {
 			const c = store.contactKey('+33612345678');
 			const rule = { maxCount: 1, windowMs: DAY_MS, minGapMs: 0 };
-			const [first] = await store.reserve([request(c, { rule })], T0);
-			expect(await store.releaseReservation((first as { reservationId: string }).reservationId)).toBe(true);
-			const [second] = await store.reserve([request(c, { rule })], T0 + 1);
+			const [first] = await store.caps.reserve([request(c, { rule })], T0);
+			expect(await store.caps.releaseReservation((first as { reservationId: string }).reservationId)).toBe(true);
+			const [second] = await store.caps.reserve([request(c, { rule })], T0 + 1);
 			expect(second.allowed).toBe(true);
 			const id = (second as { reservationId: string }).reservationId;
-			expect(await store.confirmReservation(id, T0 + 2)).toBe(true);
-			expect(await store.releaseReservation(id)).toBe(false);
-			expect((await store.reserve([request(c, { rule })], T0 + 3))[0].allowed).toBe(false);
+			expect(await store.caps.confirmReservation(id, T0 + 2)).toBe(true);
+			expect(await store.caps.releaseReservation(id)).toBe(false);
+			expect((await store.caps.reserve([request(c, { rule })], T0 + 3))[0].allowed).toBe(false);
 		});
 	});
 
 	describe('campaigns', () => {
-		test('a recipient is claimed per campaign; a claim that never reached the wire is taken over, one in flight is not', async () => {
+		test('a recipient is claimed per campaign right before its request; one in flight is left alone until it expires', async () => {
 			const c = store.contactKey('+33612345678');
-			expect(await store.claimSend('spring', c, T0, 60_000, 'run-1')).toEqual({ state: 'claimed' });
-			// run-1 died before sending: run-2 takes the claim over, and run-1 can no longer send.
-			expect(await store.claimSend('spring', c, T0 + 1, 60_000, 'run-2')).toEqual({ state: 'claimed' });
-			expect(await store.startSend('spring', c, 'run-1', T0 + 2, 60_000)).toBe(false);
-			expect(await store.startSend('spring', c, 'run-2', T0 + 2, 60_000)).toBe(true);
-			// run-2's request is on the wire: nobody else may claim it until the claim times out…
-			expect(await store.claimSend('spring', c, T0 + 3, 60_000, 'run-3')).toEqual({ state: 'in_flight', at: T0 + 2 });
-			// …but run-2 itself may retry it.
-			expect(await store.claimSend('spring', c, T0 + 4, 60_000, 'run-2')).toEqual({ state: 'claimed' });
-			expect(await store.startSend('spring', c, 'run-2', T0 + 5, 60_000)).toBe(true);
-			expect(await store.claimSend('spring', c, T0 + 60_005, 60_000, 'run-3')).toEqual({ state: 'claimed' });
-			await store.completeSend('spring', c, 'wamid.ABC', T0 + 60_500);
-			expect(await store.claimSend('spring', c, T0 + 999_999, 60_000, 'run-4')).toEqual({
+			expect(await store.sends.claimSend('spring', c, T0, 60_000, 'run-1')).toEqual({ state: 'claimed' });
+			// run-1's request is on the wire: nobody else may claim it until the claim times out…
+			expect(await store.sends.claimSend('spring', c, T0 + 3, 60_000, 'run-3')).toEqual({ state: 'in_flight', at: T0 });
+			// …but run-1 itself may retry it.
+			expect(await store.sends.claimSend('spring', c, T0 + 5, 60_000, 'run-1')).toEqual({ state: 'claimed' });
+			expect(await store.sends.claimSend('spring', c, T0 + 60_004, 60_000, 'run-3')).toEqual({
+				state: 'in_flight',
+				at: T0 + 5,
+			});
+			expect(await store.sends.claimSend('spring', c, T0 + 60_005, 60_000, 'run-3')).toEqual({ state: 'claimed' });
+			await store.sends.completeSend('spring', c, 'wamid.ABC', T0 + 60_500);
+			expect(await store.sends.claimSend('spring', c, T0 + 999_999, 60_000, 'run-4')).toEqual({
 				state: 'sent',
 				messageId: 'wamid.ABC',
 				at: T0 + 60_500,
 			});
-			await store.releaseClaim('spring', c, 'run-3');
-			expect((await store.claimSend('spring', c, T0 + 999_999, 60_000, 'run-4')).state).toBe('sent');
+			await store.sends.releaseClaim('spring', c, 'run-3');
+			expect((await store.sends.claimSend('spring', c, T0 + 999_999, 60_000, 'run-4')).state).toBe('sent');
 		});
 
-		test('a claim made right before the request goes straight to sending; the states of many recipients are read at once', async () => {
+		test('a claim is in flight at once; the states of many recipients are read at once', async () => {
 			const [a, b, c, d, e] = ['+33612345671', '+33612345672', '+33612345673', '+33612345674', '+33612345675'].map(
 				(n) => store.contactKey(n),
 			);
-			expect(await store.claimSend('spring', a, T0, 60_000, 'run-1', 'sending')).toEqual({ state: 'claimed' });
+			expect(await store.sends.claimSend('spring', a, T0, 60_000, 'run-1')).toEqual({ state: 'claimed' });
 			// Already on the wire: another run may not take it, the owner may retry it.
-			expect(await store.claimSend('spring', a, T0 + 1, 60_000, 'run-2', 'sending')).toEqual({
+			expect(await store.sends.claimSend('spring', a, T0 + 1, 60_000, 'run-2')).toEqual({
 				state: 'in_flight',
 				at: T0,
 			});
-			expect(await store.claimSend('spring', a, T0 + 2, 60_000, 'run-1', 'sending')).toEqual({ state: 'claimed' });
-			await store.claimSend('spring', b, T0, 60_000, 'run-1', 'sending');
-			await store.completeSend('spring', b, 'wamid.B', T0 + 10);
-			await store.claimSend('spring', c, T0, 60_000, 'run-1'); // only claimed: never reached the wire
-			await store.claimSend('spring', d, T0 - 120_000, 60_000, 'run-0', 'sending'); // in flight long ago, expired
-			await store.claimSend('autumn', e, T0, 60_000, 'run-1', 'sending'); // another campaign
+			expect(await store.sends.claimSend('spring', a, T0 + 2, 60_000, 'run-1')).toEqual({ state: 'claimed' });
+			await store.sends.claimSend('spring', b, T0, 60_000, 'run-1');
+			await store.sends.completeSend('spring', b, 'wamid.B', T0 + 10);
+			await store.sends.claimSend('spring', c, T0, 60_000, 'run-1');
+			await store.sends.releaseClaim('spring', c, 'run-1'); // answered without accepting: given back
+			await store.sends.claimSend('spring', d, T0 - 120_000, 60_000, 'run-0'); // in flight long ago, expired
+			await store.sends.claimSend('autumn', e, T0, 60_000, 'run-1'); // another campaign
 
-			const states = await store.sendStates('spring', [a, b, c, d, e], T0 + 5);
+			const states = await store.sends.sendStates('spring', [a, b, c, d, e], T0 + 5);
 			expect(Object.fromEntries(states)).toEqual({
 				[a]: { state: 'in_flight', at: T0 + 2 },
 				[b]: { state: 'sent', messageId: 'wamid.B', at: T0 + 10 },
 			});
 			// Once the claim times out, the recipient is free again.
-			expect((await store.sendStates('spring', [a], T0 + 60_003)).has(a)).toBe(false);
-			expect((await store.sendStates('spring', [], T0)).size).toBe(0);
+			expect((await store.sends.sendStates('spring', [a], T0 + 60_003)).has(a)).toBe(false);
+			expect((await store.sends.sendStates('spring', [], T0)).size).toBe(0);
 		});
 
 		test('campaigns are separate, and only the owner releases its claim', async () => {
 			const c = store.contactKey('+33612345678');
-			await store.claimSend('spring', c, T0, 60_000, 'run-1');
-			await store.startSend('spring', c, 'run-1', T0, 60_000);
-			expect(await store.claimSend('autumn', c, T0 + 1, 60_000, 'run-2')).toEqual({ state: 'claimed' });
-			await store.releaseClaim('spring', c, 'run-2');
-			expect((await store.claimSend('spring', c, T0 + 2, 60_000, 'run-2')).state).toBe('in_flight');
-			await store.releaseClaim('spring', c, 'run-1');
-			expect(await store.claimSend('spring', c, T0 + 3, 60_000, 'run-2')).toEqual({ state: 'claimed' });
+			await store.sends.claimSend('spring', c, T0, 60_000, 'run-1');
+			expect(await store.sends.claimSend('autumn', c, T0 + 1, 60_000, 'run-2')).toEqual({ state: 'claimed' });
+			await store.sends.releaseClaim('spring', c, 'run-2');
+			expect((await store.sends.claimSend('spring', c, T0 + 2, 60_000, 'run-2')).state).toBe('in_flight');
+			await store.sends.releaseClaim('spring', c, 'run-1');
+			expect(await store.sends.claimSend('spring', c, T0 + 3, 60_000, 'run-2')).toEqual({ state: 'claimed' });
 		});
 
 		test('counters add up per campaign', async () => {
-			await store.incrementCounters('spring', { sent: 2, 'failed:131026': 1, 'variant:A:sent': 2 });
-			await store.incrementCounters('spring', { sent: 3, delivered: 1, zero: 0 });
-			await store.incrementCounters('autumn', { sent: 7 });
-			expect(await store.counters('spring')).toEqual({
+			await store.campaigns.incrementCounters('spring', { sent: 2, 'failed:131026': 1, 'variant:A:sent': 2 });
+			await store.campaigns.incrementCounters('spring', { sent: 3, delivered: 1, zero: 0 });
+			await store.campaigns.incrementCounters('autumn', { sent: 7 });
+			expect(await store.campaigns.counters('spring')).toEqual({
 				sent: 5,
 				'failed:131026': 1,
 				'variant:A:sent': 2,
 				delivered: 1,
 			});
-			expect(await store.counters('nothing')).toEqual({});
+			expect(await store.campaigns.counters('nothing')).toEqual({});
 		});
 
 		test('pauses by campaign, phone number or globally; the first paused scope asked for is returned', async () => {
-			expect(await store.activePause([{ scope: 'campaign', id: 'spring' }])).toBeUndefined();
+			expect(await store.campaigns.activePause([{ scope: 'campaign', id: 'spring' }])).toBeUndefined();
 			const springPause: PauseState = {
 				scope: 'campaign',
 				id: 'spring',
@@ -481,23 +485,23 @@ describe.each(backends)('compliance store: $name', (backend) => {
 				at: T0,
 				details: { deliveryRate: 0.82 },
 			};
-			await store.setPause(springPause);
-			await store.setPause({ scope: 'global', id: '*', paused: true, reason: 'ACCOUNT_RESTRICTION', at: T0 + 1 });
+			await store.campaigns.setPause(springPause);
+			await store.campaigns.setPause({ scope: 'global', id: '*', paused: true, reason: 'ACCOUNT_RESTRICTION', at: T0 + 1 });
 			expect(
-				await store.activePause([
+				await store.campaigns.activePause([
 					{ scope: 'campaign', id: 'spring' },
 					{ scope: 'global', id: '*' },
 				]),
 			).toEqual(springPause);
-			await store.setPause({ scope: 'campaign', id: 'spring', paused: false, at: T0 + 2 });
+			await store.campaigns.setPause({ scope: 'campaign', id: 'spring', paused: false, at: T0 + 2 });
 			expect(
-				await store.activePause([
+				await store.campaigns.activePause([
 					{ scope: 'campaign', id: 'spring' },
 					{ scope: 'phone', id: 'phone-1' },
 					{ scope: 'global', id: '*' },
 				]),
 			).toMatchObject({ scope: 'global' });
-			expect((await store.pauses()).map((p) => [p.scope, p.paused])).toEqual([
+			expect((await store.campaigns.pauses()).map((p) => [p.scope, p.paused])).toEqual([
 				['global', true],
 				['campaign', false],
 			]);
@@ -505,40 +509,40 @@ describe.each(backends)('compliance store: $name', (backend) => {
 	});
 
 	test('the throughput limiter spaces slots exactly 1/rate apart, carrying on across calls', async () => {
-		const first = await store.acquireSendSlots('phone-1', 100, 3);
-		const second = await store.acquireSendSlots('phone-1', 100, 2);
+		const first = await store.limiter.acquireSendSlots('phone-1', 100, 3);
+		const second = await store.limiter.acquireSendSlots('phone-1', 100, 2);
 		expect(first.waits[0]).toBe(0);
 		const slots = [...first.waits.map((w) => first.now + w), ...second.waits.map((w) => second.now + w)];
 		// The second call continues exactly where the first left off.
 		for (let i = 1; i < slots.length; i++) expect(slots[i] - slots[i - 1]).toBeCloseTo(10, 6);
-		expect((await store.acquireSendSlots('phone-2', 100, 1)).waits).toEqual([0]);
+		expect((await store.limiter.acquireSendSlots('phone-2', 100, 1)).waits).toEqual([0]);
 	});
 
 	test('webhook dedupe: a key is new once within its TTL', async () => {
-		expect(await store.markSeen(['wamid.1:delivered', 'wamid.1:read', 'wamid.1:delivered'], 60_000)).toEqual([
+		expect(await store.dedupe.markSeen(['wamid.1:delivered', 'wamid.1:read', 'wamid.1:delivered'], 60_000)).toEqual([
 			true,
 			true,
 			false,
 		]);
-		expect(await store.markSeen(['wamid.1:read', 'wamid.2:read'], 60_000)).toEqual([false, true]);
-		expect(await store.markSeen(['short'], 30)).toEqual([true]);
+		expect(await store.dedupe.markSeen(['wamid.1:read', 'wamid.2:read'], 60_000)).toEqual([false, true]);
+		expect(await store.dedupe.markSeen(['short'], 30)).toEqual([true]);
 		await new Promise((resolve) => setTimeout(resolve, 60));
-		expect(await store.markSeen(['short'], 30)).toEqual([true]);
+		expect(await store.dedupe.markSeen(['short'], 30)).toEqual([true]);
 	});
 
 	test('holds no plain phone number after consent, caps, campaigns and forget', async () => {
 		const numbers = ['+33612345678', '+5511987654321', '+447400123456'];
 		for (const number of numbers) {
 			const c = store.contactKey(number);
-			await store.recordConsent([
+			await store.ledger.recordConsent([
 				{ contactKey: c, action: 'opt_in', categories: ['marketing'], at: T0, source: 'web-form' },
 			]);
-			await store.reserve([request(c)], T0);
-			await store.claimSend('spring', c, T0, 60_000, 'run');
-			await store.completeSend('spring', c, 'wamid.X', T0);
-			await store.markUndeliverable(c, T0);
+			await store.caps.reserve([request(c)], T0);
+			await store.sends.claimSend('spring', c, T0, 60_000, 'run');
+			await store.sends.completeSend('spring', c, 'wamid.X', T0);
+			await store.facts.markUndeliverable(c, T0);
 		}
-		await store.forgetContact(store.contactKey(numbers[0]), T0);
+		await store.ledger.forgetContact(store.contactKey(numbers[0]), T0);
 		const raw = await backend.rawContent(store);
 		expect(raw.length).toBeGreaterThan(0);
 		for (const number of numbers) {

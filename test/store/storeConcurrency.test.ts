@@ -8,7 +8,7 @@ import { runTs, spawnTs } from '../helpers/childProcess';
 import { startRedisServer, type RedisServer } from '../helpers/redisServer';
 
 const runWorker = (mode: string, config: StoreConfig, options: object): Promise<any> =>
-	runTs('test/store/storeWorker.ts', [mode, JSON.stringify(config), JSON.stringify(options)]);
+	runTs('test/workers/storeWorker.ts', [mode, JSON.stringify(config), JSON.stringify(options)]);
 
 let redisServer: RedisServer;
 let tempDir: string;
@@ -86,7 +86,7 @@ describe('embedded store durability and bad files', () => {
 	test('reopening after a killed writer loses no committed write', async () => {
 		const file = path.join(tempDir, 'killed.sqlite');
 		SqliteStore.open(file).close();
-		const child = spawnTs('test/store/storeWorker.ts', ['write', JSON.stringify({ kind: 'sqlite', file }), '{}']);
+		const child = spawnTs('test/workers/storeWorker.ts', ['write', JSON.stringify({ kind: 'sqlite', file }), '{}']);
 		let lastCommitted = -1;
 		let buffer = '';
 		let stderr = '';
@@ -114,7 +114,7 @@ describe('embedded store durability and bad files', () => {
 			throw new Error(`the writer stopped after ${lastCommitted + 1} commits: ${stderr || 'no error output'}`);
 		const reopened = SqliteStore.open(file);
 		for (let i = 0; i <= lastCommitted; i++) {
-			const history = await reopened.consentHistory(reopened.contactKey(`+3361${String(2_000_000 + i)}`));
+			const history = await reopened.ledger.consentHistory(reopened.contactKey(`+3361${String(2_000_000 + i)}`));
 			if (history.length !== 1) throw new Error(`write ${i} of ${lastCommitted} committed writes was lost`);
 		}
 		await reopened.close();
@@ -169,7 +169,7 @@ describe('Redis store when Redis is unreachable', () => {
 		});
 		await server.stop();
 		await expect(
-			store.reserve(
+			store.caps.reserve(
 				[{ contactKey: 'k', category: 'marketing', phoneNumberId: 'p', reservationTtlMs: 1000 }],
 				Date.now(),
 			),

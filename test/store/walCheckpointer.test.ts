@@ -4,7 +4,7 @@ import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 
 import { SqliteStore } from '../../nodes/store/SqliteStore';
-import { BACKSTOP_AUTOCHECKPOINT_PAGES, startWalCheckpointer } from '../../nodes/store/walCheckpointer';
+import { BACKSTOP_AUTOCHECKPOINT_PAGES, startWalCheckpointer } from '../../nodes/store/sqlite/walCheckpointer';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -57,8 +57,9 @@ describe('checkpointing the SQLite log off the main thread', () => {
 		const store = SqliteStore.open(path.join(dir, 'store.sqlite'));
 		const probe = new DatabaseSync(path.join(dir, 'store.sqlite'));
 		try {
-			await store.incrementCounters('c', { sent: 1 });
-			const db = (store as unknown as { db: DatabaseSync }).db;
+			await store.campaigns.incrementCounters('c', { sent: 1 });
+			// The store's own connection (SqliteStore → SqliteDatabase → DatabaseSync): the pragma is per connection.
+			const db = (store as unknown as { db: { db: DatabaseSync } }).db.db;
 			expect(db.prepare('PRAGMA wal_autocheckpoint').get()).toEqual({
 				wal_autocheckpoint: BACKSTOP_AUTOCHECKPOINT_PAGES,
 			});

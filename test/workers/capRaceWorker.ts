@@ -1,6 +1,6 @@
 /**
  * One execution of the Frequency Cap workflow in its own process, as a second n8n worker would run it.
- *   node -r ./test/helpers/register-ts.js test/nodes/capRaceWorker.ts <options JSON>
+ *   node -r ./test/helpers/register-ts.js test/workers/capRaceWorker.ts <options JSON>
  * Prints the indices of the contacts it let through.
  */
 import { closeAllStores } from '../../nodes/store/openStore';

@@ -1,6 +1,6 @@
 /**
  * Runs the Template Send workflow in its own process (the one a test kills, or another n8n worker).
- *   node -r ./test/helpers/register-ts.js test/nodes/sendWorker.ts <options JSON>
+ *   node -r ./test/helpers/register-ts.js test/workers/sendWorker.ts <options JSON>
  * Prints one JSON line with the outputs' sizes when it finishes.
  */
 import { closeAllStores } from '../../nodes/store/openStore';

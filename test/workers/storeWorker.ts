@@ -1,6 +1,6 @@
 /**
  * A separate process using the store, as another n8n worker would. Run by the concurrency tests:
- *   node -r ./test/helpers/register-ts.js test/store/storeWorker.ts <mode> <store config JSON> <options JSON>
+ *   node -r ./test/helpers/register-ts.js test/workers/storeWorker.ts <mode> <store config JSON> <options JSON>
  * Prints one JSON line with its results (or, for `write`, one line per committed write).
  */
 import { readdirSync, writeFileSync } from 'node:fs';
@@ -46,7 +46,7 @@ async function main() {
 		const batch = options.batch ?? 50;
 		for (let i = 0; i < order.length; i += batch) {
 			const part = order.slice(i, i + batch);
-			const decisions = await store.reserve(
+			const decisions = await store.caps.reserve(
 				part.map((index) => ({
 					contactKey: store.contactKey(contacts[index]),
 					category: 'marketing' as const,
@@ -62,7 +62,7 @@ async function main() {
 	} else if (mode === 'limiter') {
 		const times: number[] = [];
 		for (let taken = 0; taken < options.slots!; taken += 5) {
-			const { now, waits } = await store.acquireSendSlots('phone-1', options.rate!, 5);
+			const { now, waits } = await store.limiter.acquireSendSlots('phone-1', options.rate!, 5);
 			// Slot times on the limiter's own clock: what it granted, free of this process's clock reading.
 			for (const wait of waits) times.push(now + wait);
 			// Sleep until the last slot, as a sender would, before asking for more.
@@ -72,7 +72,7 @@ async function main() {
 	} else if (mode === 'write') {
 		for (let i = 0; ; i++) {
 			const contactKey = store.contactKey(`+3361${String(2_000_000 + i)}`);
-			await store.recordConsent([
+			await store.ledger.recordConsent([
 				{ contactKey, action: 'opt_in', categories: ['marketing'], at: Date.now(), source: `writer-${i}` },
 			]);
 			// Printed only after the commit returned: everything printed must survive a SIGKILL.

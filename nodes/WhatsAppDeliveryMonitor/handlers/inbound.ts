@@ -1,0 +1,82 @@
+/** Inbound messages: an interaction, an opt-out or resubscribe keyword, an opt-out quick reply, or plain inbound. */
+import { matchesKeyword } from '../../core/keywords';
+import { WEBHOOK_DEDUPE_TTL_MS } from '../../core/retention';
+import { MESSAGE_CATEGORIES } from '../../core/types';
+import { dedupeKeys, type InboundEvent } from '../../core/webhooks';
+import { e164, iso, type DeliveryContext } from './context';
+
+const COLLECTED_BY = 'WhatsApp Delivery Monitor';
+
+export async function handleInbound(context: DeliveryContext, messages: InboundEvent[]): Promise<void> {
+	if (!messages.length) return;
+	const { store, options, counters, out } = context;
+	const fresh = await store.dedupe.markSeen(
+		messages.map((m) => dedupeKeys.inbound(m.messageId)),
+		WEBHOOK_DEDUPE_TTL_MS,
+	);
+	for (const [index, message] of messages.entries()) {
+		if (!fresh[index]) continue;
+		const number = e164(message.from);
+		const contactKey = store.contactKey(number);
+		await store.facts.recordInteraction(contactKey, message.timestamp);
+		const keywordOut =
+			matchesKeyword(message.text, options.optOutKeywords) ||
+			matchesKeyword(message.buttonText, options.optOutKeywords);
+		const payloadOut = message.buttonPayload !== undefined && options.optOutPayloads.includes(message.buttonPayload);
+		const base = {
+			from: number,
+			messageId: message.messageId,
+			at: iso(message.timestamp),
+			profileName: message.profileName ?? null,
+			replyTo: message.replyTo ?? null,
+		};
+		if (keywordOut || payloadOut) {
+			const source = payloadOut ? 'whatsapp-button' : 'whatsapp-keyword';
+			await store.ledger.recordConsent([
+				{ contactKey, action: 'opt_out', categories: ['all'], at: message.timestamp, source, collectedBy: COLLECTED_BY },
+			]);
+			const last = await store.sends.lastSend(contactKey);
+			counters.add(last?.campaignId, 'optOut', { at: message.timestamp });
+			out.optOut.push({
+				kind: 'opt_out',
+				action: 'opt_out',
+				categories: ['all'],
+				source,
+				text: message.text ?? message.buttonText ?? null,
+				payload: message.buttonPayload ?? null,
+				campaignId: last?.campaignId ?? null,
+				...base,
+			});
+		} else if (matchesKeyword(message.text, options.resubscribeKeywords)) {
+			const categories = [...MESSAGE_CATEGORIES];
+			await store.ledger.recordConsent([
+				{
+					contactKey,
+					action: 'opt_in',
+					categories,
+					at: message.timestamp,
+					source: 'whatsapp-keyword',
+					wording: message.text,
+					collectedBy: COLLECTED_BY,
+				},
+			]);
+			out.optOut.push({
+				kind: 'opt_in',
+				action: 'opt_in',
+				categories,
+				source: 'whatsapp-keyword',
+				text: message.text ?? null,
+				...base,
+			});
+		} else {
+			out.inbound.push({
+				kind: 'inbound',
+				type: message.type,
+				text: message.text ?? null,
+				buttonPayload: message.buttonPayload ?? null,
+				message: message.raw,
+				...base,
+			});
+		}
+	}
+}

@@ -1,0 +1,44 @@
+/** Marketing preferences set inside WhatsApp (`user_preferences`): stop and resume. */
+import { WEBHOOK_DEDUPE_TTL_MS } from '../../core/retention';
+import { dedupeKeys, type PreferenceEvent } from '../../core/webhooks';
+import { e164, iso, type DeliveryContext } from './context';
+
+const COLLECTED_BY = 'WhatsApp Delivery Monitor';
+
+export async function handlePreferences({ store, options, out }: DeliveryContext, preferences: PreferenceEvent[]) {
+	for (const preference of preferences) {
+		if (!preference.category.startsWith('marketing')) continue;
+		const [isNew] = await store.dedupe.markSeen(
+			[dedupeKeys.preference(preference.waId, preference.value, preference.timestamp)],
+			WEBHOOK_DEDUPE_TTL_MS,
+		);
+		if (!isNew) continue;
+		const contactKey = store.contactKey(e164(preference.waId));
+		const event = {
+			contactKey,
+			categories: ['marketing' as const],
+			at: preference.timestamp,
+			source: 'whatsapp-preferences',
+			collectedBy: COLLECTED_BY,
+		};
+		if (preference.value === 'stop') {
+			// Ledger first, then the suppression: its reason (lifted only by "resume") must be the one kept.
+			await store.ledger.recordConsent([{ ...event, action: 'opt_out' }]);
+			await store.ledger.suppress([
+				{ contactKey, category: 'marketing', reason: 'USER_STOPPED_MARKETING', at: preference.timestamp },
+			]);
+		} else if (preference.value === 'resume' && options.resumeRestoresConsent) {
+			await store.ledger.liftSuppressions([{ contactKey, category: 'marketing', reasons: ['USER_STOPPED_MARKETING'] }]);
+			await store.ledger.recordConsent([{ ...event, action: 'opt_in' }]);
+		}
+		out.optOut.push({
+			kind: preference.value === 'stop' ? 'opt_out' : 'resume',
+			action: preference.value === 'stop' ? 'opt_out' : preference.value,
+			categories: ['marketing'],
+			source: 'whatsapp-preferences',
+			consentRestored: preference.value === 'resume' ? options.resumeRestoresConsent : undefined,
+			from: e164(preference.waId),
+			at: iso(preference.timestamp),
+		});
+	}
+}

@@ -1,0 +1,60 @@
+/**
+ * Pacing of Template Send's departures: how far under the configured rate the shared limiter
+ * schedules, and this process's own per-second window on top of it.
+ */
+
+/** Share of the configured rate the shared limiter schedules (CampaignRun.nextSlot in sendCampaign.ts). */
+export const PACING_HEADROOM = 0.97;
+/**
+ * Meta counts a number's messages per second as they arrive. Requests reach it a few ms apart from
+ * when they left (network, the event loop); this much slack on the counting window absorbs that.
+ */
+export const WINDOW_GUARD_MS = 25;
+/** Catching up after a stall: at most twice the rate, counted over this window. */
+export const CATCH_UP_WINDOW_MS = 50;
+/** Slots are taken from the shared limiter this many ms' worth at a time (one store call, not one per send). */
+export const SLOT_BATCH_MS = 20;
+
+/**
+ * This process's departures, kept to at most `limit` in any window of 1 s + guard, whatever the timers
+ * do. The shared limiter spaces requests evenly, but after the event loop stalls (n8n's own work, GC)
+ * every slot that fell due during the stall is taken at once; without this cap such a burst, added to
+ * the next second's schedule, is what Meta answers with 130429. A sliding log of the last `limit`
+ * departure times: one more may leave once the oldest is a full window old.
+ */
+export class DepartureWindow {
+	private readonly times: Float64Array;
+	private readonly windowMs: number;
+	/** Departures recorded so far; the next one goes to `recorded % limit`, over the oldest. */
+	private recorded = 0;
+
+	constructor(limit: number, windowMs = 1000 + WINDOW_GUARD_MS) {
+		this.times = new Float64Array(Math.max(1, Math.floor(limit)));
+		this.windowMs = windowMs;
+	}
+
+	/** Milliseconds until one more departure is allowed (0: now). */
+	waitMs(now: number): number {
+		if (this.recorded < this.times.length) return 0;
+		return Math.max(0, this.times[this.recorded % this.times.length] + this.windowMs - now);
+	}
+
+	/** Counts a departure at `now`; returns its ticket for `departedAt`. */
+	record(now: number): number {
+		this.times[this.recorded % this.times.length] = now;
+		return this.recorded++;
+	}
+
+	/**
+	 * The departure really left at `at` (its request reached the socket): counted from then, if later.
+	 * A request that waited for a new connection's handshake reaches Meta that much later, bunched
+	 * with those behind it; counting it late keeps the window on what Meta sees.
+	 */
+	departedAt(ticket: number, at: number): void {
+		// Entries older than the log's length have been overwritten and no longer count.
+		if (this.recorded - ticket > this.times.length) return;
+		const index = ticket % this.times.length;
+		if (at > this.times[index]) this.times[index] = at;
+	}
+}
+

@@ -1,0 +1,158 @@
+/**
+ * The domain's vocabulary: categories, consent, suppressions, cap decisions, send claims and pauses.
+ * Every list of names here is the one definition both store backends (SQL and Lua) and every node use:
+ * the Lua and SQL are built from these constants, never spelled out again.
+ */
+
+// ---- message categories ----
+
+export const MESSAGE_CATEGORIES = ['marketing', 'utility', 'authentication'] as const;
+export type MessageCategory = (typeof MESSAGE_CATEGORIES)[number];
+
+export function isMessageCategory(value: unknown): value is MessageCategory {
+	return (MESSAGE_CATEGORIES as readonly unknown[]).includes(value);
+}
+
+/** An opt-out may cover every category. */
+export type ConsentScope = MessageCategory | 'all';
+
+/** An `all` opt-out or suppression applies to every category. */
+export function expandScope(scope: ConsentScope): MessageCategory[] {
+	return scope === 'all' ? [...MESSAGE_CATEGORIES] : [scope];
+}
+
+// ---- consent ledger and suppressions ----
+
+export type ConsentAction = 'opt_in' | 'opt_out';
+
+export interface ConsentEventInput {
+	contactKey: string;
+	action: ConsentAction;
+	categories: ConsentScope[];
+	/** When the person gave or withdrew consent (ms since epoch). */
+	at: number;
+	/** Channel: web-form, sms, ivr, paper, whatsapp-keyword, crm… */
+	source?: string;
+	/** The wording shown to the person when they opted in. */
+	wording?: string;
+	/** The business the opt-in named. */
+	businessName?: string;
+	/** Who or what recorded it (user, workflow, webhook). */
+	collectedBy?: string;
+}
+
+export interface ConsentEvent extends Omit<ConsentEventInput, 'categories'> {
+	id: number;
+	category: ConsentScope;
+	/** When the store recorded it. */
+	recordedAt: number;
+}
+
+export const SUPPRESSION_REASONS = ['OPTED_OUT', 'USER_STOPPED_MARKETING', 'IMPORTED', 'FORGOTTEN'] as const;
+export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
+
+/** The suppression an opt-out records. */
+export const OPT_OUT_SUPPRESSION: SuppressionReason = 'OPTED_OUT';
+/** The suppression Forget Contact leaves behind for every category. */
+export const FORGOTTEN_SUPPRESSION: SuppressionReason = 'FORGOTTEN';
+/**
+ * Suppressions a later opt-in lifts. A stop set inside WhatsApp (USER_STOPPED_MARKETING) is lifted only
+ * by the person's own "resume" there, and a forgotten contact stays suppressed.
+ */
+export const LIFTED_BY_OPT_IN: readonly SuppressionReason[] = ['OPTED_OUT', 'IMPORTED'];
+
+export interface Suppression {
+	category: ConsentScope;
+	reason: SuppressionReason;
+	at: number;
+}
+
+/** Everything the store knows about one contact that bears on whether to message them. */
+export interface ContactState {
+	/** Latest consent event per category (an `all` opt-out is listed under `all`). */
+	consent: Partial<Record<ConsentScope, ConsentEvent>>;
+	suppressions: Suppression[];
+	/** Last 131026 failure (not on WhatsApp). */
+	undeliverableAt?: number;
+	lastInteractionAt?: number;
+}
+
+// ---- frequency caps ----
+
+export interface ContactRule {
+	/** At most this many messages in `windowMs` (0 = no count limit). */
+	maxCount: number;
+	windowMs: number;
+	/** At least this long between two messages (0 = none). */
+	minGapMs: number;
+}
+
+export interface SendingBudgets {
+	/** Unique contacts per rolling 24 h for the phone number (Meta's messaging limit tier). */
+	uniqueContactsPer24h?: number;
+	messagesPerHour?: number;
+	messagesPerDay?: number;
+}
+
+export interface CapRequest {
+	contactKey: string;
+	category: MessageCategory;
+	phoneNumberId: string;
+	/** Per-contact rule for this category; undefined = no per-contact limit. */
+	rule?: ContactRule;
+	budgets?: SendingBudgets;
+	/** Unconfirmed reservations lapse after this long. */
+	reservationTtlMs: number;
+	/** Decide without reserving anything. */
+	dryRun?: boolean;
+}
+
+/** Why a cap holds a message back, in the order decideCap checks them. */
+export const CAP_DENIALS = {
+	META_HOLD: 'META_HOLD',
+	MIN_GAP: 'MIN_GAP',
+	CONTACT_CAP: 'CONTACT_CAP',
+	HOURLY_BUDGET: 'HOURLY_BUDGET',
+	DAILY_BUDGET: 'DAILY_BUDGET',
+	UNIQUE_CONTACTS_LIMIT: 'UNIQUE_CONTACTS_LIMIT',
+} as const;
+export type CapDenial = keyof typeof CAP_DENIALS;
+
+export type CapDecision =
+	{ allowed: true; reservationId?: string } | { allowed: false; reason: CapDenial; nextAllowedAt: number };
+
+// ---- send claims (never twice per campaign) ----
+
+/**
+ * A recipient's row in a campaign's send log: `sending` from right before its request until the
+ * answer (in flight: it may have been accepted), `sent` once Meta accepted it.
+ */
+export const CLAIM_STATES = { sending: 'sending', sent: 'sent' } as const;
+
+export type ClaimResult =
+	/** This execution may send now; then it completes or releases the claim. */
+	| { state: 'claimed' }
+	/** Already sent in this campaign. */
+	| { state: 'sent'; messageId?: string; at: number }
+	/** A request for this recipient is (or was, when its sender died) on the wire: it may have been accepted. */
+	| { state: 'in_flight'; at: number };
+
+/** A recipient that may not be sent now: already sent, or with a request in flight. */
+export type SendState = Exclude<ClaimResult, { state: 'claimed' }>;
+
+// ---- pauses ----
+
+/** A template scope (`name:language`) is paused when Meta pauses or disables that template. */
+export type PauseScope = 'campaign' | 'phone' | 'global' | 'template';
+
+export interface PauseState {
+	scope: PauseScope;
+	id: string;
+	paused: boolean;
+	reason?: string;
+	at: number;
+	details?: Record<string, unknown>;
+}
+
+/** The id of the one global scope. */
+export const GLOBAL_SCOPE_ID = '*';

@@ -1,0 +1,199 @@
+/**
+ * Frequency caps in Redis. The check-and-reserve must be atomic across workers, so it runs as Lua:
+ * core/frequencyCaps.ts#decideCap restated, same checks, same order, same half-open windows, with its
+ * reason codes, time units and retention taken from core (the SQLite half runs decideCap itself:
+ * ./sqlite.ts). Keys: `res:<id>` a reservation, `ck:<contact>:<category>` and `ca:<contact>` a
+ * contact's sends, `ph:<phone>` and `uq:<phone>` the number's sends and contacts, `rx` expiries.
+ */
+import { randomUUID } from 'node:crypto';
+
+import { EXPIRED_RESERVATION_GRACE_MS, PHONE_WINDOW_TTL_MS, SEND_LOG_RETENTION_MS } from '../../core/retention';
+import { DAY_MS, HOUR_MS } from '../../core/time';
+import { CAP_DENIALS, type CapDecision, type CapDenial, type CapRequest } from '../../core/types';
+import { HOLD_FIELD } from '../ledger/redis';
+import type { RedisClient } from '../redis/client';
+import type { FrequencyCapStore } from '../types';
+
+const CHUNK = 1000;
+
+/** Removes a reservation from the live sets; `keep` leaves its hash so a late confirmation still works. */
+const REMOVE_ENTRY = `
+local function removeEntry(P, id, keep)
+	local r = redis.call('HMGET', P .. 'res:' .. id, 'c', 'k', 'p')
+	redis.call('ZREM', P .. 'rx', id)
+	local c, k, p = r[1], r[2], r[3]
+	if not c then return 0 end
+	redis.call('ZREM', P .. 'ck:' .. c .. ':' .. k, id)
+	redis.call('ZREM', P .. 'ca:' .. c, id)
+	redis.call('ZREM', P .. 'ph:' .. p, id)
+	if keep then
+		redis.call('HSET', P .. 'res:' .. id, 'x', '-1')
+		redis.call('PEXPIRE', P .. 'res:' .. id, ${EXPIRED_RESERVATION_GRACE_MS})
+	else
+		redis.call('DEL', P .. 'res:' .. id)
+	end
+	-- the contact's latest remaining send through this phone number decides its unique-contact slot
+	local latest = nil
+	local ids = redis.call('ZRANGE', P .. 'ca:' .. c, 0, -1, 'WITHSCORES')
+	for i = 1, #ids, 2 do
+		if redis.call('HGET', P .. 'res:' .. ids[i], 'p') == p then
+			local t = tonumber(ids[i + 1])
+			if not latest or t > latest then latest = t end
+		end
+	end
+	if latest then redis.call('ZADD', P .. 'uq:' .. p, latest, c) else redis.call('ZREM', P .. 'uq:' .. p, c) end
+	return 1
+end
+`;
+
+const D = CAP_DENIALS;
+
+export const CAP_SCRIPTS = {
+	/** Check-and-reserve for a batch. ARGV: prefix, now, JSON requests. */
+	reserve: `${REMOVE_ENTRY}
+local P = ARGV[1]
+local now = tonumber(ARGV[2])
+local requests = cjson.decode(ARGV[3])
+local DAY, HOUR, RETENTION, PHONE_TTL = ${DAY_MS}, ${HOUR_MS}, ${SEND_LOG_RETENTION_MS}, ${PHONE_WINDOW_TTL_MS}
+
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'rx', '-inf', now)) do removeEntry(P, id, true) end
+
+local pruned = {}
+local results = {}
+for i, q in ipairs(requests) do
+	local c, k, p = q.c, q.k, q.p
+	local decision = nil
+	local hold = tonumber(redis.call('HGET', P .. 'cf:' .. c, '${HOLD_FIELD}') or '0')
+	if hold > now then decision = { 0, '${D.META_HOLD}', hold } end
+
+	local ck = P .. 'ck:' .. c .. ':' .. k
+	if not decision and q.win then
+		local last = redis.call('ZREVRANGE', ck, 0, 0, 'WITHSCORES')
+		if q.gap > 0 and #last > 0 and now - tonumber(last[2]) < q.gap then
+			decision = { 0, '${D.MIN_GAP}', tonumber(last[2]) + q.gap }
+		end
+		if not decision and q.max > 0 then
+			local times = redis.call('ZRANGEBYSCORE', ck, '(' .. (now - q.win), '+inf', 'WITHSCORES')
+			local n = #times / 2
+			if n >= q.max then decision = { 0, '${D.CONTACT_CAP}', tonumber(times[(n - q.max) * 2 + 2]) + q.win } end
+		end
+	end
+
+	local ph, uq = P .. 'ph:' .. p, P .. 'uq:' .. p
+	if not decision and (q.hr or q.dy or q.uq) then
+		if not pruned[p] then
+			redis.call('ZREMRANGEBYSCORE', ph, '-inf', now - DAY)
+			redis.call('ZREMRANGEBYSCORE', uq, '-inf', now - DAY)
+			pruned[p] = true
+		end
+		local function budget(limit, window, reason)
+			local n = redis.call('ZCOUNT', ph, '(' .. (now - window), '+inf')
+			if n >= limit then
+				local e = redis.call('ZRANGEBYSCORE', ph, '(' .. (now - window), '+inf', 'WITHSCORES', 'LIMIT', n - limit, 1)
+				return { 0, reason, tonumber(e[2]) + window }
+			end
+			return nil
+		end
+		if q.hr then decision = budget(q.hr, HOUR, '${D.HOURLY_BUDGET}') end
+		if not decision and q.dy then decision = budget(q.dy, DAY, '${D.DAILY_BUDGET}') end
+		if not decision and q.uq and not redis.call('ZSCORE', uq, c) then
+			local n = redis.call('ZCARD', uq)
+			if n >= q.uq then
+				local e = redis.call('ZRANGE', uq, 0, 0, 'WITHSCORES')
+				decision = { 0, '${D.UNIQUE_CONTACTS_LIMIT}', tonumber(e[2]) + DAY }
+			end
+		end
+	end
+
+	if decision then
+		results[i] = { 0, decision[2], tostring(decision[3]) }
+	elseif q.dry then
+		results[i] = { 1 }
+	else
+		local id = q.id
+		redis.call('HSET', P .. 'res:' .. id, 'c', c, 'k', k, 'p', p, 'at', now, 'x', now + q.ttl)
+		redis.call('PEXPIRE', P .. 'res:' .. id, RETENTION)
+		for _, key in ipairs({ ck, P .. 'ca:' .. c }) do
+			redis.call('ZADD', key, now, id)
+			redis.call('ZREMRANGEBYSCORE', key, '-inf', now - RETENTION)
+			redis.call('PEXPIRE', key, RETENTION)
+		end
+		redis.call('ZADD', ph, now, id)
+		redis.call('PEXPIRE', ph, PHONE_TTL)
+		redis.call('ZADD', uq, 'GT', now, c)
+		redis.call('PEXPIRE', uq, PHONE_TTL)
+		redis.call('ZADD', P .. 'rx', now + q.ttl, id)
+		results[i] = { 1, id }
+	end
+end
+return cjson.encode(results)
+`,
+	/** ARGV: prefix, reservation id, time of the send. Returns 1 when the reservation existed. */
+	confirm: `
+local P, id, at = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local r = redis.call('HMGET', P .. 'res:' .. id, 'c', 'k', 'p')
+local c, k, p = r[1], r[2], r[3]
+if not c then return 0 end
+redis.call('HSET', P .. 'res:' .. id, 'at', at, 'x', '0')
+redis.call('PEXPIRE', P .. 'res:' .. id, ${SEND_LOG_RETENTION_MS})
+redis.call('ZREM', P .. 'rx', id)
+redis.call('ZADD', P .. 'ck:' .. c .. ':' .. k, at, id)
+redis.call('ZADD', P .. 'ca:' .. c, at, id)
+redis.call('ZADD', P .. 'ph:' .. p, at, id)
+redis.call('ZADD', P .. 'uq:' .. p, 'GT', at, c)
+return 1
+`,
+	/** ARGV: prefix, reservation id. Frees an unconfirmed reservation's slot. */
+	release: `${REMOVE_ENTRY}
+local P, id = ARGV[1], ARGV[2]
+local x = redis.call('HGET', P .. 'res:' .. id, 'x')
+if not x or x == '0' then return 0 end
+return removeEntry(P, id, false)
+`,
+};
+
+export class RedisFrequencyCaps implements FrequencyCapStore {
+	private readonly client: RedisClient;
+
+	constructor(client: RedisClient) {
+		this.client = client;
+	}
+
+	async reserve(requests: CapRequest[], now: number): Promise<CapDecision[]> {
+		const decisions: CapDecision[] = [];
+		await this.client.run(async (redis) => {
+			// Chunks keep each script short: Redis runs nothing else while a script runs.
+			for (let i = 0; i < requests.length; i += CHUNK) {
+				const part = requests.slice(i, i + CHUNK).map((r) => {
+					const q: Record<string, unknown> = {
+						c: r.contactKey,
+						k: r.category,
+						p: r.phoneNumberId,
+						ttl: r.reservationTtlMs,
+						id: randomUUID(),
+					};
+					if (r.rule) Object.assign(q, { win: r.rule.windowMs, gap: r.rule.minGapMs, max: r.rule.maxCount });
+					if (r.budgets?.messagesPerHour !== undefined) q.hr = r.budgets.messagesPerHour;
+					if (r.budgets?.messagesPerDay !== undefined) q.dy = r.budgets.messagesPerDay;
+					if (r.budgets?.uniqueContactsPer24h !== undefined) q.uq = r.budgets.uniqueContactsPer24h;
+					if (r.dryRun) q.dry = true;
+					return q;
+				});
+				const raw = (await redis.reserve(this.client.prefix, now, JSON.stringify(part))) as string;
+				for (const [allowed, detail, next] of JSON.parse(raw) as Array<[number, string?, string?]>) {
+					if (allowed) decisions.push(detail ? { allowed: true, reservationId: detail } : { allowed: true });
+					else decisions.push({ allowed: false, reason: detail as CapDenial, nextAllowedAt: Number(next) });
+				}
+			}
+		});
+		return decisions;
+	}
+
+	async confirmReservation(reservationId: string, at: number): Promise<boolean> {
+		return Number(await this.client.run((redis) => redis.confirm(this.client.prefix, reservationId, at))) === 1;
+	}
+
+	async releaseReservation(reservationId: string): Promise<boolean> {
+		return Number(await this.client.run((redis) => redis.release(this.client.prefix, reservationId))) === 1;
+	}
+}

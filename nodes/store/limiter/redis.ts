@@ -1,0 +1,43 @@
+/**
+ * The throughput limiter in Redis: core/throughput.ts#gcraSlots in Lua, on Redis' own clock (workers'
+ * clocks may differ). The SQLite half runs gcraSlots itself: ./sqlite.ts. Key: `lm:<phone>`.
+ */
+import { LIMITER_STATE_TTL_MS } from '../../core/retention';
+import { assertRate } from '../../core/throughput';
+import type { RedisClient } from '../redis/client';
+import type { SendLimiter, SendSlots } from '../types';
+
+export const LIMITER_SCRIPTS = {
+	/** ARGV: prefix, phone, rate per second, count. Returns {now, waits…}. */
+	acquireSlots: `
+local key = ARGV[1] .. 'lm:' .. ARGV[2]
+local rate, count = tonumber(ARGV[3]), tonumber(ARGV[4])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local interval = 1000 / rate
+local start = math.max(tonumber(redis.call('GET', key) or now), now)
+-- tostring() keeps 14 significant digits: a millisecond timestamp has 13, so fractions would be lost
+-- and slots would drift. Format times explicitly.
+local function ms(x) return string.format('%.4f', x) end
+local out = { ms(now) }
+for i = 0, count - 1 do out[i + 2] = ms(start - now + i * interval) end
+redis.call('SET', key, ms(start + count * interval), 'PX', ${LIMITER_STATE_TTL_MS})
+return out
+`,
+};
+
+export class RedisSendLimiter implements SendLimiter {
+	private readonly client: RedisClient;
+
+	constructor(client: RedisClient) {
+		this.client = client;
+	}
+
+	async acquireSendSlots(phoneNumberId: string, ratePerSecond: number, count: number): Promise<SendSlots> {
+		assertRate(ratePerSecond);
+		const [now, ...waits] = (await this.client.run((redis) =>
+			redis.acquireSlots(this.client.prefix, phoneNumberId, ratePerSecond, count),
+		)) as string[];
+		return { now: Number(now), waits: waits.map(Number) };
+	}
+}

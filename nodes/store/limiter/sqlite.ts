@@ -1,0 +1,25 @@
+/** The throughput limiter in SQLite: core's gcraSlots over the `throughput` table (Redis: ./redis.ts). */
+import { gcraSlots } from '../../core/throughput';
+import type { SqliteDatabase } from '../sqlite/database';
+import type { SendLimiter, SendSlots } from '../types';
+
+export class SqliteSendLimiter implements SendLimiter {
+	private readonly db: SqliteDatabase;
+
+	constructor(db: SqliteDatabase) {
+		this.db = db;
+	}
+
+	async acquireSendSlots(phoneNumberId: string, ratePerSecond: number, count: number): Promise<SendSlots> {
+		return this.db.write(() => {
+			const now = Date.now();
+			const row = this.db.statement('SELECT tat FROM throughput WHERE phone = ?').get(phoneNumberId) as
+				{ tat: number } | undefined;
+			const { waits, tat } = gcraSlots(row?.tat, now, ratePerSecond, count);
+			this.db
+				.statement('INSERT INTO throughput (phone, tat) VALUES (?, ?) ON CONFLICT (phone) DO UPDATE SET tat = excluded.tat')
+				.run(phoneNumberId, tat);
+			return { now, waits };
+		});
+	}
+}

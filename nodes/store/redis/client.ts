@@ -1,0 +1,134 @@
+/**
+ * The Redis store's one connection: opening it, the Lua scripts every concern registers, and turning
+ * failures into StoreUnavailableError. Each concern's Redis half (ledger/redis.ts, …) runs its commands
+ * and scripts through this. Every key starts with the configured prefix; ARGV[1] of every script is it.
+ */
+import { randomBytes } from 'node:crypto';
+
+import Redis, { type RedisOptions } from 'ioredis';
+
+import { StoreUnavailableError } from '../types';
+
+export interface RedisConnection {
+	host: string;
+	port: number;
+	username?: string;
+	password?: string;
+	database?: number;
+	tls?: boolean;
+	/** Prefix of every key, so several n8n instances (or tests) can share one Redis. */
+	keyPrefix?: string;
+}
+
+type Script = (...args: Array<string | number>) => Promise<unknown>;
+/** The connection (or a pipeline on it) with the registered scripts as commands. */
+export type ScriptedRedis = Redis & Record<string, Script>;
+
+export class RedisClient {
+	readonly location: string;
+	readonly redis: ScriptedRedis;
+	readonly prefix: string;
+	/** The contact-key secret, created once by whichever worker got there first. */
+	readonly secret: Buffer;
+
+	private constructor(location: string, redis: ScriptedRedis, prefix: string, secret: Buffer) {
+		this.location = location;
+		this.redis = redis;
+		this.prefix = prefix;
+		this.secret = secret;
+	}
+
+	/** Connects and registers `scripts` (name → Lua) as commands. */
+	static async open(connection: RedisConnection, scripts: Record<string, string>): Promise<RedisClient> {
+		const location = `redis://${connection.host}:${connection.port}/${connection.database ?? 0}`;
+		const options: RedisOptions = {
+			host: connection.host,
+			port: connection.port,
+			username: connection.username || undefined,
+			password: connection.password || undefined,
+			db: connection.database ?? 0,
+			tls: connection.tls ? {} : undefined,
+			lazyConnect: true,
+			connectTimeout: 5_000,
+			// Fail a command fast when Redis is gone instead of queueing it: a node must never decide on
+			// missing state (fail closed), and the operator must see which host is unreachable.
+			maxRetriesPerRequest: 1,
+			enableOfflineQueue: false,
+			// No retries while opening: an operator should see at once that the host is wrong.
+			retryStrategy: () => null,
+		};
+		const redis = new Redis(options) as ScriptedRedis;
+		let lastError: Error | undefined;
+		redis.on('error', (error: Error) => (lastError = error)); // surfaced through the failing call instead
+		for (const [name, lua] of Object.entries(scripts)) redis.defineCommand(name, { numberOfKeys: 0, lua });
+		try {
+			await redis.connect();
+			const prefix = connection.keyPrefix ?? 'wac:';
+			await redis.set(`${prefix}secret`, randomBytes(32).toString('hex'), 'NX');
+			const secret = await redis.get(`${prefix}secret`);
+			// Once open, ride out short outages (a Redis restart, a failover) by reconnecting.
+			redis.options.retryStrategy = (attempt) => (attempt > 20 ? null : Math.min(attempt * 200, 2_000));
+			return new RedisClient(location, redis, prefix, Buffer.from(secret!, 'hex'));
+		} catch (error) {
+			redis.disconnect();
+			throw new StoreUnavailableError(
+				`Redis at ${connection.host}:${connection.port} is unreachable: ${describeNetworkError(lastError ?? (error as Error))}`,
+			);
+		}
+	}
+
+	/** Runs Redis work; any failure becomes a StoreUnavailableError naming the store. */
+	async run<T>(work: (redis: ScriptedRedis) => Promise<T>): Promise<T> {
+		try {
+			return await work(this.redis);
+		} catch (error) {
+			throw new StoreUnavailableError(`Redis store ${this.location} failed: ${describeNetworkError(error as Error)}`);
+		}
+	}
+
+	/** A pipeline on which the registered scripts are commands too. */
+	pipeline(): ScriptedRedis {
+		return this.redis.pipeline() as unknown as ScriptedRedis;
+	}
+
+	async close(): Promise<void> {
+		if (this.redis.status === 'ready') await this.redis.quit().catch(() => this.redis.disconnect());
+		else this.redis.disconnect();
+	}
+}
+
+/**
+ * Network failures in words. (n8n replaces any error message that contains a code such as ECONNREFUSED
+ * with a generic sentence, which would hide the host the operator has to fix.)
+ */
+export function describeNetworkError(error: Error & { code?: string }): string {
+	const words: Record<string, string> = {
+		ECONNREFUSED: 'connection refused (is Redis running and listening there?)',
+		ENOTFOUND: 'host not found',
+		EAI_AGAIN: 'host name could not be resolved',
+		ETIMEDOUT: 'connection timed out',
+		ECONNRESET: 'connection reset',
+		EHOSTUNREACH: 'host unreachable',
+	};
+	return (
+		(error.code && words[error.code]) ||
+		error.message.replace(
+			/\b(ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|EAI_AGAIN)\b/g,
+			(code) => words[code],
+		)
+	);
+}
+
+/** Runs a pipeline; the first command that failed rejects it. */
+export async function execPipeline(pipeline: {
+	exec(): Promise<Array<[Error | null, unknown]> | null>;
+}): Promise<unknown[]> {
+	const results = (await pipeline.exec()) ?? [];
+	for (const [error] of results) if (error) throw error;
+	return results.map(([, value]) => value);
+}
+
+/** A Lua table literal of strings from one of core's lists: `{ 'a', 'b' }`. */
+export const luaList = (values: readonly string[]) => `{ ${values.map((v) => `'${v}'`).join(', ')} }`;
+/** A Lua set literal: `{ ['a'] = true, ['b'] = true }`. */
+export const luaSet = (values: readonly string[]) => `{ ${values.map((v) => `['${v}'] = true`).join(', ')} }`;

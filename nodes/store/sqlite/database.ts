@@ -1,0 +1,192 @@
+/**
+ * The embedded store's one SQLite connection (node:sqlite): opening and migrating the file, the
+ * statement cache and write transactions. Each concern's SQLite half (ledger/sqlite.ts, …) runs its
+ * statements through this.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { DatabaseSync as DatabaseSyncType, StatementSync } from 'node:sqlite';
+
+import { StoreUnavailableError } from '../types';
+import { BACKSTOP_AUTOCHECKPOINT_PAGES, startWalCheckpointer, type WalCheckpointer } from './walCheckpointer';
+
+/** Bumped with every schema change; a file with a higher version is refused, not touched. */
+export const SQLITE_SCHEMA_VERSION = 1;
+
+/*
+ * Schema version 1, as every existing store file has it: a migration to version 2 adds to this, never
+ * edits it. Tables by concern: consent_events, suppressions, contact_facts (ledger/); send_log (caps/);
+ * campaign_sends (sendLog/); campaign_counters, pauses (campaignState/); throughput (limiter/);
+ * webhook_seen (dedupe/).
+ */
+const SCHEMA_V1 = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS consent_events (
+	id INTEGER PRIMARY KEY AUTOINCREMENT,
+	contact TEXT NOT NULL,
+	action TEXT NOT NULL,
+	category TEXT NOT NULL,
+	at INTEGER NOT NULL,
+	source TEXT, wording TEXT, business_name TEXT, collected_by TEXT,
+	recorded_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS consent_events_contact ON consent_events (contact, at);
+CREATE TABLE IF NOT EXISTS suppressions (
+	contact TEXT NOT NULL, category TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL,
+	PRIMARY KEY (contact, category)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS contact_facts (
+	contact TEXT PRIMARY KEY,
+	undeliverable_at INTEGER, hold_until INTEGER, last_interaction_at INTEGER
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS send_log (
+	id INTEGER PRIMARY KEY AUTOINCREMENT,
+	phone TEXT NOT NULL, contact TEXT NOT NULL, category TEXT NOT NULL,
+	at INTEGER NOT NULL,
+	confirmed INTEGER NOT NULL DEFAULT 0,
+	expires_at INTEGER
+);
+-- Random contact keys make every insert land on a different page of a contact-keyed index, and each
+-- commit rewrites those pages: so one contact index only (a contact has a handful of rows to filter
+-- by category or phone), a rowid that appends, and the phone index that appends by time.
+CREATE INDEX IF NOT EXISTS send_log_contact ON send_log (contact, at, category, phone, confirmed, expires_at);
+CREATE INDEX IF NOT EXISTS send_log_phone ON send_log (phone, at, confirmed, expires_at, contact);
+CREATE TABLE IF NOT EXISTS campaign_sends (
+	campaign TEXT NOT NULL, contact TEXT NOT NULL,
+	state TEXT NOT NULL, message_id TEXT, at INTEGER NOT NULL, claim_expires_at INTEGER, owner TEXT,
+	PRIMARY KEY (campaign, contact)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS campaign_sends_contact ON campaign_sends (contact, state, at);
+CREATE TABLE IF NOT EXISTS campaign_counters (
+	campaign TEXT NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL,
+	PRIMARY KEY (campaign, name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pauses (
+	scope TEXT NOT NULL, id TEXT NOT NULL, paused INTEGER NOT NULL, reason TEXT, at INTEGER NOT NULL, details TEXT,
+	PRIMARY KEY (scope, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS throughput (phone TEXT PRIMARY KEY, tat REAL NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS webhook_seen (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS webhook_seen_expiry ON webhook_seen (expires_at);
+`;
+
+/** The n8n user folder's store file: `<N8N_USER_FOLDER or ~>/.n8n/whatsapp-compliance.sqlite`. */
+export function defaultSqlitePath(env: NodeJS.ProcessEnv = process.env): string {
+	if (env.WHATSAPP_COMPLIANCE_DB) return env.WHATSAPP_COMPLIANCE_DB;
+	const userFolder = env.N8N_USER_FOLDER || env.HOME || require('node:os').homedir();
+	return path.join(userFolder, '.n8n', 'whatsapp-compliance.sqlite');
+}
+
+function loadSqlite(): typeof import('node:sqlite') {
+	try {
+		return require('node:sqlite');
+	} catch {
+		throw new StoreUnavailableError(
+			`The built-in store needs Node.js 24 (node:sqlite); this n8n runs Node.js ${process.version}`,
+		);
+	}
+}
+
+const BATCH = 500;
+
+/** A long list in parts small enough for one `IN (…)`. */
+export function chunks<T>(list: T[], size = BATCH): T[][] {
+	const out: T[][] = [];
+	for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
+	return out;
+}
+
+export const placeholders = (n: number) => new Array(n).fill('?').join(',');
+
+/** `'a', 'b'` for an SQL `IN (…)` built from one of core's lists. */
+export const sqlList = (values: readonly string[]) => values.map((v) => `'${v.replace(/'/g, "''")}'`).join(', ');
+
+export class SqliteDatabase {
+	private readonly statements = new Map<string, StatementSync>();
+
+	readonly file: string;
+	/** The contact-key secret, created once by whichever process opened the file first. */
+	readonly secret: Buffer;
+	private readonly db: DatabaseSyncType;
+	private readonly checkpointer: WalCheckpointer | undefined;
+
+	private constructor(file: string, db: DatabaseSyncType, secret: Buffer, checkpointer: WalCheckpointer | undefined) {
+		this.file = file;
+		this.db = db;
+		this.secret = secret;
+		this.checkpointer = checkpointer;
+	}
+
+	static open(file: string): SqliteDatabase {
+		const { DatabaseSync } = loadSqlite();
+		let db: DatabaseSyncType | undefined;
+		try {
+			mkdirSync(path.dirname(file), { recursive: true });
+			db = new DatabaseSync(file, { timeout: 10_000 });
+			// A corrupted or foreign file fails here, before anything is written.
+			const version = (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
+			if (version > SQLITE_SCHEMA_VERSION) {
+				throw new StoreUnavailableError(
+					`The compliance store ${file} was written by a newer version of n8n-nodes-whatsapp-compliance (schema ${version}, this version reads up to ${SQLITE_SCHEMA_VERSION}). Update the package; the file was not changed.`,
+				);
+			}
+			db.exec(
+				'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 10000; PRAGMA journal_size_limit = 67108864;',
+			);
+			if (version < SQLITE_SCHEMA_VERSION) {
+				db.exec('BEGIN IMMEDIATE');
+				try {
+					db.exec(SCHEMA_V1);
+					db.exec(`PRAGMA user_version = ${SQLITE_SCHEMA_VERSION}`);
+					db.exec('COMMIT');
+				} catch (error) {
+					db.exec('ROLLBACK');
+					throw error;
+				}
+			}
+			db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)').run(
+				'contact_key_secret',
+				randomBytes(32).toString('hex'),
+			);
+			const secret = (db.prepare('SELECT value FROM meta WHERE key = ?').get('contact_key_secret') as { value: string })
+				.value;
+			// The log is checkpointed off the main thread; SQLite's own checkpoint stays only as a backstop.
+			const checkpointer = file === ':memory:' ? undefined : startWalCheckpointer(file);
+			if (checkpointer) db.exec(`PRAGMA wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
+			return new SqliteDatabase(file, db, Buffer.from(secret, 'hex'), checkpointer);
+		} catch (error) {
+			db?.close();
+			if (error instanceof StoreUnavailableError) throw error;
+			throw new StoreUnavailableError(`The compliance store ${file} could not be opened: ${(error as Error).message}`);
+		}
+	}
+
+	statement(sql: string): StatementSync {
+		let statement = this.statements.get(sql);
+		if (!statement) {
+			statement = this.db.prepare(sql);
+			this.statements.set(sql, statement);
+		}
+		return statement;
+	}
+
+	/** A write transaction: BEGIN IMMEDIATE takes the write lock up front, so concurrent processes queue instead of deadlocking. */
+	write<T>(work: () => T): T {
+		this.db.exec('BEGIN IMMEDIATE');
+		try {
+			const result = work();
+			this.db.exec('COMMIT');
+			return result;
+		} catch (error) {
+			this.db.exec('ROLLBACK');
+			throw error;
+		}
+	}
+
+	async close(): Promise<void> {
+		this.statements.clear();
+		await this.checkpointer?.stop();
+		if (this.db.isOpen) this.db.close();
+	}
+}

@@ -1,0 +1,71 @@
+/**
+ * The closed loop the Delivery Monitor and Campaign Control tests share: the Cloud API sandbox posting
+ * signed status webhooks to a Delivery Monitor trigger hosted on a real socket, and Template Send runs
+ * through n8n-core against the sandbox.
+ */
+import { createHmac } from 'node:crypto';
+
+import type { IDataObject } from 'n8n-workflow';
+
+import { runWorkflow } from './WorkflowHarness';
+import { startWebhookHost, type WebhookHost } from './webhookHost';
+import { CloudApiSandbox } from '../sandbox/server.ts';
+
+export const APP_SECRET = 'monitor-app-secret';
+export const VERIFY_TOKEN = 'verify-me-please';
+export const helloWorld = {
+	template: { __rl: true, mode: 'name', value: 'hello_world:en_US' },
+	variables: { mappingMode: 'defineBelow', value: {}, matchingColumns: [], schema: [] },
+};
+
+export interface MonitorLoop {
+	sandbox: CloudApiSandbox;
+	host: WebhookHost;
+	credentials: () => Record<string, unknown>;
+	/** Template Send to these recipients in a campaign; its three outputs. */
+	sendCampaign: (campaignId: string, recipients: string[], template?: IDataObject) => Promise<ReturnType<Awaited<ReturnType<typeof runWorkflow>>['outputs']>>;
+	close: () => Promise<void>;
+}
+
+export async function startMonitorLoop(): Promise<MonitorLoop> {
+	const sandbox = await CloudApiSandbox.start({
+		webhook: { url: 'http://127.0.0.1:9/unset', appSecret: APP_SECRET, statusDelayMs: 2, batchDelayMs: 20 },
+	});
+	const credentials = () => ({
+		whatsAppCloudApi: sandbox.credentials({ appSecret: APP_SECRET, verifyToken: VERIFY_TOKEN }),
+	});
+	const host = await startWebhookHost(
+		'whatsAppDeliveryMonitorTrigger',
+		{
+			store: 'builtIn',
+			emitStatuses: ['failed'],
+			emitInbound: true,
+			emitOptOuts: true,
+			emitAlerts: true,
+			autoPause: true,
+			options: {},
+		},
+		credentials(),
+	);
+	sandbox.webhook!.url = host.url;
+	return {
+		sandbox,
+		host,
+		credentials,
+		sendCampaign: async (campaignId, recipients, template = helloWorld) => {
+			const result = await runWorkflow('template-send.json', {
+				items: recipients.map((e164) => ({ whatsapp: { e164 } })),
+				credentials: credentials(),
+				parameters: { 'Template Send': { ...template, campaignId, options: { rate: 500 } } },
+			});
+			return result.outputs('Template Send');
+		},
+		close: async () => {
+			await host.close();
+			await sandbox.close();
+		},
+	};
+}
+
+export const sign = (body: string, secret = APP_SECRET) =>
+	`sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
