@@ -1,4 +1,3 @@
-import { callbackData, parseCallbackData } from '../../nodes/core/callbackData';
 import {
 	CounterDeltas,
 	countersSinceResume,
@@ -6,7 +5,6 @@ import {
 	readCounters,
 	resumeDetails,
 } from '../../nodes/core/campaignCounters';
-import { campaignReport } from '../../nodes/core/campaignReport';
 
 describe('campaign counters: what the writer writes, the reader reads', () => {
 	const at = Date.parse('2026-12-02T11:42:10Z');
@@ -54,48 +52,4 @@ describe('campaign counters: what the writer writes, the reader reads', () => {
 		});
 		expect(countersSinceResume(now, undefined)).toEqual(now);
 	});
-});
-
-describe('campaign report from counters', () => {
-	test('rates and failures from the counters', () => {
-		const report = campaignReport('spring', {
-			sent: 10,
-			delivered: 8,
-			read: 4,
-			deliveryFailed: 2,
-			'deliveryFailed:131026': 2,
-			optOut: 1,
-			'notSent:ALREADY_SENT': 3,
-			notSent: 3,
-		});
-		expect(report).toMatchObject({
-			sent: 10,
-			delivered: 8,
-			deliveryRate: 0.8,
-			readRate: 0.5,
-			optOutRate: 0.1,
-			notSentByReason: { ALREADY_SENT: 3 },
-			failuresByCode: [{ code: 131026, count: 2, stage: 'delivery' }],
-		});
-	});
-
-	test('no finals: no rates', () => {
-		expect(campaignReport('empty', {})).toMatchObject({ deliveryRate: null, readRate: null, optOutRate: null });
-	});
-});
-
-describe('callback data', () => {
-	test.each([
-		['spring', 'A', 'spring|A', { campaignId: 'spring', variant: 'A' }],
-		['wf:1|x', 'B', 'wf:1|x|B', { campaignId: 'wf:1|x', variant: 'B' }],
-	])('%s / %s is written %s and read back', (campaignId, variant, written, read) => {
-		expect(callbackData(campaignId, variant)).toBe(written);
-		expect(parseCallbackData(written)).toEqual(read);
-	});
-
-	test('never longer than Meta’s 512 characters', () => {
-		expect(callbackData('c'.repeat(600), 'A')).toHaveLength(512);
-	});
-
-	test.each([[undefined], [''], [42]])('nothing to read from %p', (data) => expect(parseCallbackData(data)).toEqual({}));
 });

@@ -5,7 +5,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -86,9 +86,36 @@ async function install(dir: string, marker: string, log: Log) {
 		log,
 	);
 	log('Building sqlite3 for this Node version…');
-	await runStreaming('npm', ['rebuild', 'sqlite3', '--loglevel=error'], dir, log);
+	// Against the headers of the Node that runs this, whatever the user's npm config says (a `nodedir`
+	// for another Node would build a module that does not load; none makes node-gyp download them,
+	// which fails offline). The command-line flag outranks every npmrc.
+	const headers = nodeHeadersDir();
+	const nodedir = headers ? [`--nodedir=${headers}`] : [];
+	await runStreaming('npm', ['rebuild', 'sqlite3', ...nodedir, '--loglevel=error'], dir, log);
 	await writeFile(marker, `${N8N_VERSION} ${new Date().toISOString()}\n`);
 	log('n8n installed.');
+}
+
+/**
+ * The folder holding `include/node` for the running Node, when it is on disk: beside a standard
+ * install (`<prefix>/include/node`), or inside the npm registry's `node` package
+ * (`node/node_modules/node-<platform>-<arch>/include/node`). Undefined when none matches this version.
+ */
+export function nodeHeadersDir(execPath = process.execPath): string | undefined {
+	const major = process.versions.node.split('.')[0];
+	const bin = path.dirname(realpathSync(execPath));
+	const candidates = [
+		path.resolve(bin, '..'),
+		path.resolve(bin, '..', 'node_modules', `node-${process.platform}-${process.arch}`),
+	];
+	return candidates.find((dir) => {
+		try {
+			const version = readFileSync(path.join(dir, 'include', 'node', 'node_version.h'), 'utf8');
+			return new RegExp(`#define NODE_MAJOR_VERSION ${major}\\b`).test(version);
+		} catch {
+			return false;
+		}
+	});
 }
 
 /** Runs a command, printing a heartbeat every 15 s so a long install does not look stuck. */
