@@ -109,7 +109,7 @@ export function parseEnvelope(body: unknown): WebhookEvent[] | undefined {
 					events.push({
 						kind: 'inbound',
 						messageId: String(message.id),
-						from: String(message.from),
+						from: String(message.from ?? ''),
 						timestamp: seconds(message.timestamp),
 						type,
 						text:
@@ -135,7 +135,7 @@ export function parseEnvelope(body: unknown): WebhookEvent[] | undefined {
 				for (const preference of (value.user_preferences ?? []) as Array<Record<string, any>>) {
 					events.push({
 						kind: 'user_preference',
-						waId: String(preference.wa_id),
+						waId: String(preference.wa_id ?? ''),
 						category: String(preference.category),
 						value: String(preference.value),
 						timestamp: seconds(preference.timestamp),
@@ -171,5 +171,6 @@ export const dedupeKeys = {
 	/** "delivered" once per message, whether it arrives as delivered, read or played. */
 	delivery: (messageId: string) => `d:${messageId}`,
 	inbound: (messageId: string) => `m:${messageId}`,
-	preference: (waId: string, value: string, timestamp: number) => `p:${waId}:${value}:${timestamp}`,
+	/** Keyed by the contact's store key, never the plain wa_id (dedupe marks are kept at rest). */
+	preference: (contactKey: string, value: string, timestamp: number) => `p:${contactKey}:${value}:${timestamp}`,
 };

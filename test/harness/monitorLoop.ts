@@ -7,6 +7,7 @@ import { createHmac } from 'node:crypto';
 
 import type { IDataObject } from 'n8n-workflow';
 
+import { closeAllStores } from '../../nodes/store/openStore';
 import { runWorkflow } from './WorkflowHarness';
 import { startWebhookHost, type WebhookHost } from './webhookHost';
 import { CloudApiSandbox } from '../sandbox/server.ts';
@@ -69,3 +70,16 @@ export async function startMonitorLoop(): Promise<MonitorLoop> {
 
 export const sign = (body: string, secret = APP_SECRET) =>
 	`sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+
+/** Starts the loop before a test file's tests and stops it (and every store the file opened) after. */
+export function useMonitorLoop(): () => MonitorLoop {
+	let loop: MonitorLoop | undefined;
+	beforeAll(async () => {
+		loop = await startMonitorLoop();
+	});
+	afterAll(async () => {
+		await loop?.close();
+		await closeAllStores();
+	});
+	return () => loop!;
+}

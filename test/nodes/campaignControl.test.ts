@@ -1,26 +1,18 @@
-import { closeAllStores } from '../../nodes/store/openStore';
 import { runWorkflow } from '../harness/WorkflowHarness';
-import { startMonitorLoop, type MonitorLoop } from '../harness/monitorLoop';
+import { useMonitorLoop } from '../harness/monitorLoop';
 
-let loop: MonitorLoop;
-beforeAll(async () => {
-	loop = await startMonitorLoop();
-});
-afterAll(async () => {
-	await loop.close();
-	await closeAllStores();
-});
+const monitorLoop = useMonitorLoop();
 
 let n = 0;
 const fresh = () => `+3365${String(1_000_000 + ++n)}`;
-const sendCampaign = (campaignId: string, recipients: string[]) => loop.sendCampaign(campaignId, recipients);
+const sendCampaign = (campaignId: string, recipients: string[]) => monitorLoop().sendCampaign(campaignId, recipients);
 
 describe('WhatsApp Campaign Control', () => {
 	test('Get Report: counts, rates, failures by code with Meta’s meaning, variants, and a funnel chart', async () => {
 		const recipients = [fresh(), fresh(), fresh(), fresh()];
-		loop.sandbox.setOutcome(recipients[0], { kind: 'failLater', code: 131026 });
+		monitorLoop().sandbox.setOutcome(recipients[0], { kind: 'failLater', code: 131026 });
 		await sendCampaign('report-me', recipients);
-		await loop.sandbox.flushWebhooks();
+		await monitorLoop().sandbox.flushWebhooks();
 		const result = await runWorkflow('campaign-control.json', {
 			items: [{}],
 			parameters: { 'Campaign Control': { operation: 'getReport', campaignId: 'report-me', chart: true } },

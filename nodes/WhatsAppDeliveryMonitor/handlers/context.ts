@@ -1,4 +1,5 @@
 import type { CounterDeltas } from '../../core/campaignCounters';
+import { canonicalNumber } from '../../core/contactIdentity';
 import type { ComplianceStore } from '../../store/types';
 
 export interface MonitorOptions {
@@ -34,5 +35,15 @@ export interface DeliveryContext {
 }
 
 export const iso = (ms: number) => new Date(ms).toISOString();
-/** A wa_id as the E.164 number the store keys. */
+/** A wa_id as an E.164 number (as Meta sent it; the store keys its canonical form). */
 export const e164 = (waId: string) => `+${waId.replace(/\D/g, '')}`;
+
+/**
+ * The store key of the person a wa_id names, or undefined when the update carries no usable number:
+ * such an update is never written against a made-up contact (it is still emitted).
+ */
+export function contactKeyOf(store: ComplianceStore, waId: unknown): string | undefined {
+	if (typeof waId !== 'string' && typeof waId !== 'number') return undefined;
+	const number = canonicalNumber(String(waId));
+	return number ? store.contactKey(number) : undefined;
+}

@@ -3,7 +3,7 @@ import { matchesKeyword } from '../../core/keywords';
 import { WEBHOOK_DEDUPE_TTL_MS } from '../../core/retention';
 import { MESSAGE_CATEGORIES } from '../../core/types';
 import { dedupeKeys, type InboundEvent } from '../../core/webhooks';
-import { e164, iso, type DeliveryContext } from './context';
+import { contactKeyOf, e164, iso, type DeliveryContext } from './context';
 
 const COLLECTED_BY = 'WhatsApp Delivery Monitor';
 
@@ -16,15 +16,16 @@ export async function handleInbound(context: DeliveryContext, messages: InboundE
 	);
 	for (const [index, message] of messages.entries()) {
 		if (!fresh[index]) continue;
-		const number = e164(message.from);
-		const contactKey = store.contactKey(number);
-		await store.facts.recordInteraction(contactKey, message.timestamp);
+		const contactKey = contactKeyOf(store, message.from);
+		if (contactKey) await store.facts.recordInteraction(contactKey, message.timestamp);
 		const keywordOut =
 			matchesKeyword(message.text, options.optOutKeywords) ||
 			matchesKeyword(message.buttonText, options.optOutKeywords);
 		const payloadOut = message.buttonPayload !== undefined && options.optOutPayloads.includes(message.buttonPayload);
 		const base = {
-			from: number,
+			from: contactKey ? e164(message.from) : null,
+			// No usable sender: emitted, but nothing is recorded against a made-up contact.
+			...(contactKey ? {} : { recorded: false, reason: 'NO_IDENTIFIER' }),
 			messageId: message.messageId,
 			at: iso(message.timestamp),
 			profileName: message.profileName ?? null,
@@ -32,10 +33,11 @@ export async function handleInbound(context: DeliveryContext, messages: InboundE
 		};
 		if (keywordOut || payloadOut) {
 			const source = payloadOut ? 'whatsapp-button' : 'whatsapp-keyword';
-			await store.ledger.recordConsent([
-				{ contactKey, action: 'opt_out', categories: ['all'], at: message.timestamp, source, collectedBy: COLLECTED_BY },
-			]);
-			const last = await store.sends.lastSend(contactKey);
+			if (contactKey)
+				await store.ledger.recordConsent([
+					{ contactKey, action: 'opt_out', categories: ['all'], at: message.timestamp, source, collectedBy: COLLECTED_BY },
+				]);
+			const last = contactKey ? await store.sends.lastSend(contactKey) : undefined;
 			counters.add(last?.campaignId, 'optOut', { at: message.timestamp });
 			out.optOut.push({
 				kind: 'opt_out',
@@ -49,7 +51,8 @@ export async function handleInbound(context: DeliveryContext, messages: InboundE
 			});
 		} else if (matchesKeyword(message.text, options.resubscribeKeywords)) {
 			const categories = [...MESSAGE_CATEGORIES];
-			await store.ledger.recordConsent([
+			if (contactKey)
+				await store.ledger.recordConsent([
 				{
 					contactKey,
 					action: 'opt_in',

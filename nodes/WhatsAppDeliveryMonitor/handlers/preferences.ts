@@ -1,19 +1,31 @@
 /** Marketing preferences set inside WhatsApp (`user_preferences`): stop and resume. */
 import { WEBHOOK_DEDUPE_TTL_MS } from '../../core/retention';
 import { dedupeKeys, type PreferenceEvent } from '../../core/webhooks';
-import { e164, iso, type DeliveryContext } from './context';
+import { contactKeyOf, e164, iso, type DeliveryContext } from './context';
 
 const COLLECTED_BY = 'WhatsApp Delivery Monitor';
 
 export async function handlePreferences({ store, options, out }: DeliveryContext, preferences: PreferenceEvent[]) {
 	for (const preference of preferences) {
 		if (!preference.category.startsWith('marketing')) continue;
+		const contactKey = contactKeyOf(store, preference.waId);
+		if (!contactKey) {
+			// No usable wa_id: emitted, never recorded against a made-up contact.
+			out.optOut.push({
+				kind: preference.value === 'stop' ? 'opt_out' : 'resume',
+				source: 'whatsapp-preferences',
+				from: null,
+				recorded: false,
+				reason: 'NO_IDENTIFIER',
+				at: iso(preference.timestamp),
+			});
+			continue;
+		}
 		const [isNew] = await store.dedupe.markSeen(
-			[dedupeKeys.preference(preference.waId, preference.value, preference.timestamp)],
+			[dedupeKeys.preference(contactKey, preference.value, preference.timestamp)],
 			WEBHOOK_DEDUPE_TTL_MS,
 		);
 		if (!isNew) continue;
-		const contactKey = store.contactKey(e164(preference.waId));
 		const event = {
 			contactKey,
 			categories: ['marketing' as const],

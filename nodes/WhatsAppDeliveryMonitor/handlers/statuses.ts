@@ -2,7 +2,7 @@
 import { classifyMetaError } from '../../core/metaErrors';
 import { WEBHOOK_DEDUPE_TTL_MS } from '../../core/retention';
 import { dedupeKeys, isFinalStatus, type StatusEvent } from '../../core/webhooks';
-import { e164, iso, type DeliveryContext } from './context';
+import { contactKeyOf, e164, iso, type DeliveryContext } from './context';
 
 export async function handleStatuses({ store, counters, out }: DeliveryContext, statuses: StatusEvent[]): Promise<void> {
 	if (!statuses.length) return;
@@ -13,7 +13,7 @@ export async function handleStatuses({ store, counters, out }: DeliveryContext, 
 	);
 	for (const [index, status] of statuses.entries()) {
 		if (!fresh[index]) continue;
-		const contactKey = status.recipientWaId ? store.contactKey(e164(status.recipientWaId)) : undefined;
+		const contactKey = contactKeyOf(store, status.recipientWaId);
 		const by = { variant: status.variant, at: status.timestamp };
 		// Meta accepted this message: whatever the sender recorded (it may have died before it could),
 		// the campaign must never send it again.

@@ -1,0 +1,109 @@
+/**
+ * One person, one contact: a STOP or a failure that arrives from a wa_id in an older national form
+ * (Mexico `521…`, Brazil without the mobile 9) reaches the number the CRM holds, and an update with no
+ * usable identifier is never written against a made-up contact. Bodies are Meta's inbound and
+ * user_preferences shapes (test/fixtures/metaWebhooks.ts, from pywa's test data) with the wa_ids
+ * changed, posted signed to the Delivery Monitor over a real socket.
+ */
+import type { IDataObject } from 'n8n-workflow';
+
+import { openStore } from '../../nodes/store/openStore';
+import { runWorkflow } from '../harness/WorkflowHarness';
+import { sign, useMonitorLoop } from '../harness/monitorLoop';
+import { INBOUND_TEXT, MARKETING_RESUME } from '../fixtures/metaWebhooks';
+import { metaJson } from '../sandbox/server.ts';
+
+const monitorLoop = useMonitorLoop();
+
+let messageSeq = 0;
+/** Meta's inbound text envelope from this wa_id (or with no `from` at all). */
+function inboundText(from: string | undefined, text: string) {
+	const body = structuredClone(INBOUND_TEXT) as { entry: Array<{ changes: Array<{ value: IDataObject }> }> };
+	const value = body.entry[0].changes[0].value;
+	const message = (value.messages as IDataObject[])[0];
+	message.id = `wamid.identity.${++messageSeq}`;
+	message.timestamp = String(Math.floor(Date.now() / 1000));
+	(message.text as IDataObject).body = text;
+	if (from === undefined) {
+		delete message.from;
+		delete value.contacts;
+	} else {
+		message.from = from;
+		(value.contacts as IDataObject[])[0].wa_id = from;
+	}
+	return body;
+}
+
+/** Meta's user_preferences envelope: this wa_id stopped marketing inside WhatsApp. */
+function marketingStop(waId: string) {
+	const body = structuredClone(MARKETING_RESUME) as { entry: Array<{ changes: Array<{ value: IDataObject }> }> };
+	const value = body.entry[0].changes[0].value;
+	(value.contacts as IDataObject[])[0].wa_id = waId;
+	Object.assign((value.user_preferences as IDataObject[])[0], {
+		wa_id: waId,
+		value: 'stop',
+		detail: 'User requested to stop marketing messages',
+		timestamp: Math.floor(Date.now() / 1000),
+	});
+	return body;
+}
+
+async function post(envelope: unknown) {
+	const body = metaJson(envelope);
+	const response = await fetch(monitorLoop().host.url, {
+		method: 'POST',
+		headers: { 'Content-Type': 'application/json', 'X-Hub-Signature-256': sign(body) },
+		body,
+	});
+	expect(response.status).toBe(200);
+	return monitorLoop().host.executions.at(-1);
+}
+
+async function marketingConsent(e164: string) {
+	const check = await runWorkflow('consent-check.json', {
+		items: [{ whatsapp: { e164 }, whatsappOptIn: true }],
+		parameters: { 'Consent Gate': {} },
+	});
+	const allowed = check.json('Consent Gate', 0)[0]?.consent;
+	return (allowed ?? check.json('Consent Gate', 1)[0].consent) as IDataObject;
+}
+
+describe('one person, one contact across national wa_id forms', () => {
+	test.each([
+		['Mexico: a STOP from the old 521 wa_id', '5215512340001', '+525512340001'],
+		['Brazil: a STOP from a 12-digit wa_id without the mobile 9', '553196880001', '+5531996880001'],
+		['Argentina: a STOP from a 549 wa_id, the CRM number written without the 9', '5491123450001', '+541123450001'],
+	])('%s blocks marketing to the number the CRM holds', async (_, waId, crmNumber) => {
+		expect(await marketingConsent(crmNumber)).toMatchObject({ allowed: true });
+		await post(inboundText(waId, 'STOP'));
+		expect(await marketingConsent(crmNumber)).toMatchObject({ allowed: false, reason: 'OPTED_OUT' });
+	});
+
+	test('Mexico: a marketing stop set inside WhatsApp from a 521 wa_id blocks the +52 number', async () => {
+		expect(await marketingConsent('+525512340002')).toMatchObject({ allowed: true });
+		await post(marketingStop('5215512340002'));
+		expect(await marketingConsent('+525512340002')).toMatchObject({ allowed: false, reason: 'OPTED_OUT' });
+	});
+
+	test('a STOP from one person blocks that person only', async () => {
+		await post(inboundText('5215512340003', 'STOP'));
+		expect(await marketingConsent('+525512340003')).toMatchObject({ allowed: false });
+		expect(await marketingConsent('+525512340004')).toMatchObject({ allowed: true });
+	});
+});
+
+describe('never a made-up key', () => {
+	test('a STOP with no sender is emitted as not recorded, and nobody else is opted out', async () => {
+		const execution = await post(inboundText(undefined, 'STOP'));
+		expect(execution![2][0].json).toMatchObject({
+			kind: 'opt_out',
+			from: null,
+			recorded: false,
+			reason: 'NO_IDENTIFIER',
+		});
+		// Before, such updates were keyed as the contact "+": one shared pseudo-contact for all of them.
+		const store = await openStore({ kind: 'sqlite' });
+		const pseudo = (await store.ledger.contactStates([store.contactKey('+')])).get(store.contactKey('+'))!;
+		expect(pseudo).toEqual({ consent: {}, suppressions: [] });
+	});
+});
