@@ -5,11 +5,12 @@
  * must be honoured. So the suppression list always wins, then an opt-in must exist and cover the
  * category, then the operator's proof rules apply (business named, consent age, inactivity).
  */
-import type { ContactState, MessageCategory } from './types';
+import { NUMBER_CHANGED_SUPPRESSION, type ContactState, type MessageCategory } from './types';
 
 export type ConsentBlockReason =
 	| 'NO_OPT_IN'
 	| 'OPTED_OUT'
+	| 'NUMBER_CHANGED'
 	| 'CONSENT_EXPIRED'
 	| 'CATEGORY_NOT_COVERED'
 	| 'BUSINESS_NOT_NAMED'
@@ -93,6 +94,10 @@ export function isRecentlyUndeliverable(state: ContactState | undefined, withinM
 export function decideConsent(crm: CrmConsent | undefined, state: ContactState, rules: ConsentRules): ConsentDecision {
 	const { category, now } = rules;
 
+	const moved = state.suppressions.find(
+		(s) => s.reason === NUMBER_CHANGED_SUPPRESSION && (s.category === category || s.category === 'all'),
+	);
+	if (moved) return { allowed: false, reason: 'NUMBER_CHANGED', since: moved.at };
 	const stop = optedOutSince(state, category);
 	if (stop !== undefined) return { allowed: false, reason: 'OPTED_OUT', since: stop };
 	const latest = state.consent[category];

@@ -48,18 +48,28 @@ export interface ConsentEvent extends Omit<ConsentEventInput, 'categories'> {
 	recordedAt: number;
 }
 
-export const SUPPRESSION_REASONS = ['OPTED_OUT', 'USER_STOPPED_MARKETING', 'IMPORTED', 'FORGOTTEN'] as const;
+export const SUPPRESSION_REASONS = [
+	'OPTED_OUT',
+	'USER_STOPPED_MARKETING',
+	'IMPORTED',
+	'FORGOTTEN',
+	/** The person moved to another number (Meta's `user_changed_number`): this one may be recycled to a stranger. */
+	'NUMBER_CHANGED',
+] as const;
 export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
 
 /** The suppression an opt-out records. */
 export const OPT_OUT_SUPPRESSION: SuppressionReason = 'OPTED_OUT';
 /** The suppression Forget Contact leaves behind for every category. */
 export const FORGOTTEN_SUPPRESSION: SuppressionReason = 'FORGOTTEN';
+/** The suppression a number keeps when its owner moves to another number. */
+export const NUMBER_CHANGED_SUPPRESSION: SuppressionReason = 'NUMBER_CHANGED';
 /**
  * Suppressions a later opt-in lifts. A stop set inside WhatsApp (USER_STOPPED_MARKETING) is lifted only
- * by the person's own "resume" there, and a forgotten contact stays suppressed.
+ * by the person's own "resume" there, and a forgotten contact stays suppressed. A number whose owner
+ * moved is released by a new opt-in given after the move (its new owner's).
  */
-export const LIFTED_BY_OPT_IN: readonly SuppressionReason[] = ['OPTED_OUT', 'IMPORTED'];
+export const LIFTED_BY_OPT_IN: readonly SuppressionReason[] = ['OPTED_OUT', 'IMPORTED', 'NUMBER_CHANGED'];
 
 export interface Suppression {
 	category: ConsentScope;

@@ -42,6 +42,11 @@ export interface InboundEvent {
 	replyTo?: string;
 	profileName?: string;
 	phoneNumberId?: string;
+	/**
+	 * A `system` message of type `user_changed_number`: the sender (`from`) moved to this wa_id
+	 * (Meta's `system.wa_id`; older payloads name it `new_wa_id`).
+	 */
+	changedTo?: string;
 	raw: Record<string, unknown>;
 }
 
@@ -126,6 +131,10 @@ export function parseEnvelope(body: unknown): WebhookEvent[] | undefined {
 									: undefined,
 						buttonText: type === 'button' ? message.button?.text : undefined,
 						replyTo: message.context?.id,
+						changedTo:
+							type === 'system' && message.system?.type === 'user_changed_number'
+								? String(message.system.wa_id ?? message.system.new_wa_id ?? '') || undefined
+								: undefined,
 						profileName: names.get(String(message.from)),
 						phoneNumberId,
 						raw: message,

@@ -201,6 +201,16 @@ const cases: Array<[string, CrmConsent | undefined, ContactState, Partial<Consen
 		{},
 		{ allowed: false, reason: 'OPTED_OUT', since: NOW - DAY },
 	],
+	[
+		'a number whose owner moved to another number is blocked as NUMBER_CHANGED, whatever the CRM says',
+		{ optedIn: true, optInAt: NOW - 30 * DAY },
+		{
+			consent: { marketing: event('opt_in', 'marketing', NOW - 30 * DAY) },
+			suppressions: [{ category: 'all', reason: 'NUMBER_CHANGED', at: NOW - DAY }],
+		},
+		{},
+		{ allowed: false, reason: 'NUMBER_CHANGED', since: NOW - DAY },
+	],
 ];
 
 describe('decideConsent', () => {

@@ -6,6 +6,7 @@ import {
 	MARKETING_RESUME,
 	STATUS_FAILED,
 	STATUS_SENT,
+	USER_CHANGED_NUMBER,
 } from '../fixtures/metaWebhooks';
 
 describe('parseEnvelope on Meta’s payloads (fixtures from pywa’s test data)', () => {
@@ -54,6 +55,11 @@ describe('parseEnvelope on Meta’s payloads (fixtures from pywa’s test data)'
 				profileName: 'Test Name',
 				phoneNumberId: '1122334455667',
 			},
+		],
+		[
+			'a number change (system message user_changed_number)',
+			USER_CHANGED_NUMBER,
+			{ kind: 'inbound', type: 'system', from: '972987654321', changedTo: '972912345678', timestamp: 1753851315_000 },
 		],
 		[
 			'a marketing resume set inside WhatsApp',

@@ -10,7 +10,7 @@ import type { IDataObject } from 'n8n-workflow';
 import { openStore } from '../../nodes/store/openStore';
 import { runWorkflow } from '../harness/WorkflowHarness';
 import { sign, useMonitorLoop } from '../harness/monitorLoop';
-import { INBOUND_TEXT, MARKETING_RESUME } from '../fixtures/metaWebhooks';
+import { INBOUND_TEXT, MARKETING_RESUME, USER_CHANGED_NUMBER } from '../fixtures/metaWebhooks';
 import { metaJson } from '../sandbox/server.ts';
 
 const monitorLoop = useMonitorLoop();
@@ -89,6 +89,39 @@ describe('one person, one contact across national wa_id forms', () => {
 		await post(inboundText('5215512340003', 'STOP'));
 		expect(await marketingConsent('+525512340003')).toMatchObject({ allowed: false });
 		expect(await marketingConsent('+525512340004')).toMatchObject({ allowed: true });
+	});
+});
+
+/** Meta's system message: the person behind `from` moved to `to`. */
+function numberChanged(from: string, to: string) {
+	const body = structuredClone(USER_CHANGED_NUMBER) as { entry: Array<{ changes: Array<{ value: IDataObject }> }> };
+	const message = (body.entry[0].changes[0].value.messages as IDataObject[])[0];
+	Object.assign(message, { from, id: `wamid.identity.${++messageSeq}`, timestamp: String(Math.floor(Date.now() / 1000)) });
+	Object.assign(message.system as IDataObject, { wa_id: to, body: `User A changed from ${from} to ${to}` });
+	return body;
+}
+
+describe('changed numbers', () => {
+	test('a person who opted out and changed number stays opted out at the new one; the old one is blocked as NUMBER_CHANGED', async () => {
+		const [oldNumber, newNumber] = ['+33612349001', '+33612349002'];
+		await post(inboundText(oldNumber.slice(1), 'STOP'));
+		expect(await marketingConsent(newNumber)).toMatchObject({ allowed: true });
+		const execution = await post(numberChanged(oldNumber.slice(1), newNumber.slice(1)));
+		expect(execution![1][0].json).toMatchObject({
+			kind: 'number_change',
+			from: oldNumber,
+			changedTo: newNumber,
+			consentCarriedOver: { carriedSuppressions: 3, carriedOptOuts: 1 },
+		});
+		expect(await marketingConsent(newNumber)).toMatchObject({ allowed: false, reason: 'OPTED_OUT' });
+		expect(await marketingConsent(oldNumber)).toMatchObject({ allowed: false, reason: 'NUMBER_CHANGED' });
+	});
+
+	test('the old number loses the previous owner’s opt-in: blocked as NUMBER_CHANGED, not allowed', async () => {
+		const [oldNumber, newNumber] = ['+33612349003', '+33612349004'];
+		expect(await marketingConsent(oldNumber)).toMatchObject({ allowed: true });
+		await post(numberChanged(oldNumber.slice(1), newNumber.slice(1)));
+		expect(await marketingConsent(oldNumber)).toMatchObject({ allowed: false, reason: 'NUMBER_CHANGED' });
 	});
 });
 

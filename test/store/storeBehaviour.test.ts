@@ -185,6 +185,20 @@ describe.each(backends)('compliance store: $name', (backend) => {
 			]);
 		});
 
+		test('a changed number stays suppressed until a new opt-in given after the change lifts it', async () => {
+			const c = store.contactKey('+33612340077');
+			await store.ledger.recordConsent([{ contactKey: c, action: 'opt_in', categories: ['marketing'], at: T0 }]);
+			await store.ledger.suppress([{ contactKey: c, category: 'all', reason: 'NUMBER_CHANGED', at: T0 + 10 }]);
+			// An opt-in older than the change (the previous owner's, arriving late) lifts nothing.
+			await store.ledger.recordConsent([{ contactKey: c, action: 'opt_in', categories: ['marketing'], at: T0 + 5 }]);
+			let state = (await store.ledger.contactStates([c])).get(c)!;
+			expect(state.suppressions.map((s) => s.reason)).toEqual(['NUMBER_CHANGED', 'NUMBER_CHANGED', 'NUMBER_CHANGED']);
+			// The new owner's opt-in lifts it for the category it covers.
+			await store.ledger.recordConsent([{ contactKey: c, action: 'opt_in', categories: ['marketing'], at: T0 + 20 }]);
+			state = (await store.ledger.contactStates([c])).get(c)!;
+			expect(state.suppressions.map((s) => s.category).sort()).toEqual(['authentication', 'utility']);
+		});
+
 		test('undeliverable, hold and last interaction keep the latest value; unknown contacts have an empty state', async () => {
 			const c = store.contactKey('+5511987654321');
 			await store.facts.markUndeliverable(c, T0 + 10);

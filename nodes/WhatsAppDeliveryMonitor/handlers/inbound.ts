@@ -4,6 +4,7 @@ import { WEBHOOK_DEDUPE_TTL_MS } from '../../core/retention';
 import { MESSAGE_CATEGORIES } from '../../core/types';
 import { dedupeKeys, type InboundEvent } from '../../core/webhooks';
 import { contactKeyOf, e164, iso, type DeliveryContext } from './context';
+import { carryOverNumberChange } from './numberChanges';
 
 const COLLECTED_BY = 'WhatsApp Delivery Monitor';
 
@@ -18,6 +19,9 @@ export async function handleInbound(context: DeliveryContext, messages: InboundE
 		if (!fresh[index]) continue;
 		const contactKey = contactKeyOf(store, message.from);
 		if (contactKey) await store.facts.recordInteraction(contactKey, message.timestamp);
+		const newKey = message.changedTo ? contactKeyOf(store, message.changedTo) : undefined;
+		const carried =
+			contactKey && newKey ? await carryOverNumberChange(context, contactKey, newKey, message.timestamp) : undefined;
 		const keywordOut =
 			matchesKeyword(message.text, options.optOutKeywords) ||
 			matchesKeyword(message.buttonText, options.optOutKeywords);
@@ -73,7 +77,10 @@ export async function handleInbound(context: DeliveryContext, messages: InboundE
 			});
 		} else {
 			out.inbound.push({
-				kind: 'inbound',
+				kind: message.changedTo ? 'number_change' : 'inbound',
+				...(message.changedTo
+					? { changedTo: e164(message.changedTo), consentCarriedOver: carried ?? null }
+					: {}),
 				type: message.type,
 				text: message.text ?? null,
 				buttonPayload: message.buttonPayload ?? null,
