@@ -5,11 +5,18 @@
  * recorded once.
  */
 import { CounterDeltas } from '../core/campaignCounters';
-import type { AccountEvent, InboundEvent, PreferenceEvent, StatusEvent, WebhookEvent } from '../core/webhooks';
+import type {
+	AccountEvent,
+	InboundEvent,
+	InvalidUpdate,
+	PreferenceEvent,
+	StatusEvent,
+	WebhookEvent,
+} from '../core/webhooks';
 import type { ComplianceStore } from '../store/types';
 import { handleAccountEvents } from './handlers/accountEvents';
 import { autoPause } from './handlers/autoPause';
-import type { DeliveryContext, EmittedItems, MonitorOptions } from './handlers/context';
+import { DeliveryDedupe, type DeliveryContext, type EmittedItems, type MonitorOptions } from './handlers/context';
 import { handleInbound } from './handlers/inbound';
 import { handlePreferences } from './handlers/preferences';
 import { handleStatuses } from './handlers/statuses';
@@ -26,19 +33,41 @@ export async function processDelivery(
 		options,
 		counters: new CounterDeltas(),
 		out: { status: [], inbound: [], optOut: [], alert: [] },
+		dedupe: new DeliveryDedupe(store),
 	};
-	await handleStatuses(context, events.filter((e): e is StatusEvent => e.kind === 'status'));
-	await handleInbound(context, events.filter((e): e is InboundEvent => e.kind === 'inbound'));
-	await handlePreferences(context, events.filter((e): e is PreferenceEvent => e.kind === 'user_preference'));
+	// An update whose shape is not Meta's is reported, and the others are applied.
+	for (const invalid of events.filter((e): e is InvalidUpdate => e.kind === 'invalid'))
+		context.out.alert.push({
+			kind: 'alert',
+			alert: 'INVALID_UPDATE',
+			field: invalid.field,
+			path: invalid.path,
+			reason: invalid.reason,
+		});
+	await handleStatuses(
+		context,
+		events.filter((e): e is StatusEvent => e.kind === 'status'),
+	);
+	await handleInbound(
+		context,
+		events.filter((e): e is InboundEvent => e.kind === 'inbound'),
+	);
+	await handlePreferences(
+		context,
+		events.filter((e): e is PreferenceEvent => e.kind === 'user_preference'),
+	);
 	await handleAccountEvents(
 		context,
 		events.filter(
-			(e): e is AccountEvent => e.kind !== 'status' && e.kind !== 'inbound' && e.kind !== 'user_preference',
+			(e): e is AccountEvent =>
+				e.kind !== 'status' && e.kind !== 'inbound' && e.kind !== 'user_preference' && e.kind !== 'invalid',
 		),
 	);
 
 	for (const [campaignId, deltas] of context.counters.entries())
 		await store.campaigns.incrementCounters(campaignId, deltas);
+	// Only now, with every effect written, are the facts marked as seen.
+	await context.dedupe.commit();
 	if (options.autoPause) {
 		for (const campaignId of context.counters.campaigns()) {
 			const alert = await autoPause(context, campaignId, options.autoPause);

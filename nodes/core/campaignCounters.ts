@@ -38,12 +38,13 @@ export class CounterDeltas {
 
 	private bump(campaignId: string, name: string) {
 		let deltas = this.byCampaign.get(campaignId);
-		if (!deltas) this.byCampaign.set(campaignId, (deltas = {}));
+		// No prototype: a name such as "constructor" is a counter like any other, never Object's.
+		if (!deltas) this.byCampaign.set(campaignId, (deltas = Object.create(null) as Record<string, number>));
 		deltas[name] = (deltas[name] ?? 0) + 1;
 	}
 
-	/** A total, and the same total for its variant and its hour when given. A status Meta named freely counts under its own name. */
-	add(campaignId: string | undefined, name: CounterName | string, by: { variant?: string; at?: number } = {}): void {
+	/** A total, and the same total for its variant and its hour when given. */
+	add(campaignId: string | undefined, name: CounterName, by: { variant?: string; at?: number } = {}): void {
 		if (!campaignId) return;
 		this.bump(campaignId, name);
 		if (by.variant) this.bump(campaignId, `variant:${by.variant}:${name}`);

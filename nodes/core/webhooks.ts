@@ -5,6 +5,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 import { parseCallbackData } from './callbackData';
+import { DAY_MS } from './time';
 
 /**
  * `X-Hub-Signature-256` is `sha256=` + HMAC-SHA256(app secret, raw body). Meta signs the bytes it
@@ -20,7 +21,7 @@ export function verifySignature(rawBody: Buffer, header: unknown, appSecret: str
 export interface StatusEvent {
 	kind: 'status';
 	messageId: string;
-	status: 'sent' | 'delivered' | 'read' | 'played' | 'failed' | string;
+	status: MessageStatus;
 	timestamp: number;
 	recipientWaId: string;
 	campaignId?: string;
@@ -64,104 +65,243 @@ export interface AccountEvent {
 	value: Record<string, unknown>;
 }
 
-export type WebhookEvent = StatusEvent | InboundEvent | PreferenceEvent | AccountEvent;
+/** An update whose shape is not Meta's: emitted on the Alert output with the reason, never applied. */
+export interface InvalidUpdate {
+	kind: 'invalid';
+	field: string;
+	/** Where in the envelope: `entry[0].changes[1].value.statuses[2]`. */
+	path: string;
+	reason: string;
+}
 
-const seconds = (value: unknown) => (Number(value) > 0 ? Number(value) * 1000 : Date.now());
+export type WebhookEvent = StatusEvent | InboundEvent | PreferenceEvent | AccountEvent | InvalidUpdate;
 
-/** The events of an envelope, or undefined when the body is not a WhatsApp Business Account webhook. */
-export function parseEnvelope(body: unknown): WebhookEvent[] | undefined {
-	const envelope = body as { object?: unknown; entry?: unknown };
-	if (
-		!envelope ||
-		typeof envelope !== 'object' ||
-		envelope.object !== 'whatsapp_business_account' ||
-		!Array.isArray(envelope.entry)
-	)
+/** The statuses Meta sends for a message; anything else is not counted (counter names are a closed set). */
+export const MESSAGE_STATUSES = ['sent', 'delivered', 'read', 'played', 'failed'] as const;
+export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
+
+/** Timestamps outside this window around now are not Meta's (Meta retries a delivery for up to 7 days). */
+export const TIMESTAMP_WINDOW = { pastMs: 30 * DAY_MS, futureMs: DAY_MS };
+
+/** Account-level values are kept to this depth in what is stored and emitted. */
+const MAX_DETAIL_DEPTH = 8;
+
+class ShapeError extends Error {}
+
+const isObject = (value: unknown): value is Record<string, any> =>
+	typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function list(value: unknown, what: string): unknown[] {
+	if (value === undefined || value === null) return [];
+	if (!Array.isArray(value)) throw new ShapeError(`${what} is not a list`);
+	return value;
+}
+
+function text(value: unknown, what: string, required = true): string | undefined {
+	if (value === undefined || value === null) {
+		if (required) throw new ShapeError(`${what} is missing`);
 		return undefined;
+	}
+	if (typeof value !== 'string') throw new ShapeError(`${what} is not a string`);
+	return value;
+}
+
+/** A wa_id: digits (Meta sends a string; a number is accepted). Missing is allowed: then nobody is recorded. */
+function waId(value: unknown, what: string): string {
+	if (value === undefined || value === null || value === '') return '';
+	if ((typeof value !== 'string' && typeof value !== 'number') || !/^\+?\d{6,20}$/.test(String(value)))
+		throw new ShapeError(`${what} is not a WhatsApp ID`);
+	return String(value);
+}
+
+/** Meta's timestamps are epoch seconds, as a string or a number, within the window around now. */
+function timestamp(value: unknown, now: number, what: string): number {
+	const seconds = typeof value === 'string' && /^\d{1,12}$/.test(value) ? Number(value) : value;
+	if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds <= 0)
+		throw new ShapeError(`${what} is not a time in seconds`);
+	const ms = seconds * 1000;
+	if (ms < now - TIMESTAMP_WINDOW.pastMs || ms > now + TIMESTAMP_WINDOW.futureMs)
+		throw new ShapeError(`${what} ${new Date(ms).toISOString()} is too far from now`);
+	return ms;
+}
+
+/** A copy of a JSON value no deeper than `depth` (deeper parts become "[…]"): safe to store and emit. */
+export function boundedCopy(value: unknown, depth = MAX_DETAIL_DEPTH): unknown {
+	if (typeof value !== 'object' || value === null) return value;
+	if (depth <= 0) return '[…]';
+	if (Array.isArray(value)) return value.slice(0, 100).map((v) => boundedCopy(v, depth - 1));
+	const copy: Record<string, unknown> = {};
+	for (const [key, v] of Object.entries(value).slice(0, 100)) copy[key] = boundedCopy(v, depth - 1);
+	return copy;
+}
+
+function parseStatus(status: unknown, phoneNumberId: string | undefined, now: number): StatusEvent {
+	if (!isObject(status)) throw new ShapeError('the status is not an object');
+	const name = text(status.status, 'status')!;
+	if (!(MESSAGE_STATUSES as readonly string[]).includes(name))
+		throw new ShapeError(`status "${name.slice(0, 40)}" is not one Meta sends`);
+	return {
+		kind: 'status',
+		messageId: text(status.id, 'id')!,
+		status: name as MessageStatus,
+		timestamp: timestamp(status.timestamp, now, 'timestamp'),
+		recipientWaId: waId(status.recipient_id, 'recipient_id'),
+		...parseCallbackData(status.biz_opaque_callback_data),
+		errors: list(status.errors, 'errors').map((e) => {
+			if (!isObject(e)) throw new ShapeError('an error is not an object');
+			const code = Number(e.code);
+			if (!Number.isInteger(code) || code < 0) throw new ShapeError('an error code is not a number');
+			return {
+				code,
+				title: text(e.title, 'error title', false),
+				message: text(e.message, 'error message', false),
+				details: isObject(e.error_data) ? text(e.error_data.details, 'error details', false) : undefined,
+			};
+		}),
+		pricing: isObject(status.pricing) ? (boundedCopy(status.pricing) as Record<string, unknown>) : undefined,
+		phoneNumberId,
+	};
+}
+
+function parseMessage(
+	message: unknown,
+	names: Map<string, string | undefined>,
+	phoneNumberId: string | undefined,
+	now: number,
+): InboundEvent {
+	if (!isObject(message)) throw new ShapeError('the message is not an object');
+	const type = text(message.type, 'type')!;
+	const part = (name: string) => (isObject(message[name]) ? (message[name] as Record<string, any>) : undefined);
+	const interactive = part('interactive');
+	const reply = isObject(interactive?.button_reply)
+		? interactive.button_reply
+		: isObject(interactive?.list_reply)
+			? interactive.list_reply
+			: undefined;
+	const system = part('system');
+	const from = waId(message.from, 'from');
+	return {
+		kind: 'inbound',
+		messageId: text(message.id, 'id')!,
+		from,
+		timestamp: timestamp(message.timestamp, now, 'timestamp'),
+		type,
+		text:
+			type === 'text'
+				? text(part('text')?.body, 'text.body')
+				: type === 'interactive'
+					? text(reply?.title, 'interactive reply title', false)
+					: undefined,
+		buttonPayload:
+			type === 'button'
+				? text(part('button')?.payload, 'button.payload', false)
+				: type === 'interactive'
+					? text(reply?.id, 'interactive reply id', false)
+					: undefined,
+		buttonText: type === 'button' ? text(part('button')?.text, 'button.text', false) : undefined,
+		replyTo: isObject(message.context) ? text(message.context.id, 'context.id', false) : undefined,
+		changedTo:
+			type === 'system' && system?.type === 'user_changed_number'
+				? waId(system.wa_id ?? system.new_wa_id, 'system.wa_id') || undefined
+				: undefined,
+		profileName: names.get(from),
+		phoneNumberId,
+		raw: boundedCopy(message) as Record<string, unknown>,
+	};
+}
+
+function parsePreference(preference: unknown, now: number): PreferenceEvent {
+	if (!isObject(preference)) throw new ShapeError('the preference is not an object');
+	return {
+		kind: 'user_preference',
+		waId: waId(preference.wa_id, 'wa_id'),
+		category: text(preference.category, 'category')!,
+		value: text(preference.value, 'value')!,
+		timestamp: timestamp(preference.timestamp, now, 'timestamp'),
+	};
+}
+
+const ACCOUNT_KINDS: Record<string, AccountEvent['kind']> = {
+	message_template_status_update: 'template_status',
+	message_template_quality_update: 'template_quality',
+	phone_number_quality_update: 'phone_quality',
+	account_update: 'account_update',
+	business_capability_update: 'capability',
+};
+
+/**
+ * The updates of an envelope, each on its own: one whose shape is not Meta's becomes an InvalidUpdate
+ * (emitted with its reason) and the others are applied. Undefined when the body is not a WhatsApp
+ * Business Account webhook at all.
+ */
+export function parseEnvelope(body: unknown, now = Date.now()): WebhookEvent[] | undefined {
+	if (!isObject(body) || body.object !== 'whatsapp_business_account' || !Array.isArray(body.entry)) return undefined;
 	const events: WebhookEvent[] = [];
-	for (const entry of envelope.entry as Array<{ changes?: Array<{ field?: string; value?: Record<string, any> }> }>) {
-		for (const change of entry?.changes ?? []) {
-			const field = String(change?.field ?? '');
-			const value = change?.value ?? {};
+	const each = (field: string, path: string, parse: () => WebhookEvent) => {
+		try {
+			events.push(parse());
+		} catch (error) {
+			if (!(error instanceof ShapeError)) throw error;
+			events.push({ kind: 'invalid', field, path, reason: error.message });
+		}
+	};
+	body.entry.forEach((entry: unknown, e: number) => {
+		const changes = isObject(entry) && Array.isArray(entry.changes) ? entry.changes : undefined;
+		if (!changes)
+			return each('', `entry[${e}]`, () => {
+				throw new ShapeError('the entry has no list of changes');
+			});
+		changes.forEach((change: unknown, c: number) => {
+			const at = `entry[${e}].changes[${c}]`;
+			const field = isObject(change) && typeof change.field === 'string' ? change.field : '';
+			const value = isObject(change) ? change.value : undefined;
+			if (!isObject(value))
+				return each(field, at, () => {
+					throw new ShapeError('the change has no value object');
+				});
 			if (field === 'messages') {
-				const phoneNumberId = value.metadata?.phone_number_id as string | undefined;
-				for (const status of (value.statuses ?? []) as Array<Record<string, any>>) {
-					events.push({
-						kind: 'status',
-						messageId: String(status.id),
-						status: String(status.status),
-						timestamp: seconds(status.timestamp),
-						recipientWaId: String(status.recipient_id ?? ''),
-						...parseCallbackData(status.biz_opaque_callback_data),
-						errors: ((status.errors ?? []) as Array<Record<string, any>>).map((e) => ({
-							code: Number(e.code),
-							title: e.title,
-							message: e.message,
-							details: e.error_data?.details,
-						})),
-						pricing: status.pricing,
-						phoneNumberId,
-					});
-				}
-				const names = new Map(
-					((value.contacts ?? []) as Array<Record<string, any>>).map((c) => [
-						String(c.wa_id),
-						c.profile?.name as string | undefined,
-					]),
-				);
-				for (const message of (value.messages ?? []) as Array<Record<string, any>>) {
-					const type = String(message.type);
-					events.push({
-						kind: 'inbound',
-						messageId: String(message.id),
-						from: String(message.from ?? ''),
-						timestamp: seconds(message.timestamp),
-						type,
-						text:
-							type === 'text'
-								? message.text?.body
-								: type === 'interactive'
-									? (message.interactive?.button_reply?.title ?? message.interactive?.list_reply?.title)
-									: undefined,
-						buttonPayload:
-							type === 'button'
-								? message.button?.payload
-								: type === 'interactive'
-									? (message.interactive?.button_reply?.id ?? message.interactive?.list_reply?.id)
-									: undefined,
-						buttonText: type === 'button' ? message.button?.text : undefined,
-						replyTo: message.context?.id,
-						changedTo:
-							type === 'system' && message.system?.type === 'user_changed_number'
-								? String(message.system.wa_id ?? message.system.new_wa_id ?? '') || undefined
-								: undefined,
-						profileName: names.get(String(message.from)),
-						phoneNumberId,
-						raw: message,
-					});
+				const phoneNumberId =
+					isObject(value.metadata) && typeof value.metadata.phone_number_id === 'string'
+						? value.metadata.phone_number_id
+						: undefined;
+				const names = new Map<string, string | undefined>();
+				for (const contact of Array.isArray(value.contacts) ? value.contacts : [])
+					if (isObject(contact) && typeof contact.wa_id === 'string')
+						names.set(
+							contact.wa_id,
+							isObject(contact.profile) && typeof contact.profile.name === 'string' ? contact.profile.name : undefined,
+						);
+				for (const [name, parse] of [
+					['statuses', (item: unknown) => parseStatus(item, phoneNumberId, now)],
+					['messages', (item: unknown) => parseMessage(item, names, phoneNumberId, now)],
+				] as const) {
+					if (value[name] !== undefined && !Array.isArray(value[name])) {
+						each(field, `${at}.value.${name}`, () => {
+							throw new ShapeError(`${name} is not a list`);
+						});
+						continue;
+					}
+					((value[name] ?? []) as unknown[]).forEach((item, i) =>
+						each(field, `${at}.value.${name}[${i}]`, () => parse(item)),
+					);
 				}
 			} else if (field === 'user_preferences') {
-				for (const preference of (value.user_preferences ?? []) as Array<Record<string, any>>) {
-					events.push({
-						kind: 'user_preference',
-						waId: String(preference.wa_id ?? ''),
-						category: String(preference.category),
-						value: String(preference.value),
-						timestamp: seconds(preference.timestamp),
+				if (value.user_preferences !== undefined && !Array.isArray(value.user_preferences))
+					return each(field, `${at}.value.user_preferences`, () => {
+						throw new ShapeError('user_preferences is not a list');
 					});
-				}
+				((value.user_preferences ?? []) as unknown[]).forEach((item, i) =>
+					each(field, `${at}.value.user_preferences[${i}]`, () => parsePreference(item, now)),
+				);
 			} else {
-				const kinds: Record<string, AccountEvent['kind']> = {
-					message_template_status_update: 'template_status',
-					message_template_quality_update: 'template_quality',
-					phone_number_quality_update: 'phone_quality',
-					account_update: 'account_update',
-					business_capability_update: 'capability',
-				};
-				events.push({ kind: kinds[field] ?? 'other', field, value });
+				events.push({
+					kind: Object.hasOwn(ACCOUNT_KINDS, field) ? ACCOUNT_KINDS[field] : 'other',
+					field,
+					value: boundedCopy(value) as Record<string, unknown>,
+				});
 			}
-		}
-	}
+		});
+	});
 	return events;
 }
 

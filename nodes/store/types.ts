@@ -101,7 +101,12 @@ export interface SendLimiter {
 }
 
 export interface WebhookDedupe {
-	/** True for keys not seen within `ttlMs` (now marked seen), false for repeats. */
+	/** Read-only: true for keys marked seen and not expired. */
+	seen(keys: string[]): Promise<boolean[]>;
+	/**
+	 * True for keys not seen within `ttlMs` (now marked seen), false for repeats. The Delivery Monitor
+	 * marks a fact seen only after its effects are written, so a failure in between is retried by Meta.
+	 */
 	markSeen(keys: string[], ttlMs: number): Promise<boolean[]>;
 }
 

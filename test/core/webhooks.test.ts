@@ -73,7 +73,8 @@ describe('parseEnvelope on Meta’s payloads (fixtures from pywa’s test data)'
 			},
 		],
 	])('%s', (_, body, expected) => {
-		const events = parseEnvelope(body)!;
+		// The fixtures were captured years ago: parse them as of their own time.
+		const events = parseEnvelope(body, (expected as { timestamp: number }).timestamp)!;
 		expect(events).toHaveLength(1);
 		expect(events[0]).toMatchObject(expected);
 	});
@@ -124,5 +125,89 @@ describe('isFinalStatus and dedupe keys', () => {
 	test('a status key differs per status; a delivery key is one per message', () => {
 		expect(dedupeKeys.status('wamid.A', 'read')).not.toBe(dedupeKeys.status('wamid.A', 'delivered'));
 		expect(dedupeKeys.delivery('wamid.A')).toBe(dedupeKeys.delivery('wamid.A'));
+	});
+});
+
+describe('parseEnvelope: each update on its own; one that is not Meta’s shape is reported, never applied', () => {
+	const now = Date.parse('2026-12-02T12:00:00Z');
+	const ts = String(Math.floor(now / 1000));
+	const envelope = (field: string, value: unknown) => ({
+		object: 'whatsapp_business_account',
+		entry: [{ id: '1', changes: [{ field, value }] }],
+	});
+	const stop = { from: '33612345678', id: 'wamid.stop', timestamp: ts, type: 'text', text: { body: 'STOP' } };
+
+	test.each([
+		[
+			'a text body that is a number',
+			{ messages: [{ ...stop, id: 'wamid.n', text: { body: 42 } }] },
+			/text.body is not a string/,
+		],
+		[
+			'a status timestamp in the year 5138',
+			{ statuses: [{ id: 'w', status: 'read', timestamp: '99999999999999', recipient_id: '33612345678' }] },
+			/timestamp/,
+		],
+		[
+			'a status named constructor',
+			{ statuses: [{ id: 'w', status: 'constructor', timestamp: ts }] },
+			/not one Meta sends/,
+		],
+		['a status named toString', { statuses: [{ id: 'w', status: 'toString', timestamp: ts }] }, /not one Meta sends/],
+		['statuses as a string', { statuses: 'sent' }, /statuses is not a list/],
+		['a status that is null', { statuses: [null] }, /not an object/],
+		[
+			'an error list that is an object',
+			{ statuses: [{ id: 'w', status: 'failed', timestamp: ts, errors: { code: 1 } }] },
+			/errors is not a list/,
+		],
+		[
+			'a recipient that is not a WhatsApp ID',
+			{ statuses: [{ id: 'w', status: 'read', timestamp: ts, recipient_id: { a: 1 } }] },
+			/recipient_id/,
+		],
+		['a message without an id', { messages: [{ ...stop, id: undefined }] }, /id is missing/],
+	])('%s', (_, value, reason) => {
+		const events = parseEnvelope(envelope('messages', value), now)!;
+		expect(events).toEqual([
+			expect.objectContaining({ kind: 'invalid', field: 'messages', reason: expect.stringMatching(reason) }),
+		]);
+	});
+
+	test('a bad message and a STOP in one delivery: the STOP is still parsed', () => {
+		const events = parseEnvelope(
+			envelope('messages', { messages: [{ ...stop, id: 'wamid.n', text: { body: 42 } }, stop] }),
+			now,
+		)!;
+		expect(events.map((e) => e.kind)).toEqual(['invalid', 'inbound']);
+		expect(events[1]).toMatchObject({ text: 'STOP', from: '33612345678' });
+	});
+
+	test.each([
+		[
+			'a change value that is a string',
+			{ object: 'whatsapp_business_account', entry: [{ changes: [{ field: 'messages', value: 'x' }] }] },
+		],
+		['an entry without changes', { object: 'whatsapp_business_account', entry: [{}] }],
+		['an entry that is an array', { object: 'whatsapp_business_account', entry: [[1, 2]] }],
+		['user_preferences as null items', envelope('user_preferences', { user_preferences: [null] })],
+	])('%s becomes one invalid update', (_, body) => {
+		expect(parseEnvelope(body, now)!.map((e) => e.kind)).toEqual(['invalid']);
+	});
+
+	test('100,000 levels of nesting in an account update are cut to a depth that can be stored and emitted', () => {
+		let deep: Record<string, unknown> = {};
+		const root = { event: 'ACCOUNT_RESTRICTION', restriction_info: deep };
+		for (let i = 0; i < 100_000; i++) deep = (deep.next = {}) as Record<string, unknown>;
+		const [event] = parseEnvelope(envelope('account_update', root), now)!;
+		expect(event).toMatchObject({ kind: 'account_update', value: { event: 'ACCOUNT_RESTRICTION' } });
+		expect(() => JSON.stringify(event)).not.toThrow();
+		expect(JSON.stringify(event)).toContain('[…]');
+	});
+
+	test('a field named constructor is an "other" account event, not Object’s', () => {
+		expect(parseEnvelope(envelope('constructor', {}), now)).toEqual([
+			{ kind: 'other', field: 'constructor', value: {} },
+		]);
 	});
 });

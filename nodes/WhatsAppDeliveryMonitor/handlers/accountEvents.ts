@@ -51,7 +51,13 @@ async function accountAlert(
 			details: value,
 		});
 		return [
-			{ kind: 'alert', alert: name, field: event.field, paused: { scope: 'global', id: GLOBAL_SCOPE_ID }, detail: value },
+			{
+				kind: 'alert',
+				alert: name,
+				field: event.field,
+				paused: { scope: 'global', id: GLOBAL_SCOPE_ID },
+				detail: value,
+			},
 		];
 	}
 	return [{ kind: 'alert', alert: name || event.field, field: event.field, detail: value }];

@@ -1,5 +1,6 @@
 import type { CounterDeltas } from '../../core/campaignCounters';
 import { canonicalNumber } from '../../core/contactIdentity';
+import { WEBHOOK_DEDUPE_TTL_MS } from '../../core/retention';
 import type { ComplianceStore } from '../../store/types';
 
 export interface MonitorOptions {
@@ -32,6 +33,34 @@ export interface DeliveryContext {
 	options: MonitorOptions;
 	counters: CounterDeltas;
 	out: EmittedItems;
+	dedupe: DeliveryDedupe;
+}
+
+/**
+ * Each fact of a delivery is applied once: a key already marked (an earlier delivery) or already met in
+ * this one is not new. Marks are written only after the delivery's effects (`commit`), never before:
+ * if a write fails, Meta's retry applies what was not marked.
+ */
+export class DeliveryDedupe {
+	private readonly store: ComplianceStore;
+	private readonly met = new Set<string>();
+
+	constructor(store: ComplianceStore) {
+		this.store = store;
+	}
+
+	async isNew(keys: string[]): Promise<boolean[]> {
+		const seen = keys.length ? await this.store.dedupe.seen(keys) : [];
+		return keys.map((key, i) => {
+			if (seen[i] || this.met.has(key)) return false;
+			this.met.add(key);
+			return true;
+		});
+	}
+
+	async commit(): Promise<void> {
+		if (this.met.size) await this.store.dedupe.markSeen([...this.met], WEBHOOK_DEDUPE_TTL_MS);
+	}
 }
 
 export const iso = (ms: number) => new Date(ms).toISOString();

@@ -1,6 +1,5 @@
 /** Inbound messages: an interaction, an opt-out or resubscribe keyword, an opt-out quick reply, or plain inbound. */
 import { matchesKeyword } from '../../core/keywords';
-import { WEBHOOK_DEDUPE_TTL_MS } from '../../core/retention';
 import { MESSAGE_CATEGORIES } from '../../core/types';
 import { dedupeKeys, type InboundEvent } from '../../core/webhooks';
 import { contactKeyOf, e164, iso, type DeliveryContext } from './context';
@@ -10,11 +9,8 @@ const COLLECTED_BY = 'WhatsApp Delivery Monitor';
 
 export async function handleInbound(context: DeliveryContext, messages: InboundEvent[]): Promise<void> {
 	if (!messages.length) return;
-	const { store, options, counters, out } = context;
-	const fresh = await store.dedupe.markSeen(
-		messages.map((m) => dedupeKeys.inbound(m.messageId)),
-		WEBHOOK_DEDUPE_TTL_MS,
-	);
+	const { store, options, counters, out, dedupe } = context;
+	const fresh = await dedupe.isNew(messages.map((m) => dedupeKeys.inbound(m.messageId)));
 	for (const [index, message] of messages.entries()) {
 		if (!fresh[index]) continue;
 		const contactKey = contactKeyOf(store, message.from);
@@ -39,7 +35,14 @@ export async function handleInbound(context: DeliveryContext, messages: InboundE
 			const source = payloadOut ? 'whatsapp-button' : 'whatsapp-keyword';
 			if (contactKey)
 				await store.ledger.recordConsent([
-					{ contactKey, action: 'opt_out', categories: ['all'], at: message.timestamp, source, collectedBy: COLLECTED_BY },
+					{
+						contactKey,
+						action: 'opt_out',
+						categories: ['all'],
+						at: message.timestamp,
+						source,
+						collectedBy: COLLECTED_BY,
+					},
 				]);
 			const last = contactKey ? await store.sends.lastSend(contactKey) : undefined;
 			counters.add(last?.campaignId, 'optOut', { at: message.timestamp });
@@ -57,16 +60,16 @@ export async function handleInbound(context: DeliveryContext, messages: InboundE
 			const categories = [...MESSAGE_CATEGORIES];
 			if (contactKey)
 				await store.ledger.recordConsent([
-				{
-					contactKey,
-					action: 'opt_in',
-					categories,
-					at: message.timestamp,
-					source: 'whatsapp-keyword',
-					wording: message.text,
-					collectedBy: COLLECTED_BY,
-				},
-			]);
+					{
+						contactKey,
+						action: 'opt_in',
+						categories,
+						at: message.timestamp,
+						source: 'whatsapp-keyword',
+						wording: message.text,
+						collectedBy: COLLECTED_BY,
+					},
+				]);
 			out.optOut.push({
 				kind: 'opt_in',
 				action: 'opt_in',
@@ -78,9 +81,7 @@ export async function handleInbound(context: DeliveryContext, messages: InboundE
 		} else {
 			out.inbound.push({
 				kind: message.changedTo ? 'number_change' : 'inbound',
-				...(message.changedTo
-					? { changedTo: e164(message.changedTo), consentCarriedOver: carried ?? null }
-					: {}),
+				...(message.changedTo ? { changedTo: e164(message.changedTo), consentCarriedOver: carried ?? null } : {}),
 				type: message.type,
 				text: message.text ?? null,
 				buttonPayload: message.buttonPayload ?? null,

@@ -20,9 +20,7 @@ export async function carryOverNumberChange(
 			suppressions.map((s) => ({ contactKey: newKey, category: s.category, reason: s.reason, at: s.at })),
 		);
 	// The latest event per category, each once (an `all` opt-out is listed under every category).
-	const optOuts = [...new Set(Object.values(state.consent))].filter(
-		(e): e is ConsentEvent => e?.action === 'opt_out',
-	);
+	const optOuts = [...new Set(Object.values(state.consent))].filter((e): e is ConsentEvent => e?.action === 'opt_out');
 	if (optOuts.length)
 		await store.ledger.recordConsent(
 			optOuts.map((e) => ({

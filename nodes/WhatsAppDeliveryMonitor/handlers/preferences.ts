@@ -1,11 +1,13 @@
 /** Marketing preferences set inside WhatsApp (`user_preferences`): stop and resume. */
-import { WEBHOOK_DEDUPE_TTL_MS } from '../../core/retention';
 import { dedupeKeys, type PreferenceEvent } from '../../core/webhooks';
 import { contactKeyOf, e164, iso, type DeliveryContext } from './context';
 
 const COLLECTED_BY = 'WhatsApp Delivery Monitor';
 
-export async function handlePreferences({ store, options, out }: DeliveryContext, preferences: PreferenceEvent[]) {
+export async function handlePreferences(
+	{ store, options, out, dedupe }: DeliveryContext,
+	preferences: PreferenceEvent[],
+) {
 	for (const preference of preferences) {
 		if (!preference.category.startsWith('marketing')) continue;
 		const contactKey = contactKeyOf(store, preference.waId);
@@ -21,10 +23,7 @@ export async function handlePreferences({ store, options, out }: DeliveryContext
 			});
 			continue;
 		}
-		const [isNew] = await store.dedupe.markSeen(
-			[dedupeKeys.preference(contactKey, preference.value, preference.timestamp)],
-			WEBHOOK_DEDUPE_TTL_MS,
-		);
+		const [isNew] = await dedupe.isNew([dedupeKeys.preference(contactKey, preference.value, preference.timestamp)]);
 		if (!isNew) continue;
 		const event = {
 			contactKey,

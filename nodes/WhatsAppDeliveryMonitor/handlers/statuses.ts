@@ -1,16 +1,15 @@
 /** Message statuses: the send log, the campaign's counters and the contact's facts. */
 import { classifyMetaError } from '../../core/metaErrors';
-import { WEBHOOK_DEDUPE_TTL_MS } from '../../core/retention';
 import { dedupeKeys, isFinalStatus, type StatusEvent } from '../../core/webhooks';
 import { contactKeyOf, e164, iso, type DeliveryContext } from './context';
 
-export async function handleStatuses({ store, counters, out }: DeliveryContext, statuses: StatusEvent[]): Promise<void> {
+export async function handleStatuses(
+	{ store, counters, out, dedupe }: DeliveryContext,
+	statuses: StatusEvent[],
+): Promise<void> {
 	if (!statuses.length) return;
 	// Each (message, status) once.
-	const fresh = await store.dedupe.markSeen(
-		statuses.map((s) => dedupeKeys.status(s.messageId, s.status)),
-		WEBHOOK_DEDUPE_TTL_MS,
-	);
+	const fresh = await dedupe.isNew(statuses.map((s) => dedupeKeys.status(s.messageId, s.status)));
 	for (const [index, status] of statuses.entries()) {
 		if (!fresh[index]) continue;
 		const contactKey = contactKeyOf(store, status.recipientWaId);
@@ -21,7 +20,7 @@ export async function handleStatuses({ store, counters, out }: DeliveryContext, 
 			await store.sends.completeSend(status.campaignId, contactKey, status.messageId, status.timestamp);
 		if (status.status === 'delivered' || status.status === 'read' || status.status === 'played') {
 			// A late "delivered" after "read" changes nothing: the message counts as delivered once.
-			const [firstDelivery] = await store.dedupe.markSeen([dedupeKeys.delivery(status.messageId)], WEBHOOK_DEDUPE_TTL_MS);
+			const [firstDelivery] = await dedupe.isNew([dedupeKeys.delivery(status.messageId)]);
 			if (firstDelivery) counters.add(status.campaignId, 'delivered', by);
 			if (status.status !== 'delivered') counters.add(status.campaignId, status.status, by);
 			if (status.status === 'read' && contactKey) await store.facts.recordInteraction(contactKey, status.timestamp);

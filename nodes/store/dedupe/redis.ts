@@ -9,6 +9,15 @@ export class RedisWebhookDedupe implements WebhookDedupe {
 		this.client = client;
 	}
 
+	async seen(keys: string[]): Promise<boolean[]> {
+		if (!keys.length) return [];
+		return await this.client.run(async () => {
+			const pipeline = this.client.pipeline();
+			for (const key of keys) pipeline.exists(`${this.client.prefix}sn:${key}`);
+			return (await execPipeline(pipeline)).map((n) => Number(n) > 0);
+		});
+	}
+
 	async markSeen(keys: string[], ttlMs: number): Promise<boolean[]> {
 		if (!keys.length) return [];
 		return await this.client.run(async () => {

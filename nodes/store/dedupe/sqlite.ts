@@ -14,6 +14,12 @@ export class SqliteWebhookDedupe implements WebhookDedupe {
 		this.db = db;
 	}
 
+	async seen(keys: string[]): Promise<boolean[]> {
+		const now = Date.now();
+		const get = this.db.statement('SELECT 1 FROM webhook_seen WHERE key = ? AND expires_at > ?');
+		return keys.map((key) => get.get(key, now) !== undefined);
+	}
+
 	async markSeen(keys: string[], ttlMs: number): Promise<boolean[]> {
 		const now = Date.now();
 		const insert = this.db.statement(
