@@ -9,7 +9,7 @@ import { RedisClient, type RedisConnection } from './redis/client';
 import { RedisSendLog, SEND_LOG_SCRIPTS } from './sendLog/redis';
 import type { ComplianceStore } from './types';
 
-export { describeNetworkError, type RedisConnection } from './redis/client';
+export type { RedisConnection } from './redis/client';
 
 /** Every concern's Lua, registered once on the connection. */
 const SCRIPTS: Record<string, string> = { ...LEDGER_SCRIPTS, ...CAP_SCRIPTS, ...SEND_LOG_SCRIPTS, ...LIMITER_SCRIPTS };
@@ -43,6 +43,10 @@ export class RedisStore implements ComplianceStore {
 
 	static async open(connection: RedisConnection): Promise<RedisStore> {
 		return new RedisStore(await RedisClient.open(connection, SCRIPTS));
+	}
+
+	check(): Promise<void> {
+		return this.client.check();
 	}
 
 	close(): Promise<void> {

@@ -42,6 +42,9 @@ export class SqliteStore implements ComplianceStore {
 		return new SqliteStore(SqliteDatabase.open(file));
 	}
 
+	/** The file stays open for the process: nothing to check per execution. */
+	async check(): Promise<void> {}
+
 	close(): Promise<void> {
 		return this.db.close();
 	}

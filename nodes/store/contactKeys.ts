@@ -10,5 +10,8 @@ import { canonicalNumber } from '../core/contactIdentity';
  */
 export function contactKeyer(secret: Buffer): (e164: string) => string {
 	const key: KeyObject = createSecretKey(secret);
-	return (e164) => createHmac('sha256', key).update(canonicalNumber(e164) ?? e164).digest('hex');
+	return (e164) =>
+		createHmac('sha256', key)
+			.update(canonicalNumber(e164) ?? e164)
+			.digest('hex');
 }

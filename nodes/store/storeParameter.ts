@@ -10,8 +10,10 @@ import {
 } from 'n8n-workflow';
 
 import { openStore, type StoreConfig } from './openStore';
-import { describeNetworkError, type RedisConnection } from './RedisStore';
-import type { ComplianceStore } from './types';
+import { describeSystemError } from './errors';
+import { selectDatabase } from './redis/client';
+import type { RedisConnection } from './RedisStore';
+import { StoreUnavailableError, type ComplianceStore } from './types';
 
 /** The Store parameter every stateful node shows, first in its panel. */
 export const storeProperty: INodeProperties = {
@@ -67,7 +69,10 @@ export async function getComplianceStore(context: IExecuteFunctions | IWebhookFu
 		config = { kind: 'sqlite' };
 	}
 	try {
-		return await openStore(config);
+		const store = await openStore(config);
+		// Fail closed at the start of the execution, with the host named, rather than half-way through.
+		await store.check();
+		return store;
 	} catch (error) {
 		throw new NodeOperationError(context.getNode(), (error as Error).message, {
 			description:
@@ -100,12 +105,16 @@ export async function whatsAppComplianceRedisTest(
 	redis.on('error', (error: Error) => (lastError = error));
 	try {
 		await redis.connect();
+		await selectDatabase(redis, connection);
 		const pong = await redis.ping();
 		return { status: 'OK', message: `Connected to Redis at ${connection.host}:${connection.port} (${pong})` };
 	} catch (error) {
 		return {
 			status: 'Error',
-			message: `Redis at ${connection.host}:${connection.port}: ${describeNetworkError(lastError ?? (error as Error))}`,
+			message:
+				error instanceof StoreUnavailableError
+					? error.message
+					: `Redis at ${connection.host}:${connection.port}: ${describeSystemError(lastError ?? (error as Error))}`,
 		};
 	} finally {
 		redis.disconnect();

@@ -64,7 +64,13 @@ export interface SendLog {
 	 * `claimTtlMs`. Its own earlier claim (a retry) the owner takes again; a recipient already sent, or
 	 * with another owner's request in flight, is answered with that state instead.
 	 */
-	claimSend(campaignId: string, contactKey: string, now: number, claimTtlMs: number, owner: string): Promise<ClaimResult>;
+	claimSend(
+		campaignId: string,
+		contactKey: string,
+		now: number,
+		claimTtlMs: number,
+		owner: string,
+	): Promise<ClaimResult>;
 	/**
 	 * Read-only, for many recipients at once: those already sent in the campaign, and those with a
 	 * request in flight (not expired at `now`). Recipients not in the map are free.
@@ -124,6 +130,9 @@ export interface ComplianceStore {
 	readonly campaigns: CampaignState;
 	readonly limiter: SendLimiter;
 	readonly dedupe: WebhookDedupe;
+
+	/** Fails with a StoreUnavailableError naming the store unless it can serve now. */
+	check(): Promise<void>;
 
 	close(): Promise<void>;
 }

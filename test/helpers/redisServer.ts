@@ -8,8 +8,9 @@ export interface RedisServer {
 	stop(): Promise<void>;
 }
 
-export async function startRedisServer(): Promise<RedisServer> {
-	const port = await freePort();
+/** On a free port, or on `port` (to bring a stopped server back where its clients expect it). */
+export async function startRedisServer(port?: number): Promise<RedisServer> {
+	port ??= await freePort();
 	const child: ChildProcess = spawn(
 		'redis-server',
 		['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'],

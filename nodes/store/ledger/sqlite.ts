@@ -60,9 +60,9 @@ export class SqliteConsentLedger implements ConsentLedger {
 	}
 
 	async consentHistory(contactKey: string): Promise<ConsentEvent[]> {
-		const rows = this.db.statement('SELECT * FROM consent_events WHERE contact = ? ORDER BY at, id').all(
-			contactKey,
-		) as Array<Record<string, unknown>>;
+		const rows = this.db
+			.statement('SELECT * FROM consent_events WHERE contact = ? ORDER BY at, id')
+			.all(contactKey) as Array<Record<string, unknown>>;
 		return rows.map(toConsentEvent);
 	}
 

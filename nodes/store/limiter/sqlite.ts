@@ -17,7 +17,9 @@ export class SqliteSendLimiter implements SendLimiter {
 				{ tat: number } | undefined;
 			const { waits, tat } = gcraSlots(row?.tat, now, ratePerSecond, count);
 			this.db
-				.statement('INSERT INTO throughput (phone, tat) VALUES (?, ?) ON CONFLICT (phone) DO UPDATE SET tat = excluded.tat')
+				.statement(
+					'INSERT INTO throughput (phone, tat) VALUES (?, ?) ON CONFLICT (phone) DO UPDATE SET tat = excluded.tat',
+				)
 				.run(phoneNumberId, tat);
 			return { now, waits };
 		});

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 
 import Redis, { type RedisOptions } from 'ioredis';
 
+import { describeSystemError } from '../errors';
 import { StoreUnavailableError } from '../types';
 
 export interface RedisConnection {
@@ -53,6 +54,9 @@ export class RedisClient {
 			// Fail a command fast when Redis is gone instead of queueing it: a node must never decide on
 			// missing state (fail closed), and the operator must see which host is unreachable.
 			maxRetriesPerRequest: 1,
+			// A Redis that accepts the connection but never answers fails the command instead of stalling
+			// the run: fail closed.
+			commandTimeout: COMMAND_TIMEOUT_MS,
 			enableOfflineQueue: false,
 			// No retries while opening: an operator should see at once that the host is wrong.
 			retryStrategy: () => null,
@@ -63,18 +67,28 @@ export class RedisClient {
 		for (const [name, lua] of Object.entries(scripts)) redis.defineCommand(name, { numberOfKeys: 0, lua });
 		try {
 			await redis.connect();
+			await selectDatabase(redis, connection);
 			const prefix = connection.keyPrefix ?? 'wac:';
 			await redis.set(`${prefix}secret`, randomBytes(32).toString('hex'), 'NX');
 			const secret = await redis.get(`${prefix}secret`);
 			// Once open, ride out short outages (a Redis restart, a failover) by reconnecting.
-			redis.options.retryStrategy = (attempt) => (attempt > 20 ? null : Math.min(attempt * 200, 2_000));
+			// Once open, reconnect for as long as it takes (a restart, a failover, a long outage): while
+			// Redis is away every command fails at once (no offline queue), and once it is back the same
+			// connection serves again, without restarting n8n.
+			redis.options.retryStrategy = (attempt) => Math.min(attempt * 200, 2_000);
 			return new RedisClient(location, redis, prefix, Buffer.from(secret!, 'hex'));
 		} catch (error) {
 			redis.disconnect();
+			if (error instanceof StoreUnavailableError) throw error;
 			throw new StoreUnavailableError(
-				`Redis at ${connection.host}:${connection.port} is unreachable: ${describeNetworkError(lastError ?? (error as Error))}`,
+				`Redis at ${connection.host}:${connection.port} is unreachable: ${describeSystemError(lastError ?? (error as Error))}`,
 			);
 		}
+	}
+
+	/** Fails (naming the host) unless Redis answers now: checked at the start of each execution. */
+	async check(): Promise<void> {
+		await this.run((redis) => redis.ping());
 	}
 
 	/** Runs Redis work; any failure becomes a StoreUnavailableError naming the store. */
@@ -82,7 +96,7 @@ export class RedisClient {
 		try {
 			return await work(this.redis);
 		} catch (error) {
-			throw new StoreUnavailableError(`Redis store ${this.location} failed: ${describeNetworkError(error as Error)}`);
+			throw new StoreUnavailableError(`Redis store ${this.location} failed: ${describeSystemError(error as Error)}`);
 		}
 	}
 
@@ -97,26 +111,21 @@ export class RedisClient {
 	}
 }
 
+const COMMAND_TIMEOUT_MS = 5_000;
+
 /**
- * Network failures in words. (n8n replaces any error message that contains a code such as ECONNREFUSED
- * with a generic sentence, which would hide the host the operator has to fix.)
+ * Selects the configured database explicitly: a SELECT that Redis refuses at connect time is otherwise
+ * silent, and the keys would be written to database 0.
  */
-export function describeNetworkError(error: Error & { code?: string }): string {
-	const words: Record<string, string> = {
-		ECONNREFUSED: 'connection refused (is Redis running and listening there?)',
-		ENOTFOUND: 'host not found',
-		EAI_AGAIN: 'host name could not be resolved',
-		ETIMEDOUT: 'connection timed out',
-		ECONNRESET: 'connection reset',
-		EHOSTUNREACH: 'host unreachable',
-	};
-	return (
-		(error.code && words[error.code]) ||
-		error.message.replace(
-			/\b(ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|EAI_AGAIN)\b/g,
-			(code) => words[code],
-		)
-	);
+export async function selectDatabase(redis: Redis, connection: RedisConnection): Promise<void> {
+	const database = connection.database ?? 0;
+	try {
+		await redis.select(database);
+	} catch (error) {
+		throw new StoreUnavailableError(
+			`Redis at ${connection.host}:${connection.port} has no database ${database} (${(error as Error).message.replace(/^ERR /, '')}): choose one the server has, usually 0 to 15`,
+		);
+	}
 }
 
 /** Runs a pipeline; the first command that failed rejects it. */

@@ -21,9 +21,17 @@ export class SqliteSendLog implements SendLog {
 	): Promise<ClaimResult> {
 		return this.db.write(() => {
 			const row = this.db
-				.statement('SELECT state, message_id, at, claim_expires_at, owner FROM campaign_sends WHERE campaign = ? AND contact = ?')
+				.statement(
+					'SELECT state, message_id, at, claim_expires_at, owner FROM campaign_sends WHERE campaign = ? AND contact = ?',
+				)
 				.get(campaignId, contactKey) as
-				| { state: string; message_id: string | null; at: number; claim_expires_at: number | null; owner: string | null }
+				| {
+						state: string;
+						message_id: string | null;
+						at: number;
+						claim_expires_at: number | null;
+						owner: string | null;
+				  }
 				| undefined;
 			if (row?.state === SENT) return { state: 'sent', messageId: row.message_id ?? undefined, at: row.at };
 			// Its own claim (a retry) the owner takes again; another's request on the wire it leaves alone.

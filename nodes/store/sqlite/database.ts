@@ -4,10 +4,11 @@
  * statements through this.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { DatabaseSync as DatabaseSyncType, StatementSync } from 'node:sqlite';
 
+import { describeSystemError } from '../errors';
 import { StoreUnavailableError } from '../types';
 import { BACKSTOP_AUTOCHECKPOINT_PAGES, startWalCheckpointer, type WalCheckpointer } from './walCheckpointer';
 
@@ -88,6 +89,19 @@ function loadSqlite(): typeof import('node:sqlite') {
 	}
 }
 
+/** What is wrong with the folders on the way to `file`, in words, or undefined when they look fine. */
+function pathProblem(file: string): string | undefined {
+	let folder = path.dirname(path.resolve(file));
+	while (!existsSync(folder) && path.dirname(folder) !== folder) folder = path.dirname(folder);
+	try {
+		if (!statSync(folder).isDirectory()) return `${folder} is a file, not a folder`;
+		accessSync(folder, constants.W_OK);
+		return undefined;
+	} catch {
+		return `n8n may not write in ${folder} (permission denied)`;
+	}
+}
+
 const BATCH = 500;
 
 /** A long list in parts small enough for one `IN (…)`. */
@@ -158,7 +172,9 @@ export class SqliteDatabase {
 		} catch (error) {
 			db?.close();
 			if (error instanceof StoreUnavailableError) throw error;
-			throw new StoreUnavailableError(`The compliance store ${file} could not be opened: ${(error as Error).message}`);
+			throw new StoreUnavailableError(
+				`The compliance store ${file} could not be opened: ${pathProblem(file) ?? describeSystemError(error as Error)}`,
+			);
 		}
 	}
 
