@@ -82,7 +82,13 @@ export class CampaignEnvironment {
 		await ensureN8nInstalled(log);
 		const userFolder = options.userFolder ?? (await mkdtemp(path.join(os.tmpdir(), 'wa-n8n-')));
 		log('Packing this package and installing it into n8n’s community nodes folder…');
-		await installPackageLikeTheUi(userFolder, await packPackage());
+		const tarball = await packPackage();
+		try {
+			await installPackageLikeTheUi(userFolder, tarball);
+		} finally {
+			// The tarball's temporary folder is not left behind in the system's temp directory.
+			await rm(path.dirname(tarball), { recursive: true, force: true });
+		}
 		const sandbox = await CloudApiSandbox.start({ latencyMs: 20, recordBodies: true, ...options.sandbox });
 		log(`Cloud API sandbox on ${sandbox.baseUrl}; starting n8n…`);
 		let n8n: N8nInstance;
