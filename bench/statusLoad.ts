@@ -5,6 +5,8 @@
 import { createHmac } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 
+import { callbackData } from '../nodes/core/callbackData';
+
 export async function postStatusLoad(
 	url: string,
 	appSecret: string,
@@ -21,7 +23,7 @@ export async function postStatusLoad(
 			status: 'delivered',
 			timestamp: String(Math.floor(Date.now() / 1000)),
 			recipient_id: `3360${String(batch * 50 + i).padStart(7, '0')}`,
-			biz_opaque_callback_data: `${campaign}|A`,
+			biz_opaque_callback_data: callbackData(campaign, 'A'),
 		}));
 		const body = JSON.stringify({
 			object: 'whatsapp_business_account',

@@ -18,7 +18,6 @@ import { isMessageCategory, type ConsentScope, type MessageCategory } from '../c
 import type { ComplianceStore } from '../store/types';
 import { consentGateProperties } from './description';
 
-
 export class WhatsAppConsentGate implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'WhatsApp Consent Gate',

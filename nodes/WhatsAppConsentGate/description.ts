@@ -7,7 +7,6 @@ import { storeProperty } from '../store/storeParameter';
 
 const only = (...operation: string[]) => ({ show: { operation } });
 
-
 export const consentGateProperties: INodeProperties[] = [
 	{
 		displayName: 'Operation',

@@ -13,7 +13,13 @@ import { readContacts } from '../shared/contacts';
 import { readItemValue } from '../shared/itemValues';
 import { iso } from '../shared/values';
 import { getComplianceStore, whatsAppComplianceRedisTest } from '../store/storeParameter';
-import { isMessageCategory, type CapRequest, type ContactRule, type MessageCategory, type SendingBudgets } from '../core/types';
+import {
+	isMessageCategory,
+	type CapRequest,
+	type ContactRule,
+	type MessageCategory,
+	type SendingBudgets,
+} from '../core/types';
 import { whatsAppCloudApiTest } from '../transport/credentialTest';
 import { GraphApiClient, graphApiConfigFromCredentials } from '../transport/GraphApiClient';
 import { frequencyCapProperties } from './description';

@@ -4,7 +4,6 @@ import { categoryOptions } from '../shared/categoryOptions';
 import { contactProperties } from '../shared/contacts';
 import { storeProperty } from '../store/storeParameter';
 
-
 const quiet = { show: { quietHours: [true] } };
 
 /*

@@ -14,7 +14,6 @@ import { DAY_MS } from '../core/time';
 import { readItemValue } from '../shared/itemValues';
 import { getComplianceStore, storeProperty, whatsAppComplianceRedisTest } from '../store/storeParameter';
 
-
 const TYPE_LABELS: Record<NumberType, string> = {
 	MOBILE: 'Mobile',
 	FIXED_LINE_OR_MOBILE: 'Fixed Line or Mobile (US, CA, MX…)',
@@ -232,7 +231,12 @@ export class WhatsAppNumberValidation implements INodeType {
 		}
 
 		if (this.getNodeParameter('excludeUndeliverable', 0, true) as boolean) {
-			await excludeUndeliverable(this, results, inputs, (options.undeliverableDays ?? UNDELIVERABLE_WINDOW_DAYS) * DAY_MS);
+			await excludeUndeliverable(
+				this,
+				results,
+				inputs,
+				(options.undeliverableDays ?? UNDELIVERABLE_WINDOW_DAYS) * DAY_MS,
+			);
 		}
 
 		const valid: INodeExecutionData[] = [];

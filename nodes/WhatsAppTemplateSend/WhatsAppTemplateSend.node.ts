@@ -159,10 +159,15 @@ export class WhatsAppTemplateSend implements INodeType {
 		const contacts = readContacts(this, items, store, 'recipient');
 		const marketing = templateA.category.toUpperCase() === 'MARKETING';
 		const suppressed = new Set<string>();
+		/** Contacts Meta asked not to send marketing to yet (131049), with the time the hold ends. */
+		const held = new Map<string, number>();
 		if (marketing && options.suppressAtSendTime !== false) {
 			const keys = contacts.flatMap((c) => ('key' in c ? [c.key] : []));
-			for (const [key, state] of await store.ledger.contactStates(keys))
+			const now = Date.now();
+			for (const [key, state] of await store.ledger.contactStates(keys)) {
 				if (optedOutSince(state, 'marketing') !== undefined) suppressed.add(key);
+				else if (state.holdUntil !== undefined && state.holdUntil > now) held.set(key, state.holdUntil);
+			}
 		}
 
 		// ---- per item: recipient, variant, components; bad items fail here, without a call ----
@@ -189,6 +194,14 @@ export class WhatsAppTemplateSend implements INodeType {
 					status: 'not_sent',
 					reason: 'SUPPRESSED',
 					detail: 'The contact opted out of marketing messages',
+				};
+				return;
+			}
+			if (held.has(contact.key)) {
+				results[itemIndex] = {
+					status: 'not_sent',
+					reason: 'META_HOLD',
+					detail: `Meta asked for no more marketing to this person until ${iso(held.get(contact.key))} (131049)`,
 				};
 				return;
 			}

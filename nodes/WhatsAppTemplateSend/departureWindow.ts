@@ -57,4 +57,3 @@ export class DepartureWindow {
 		if (at > this.times[index]) this.times[index] = at;
 	}
 }
-

@@ -333,6 +333,10 @@ class CampaignRun {
 			return;
 		}
 		if (stopsSending(error.errorClass) && !this.stopped) this.stopped = error;
+		// Meta's per-user marketing limit (131049): no more marketing to this person for a while, from
+		// this run or any other (the Frequency Cap and Template Send read the hold).
+		if (error.rule.holdRecipientMs)
+			await this.store.facts.holdContact(send.contactKey, Date.now() + error.rule.holdRecipientMs);
 		// Without a response the message may have been accepted: keep the claim so no re-run sends it twice.
 		await this.release(send, !error.responseReceived);
 		return this.finish({

@@ -85,7 +85,11 @@ export function readCounters(counters: Record<string, number>): ReadCounters {
 		if (keyed) {
 			if (keyed[1] === 'notSent') notSentByReason[keyed[2]] = value;
 			else if (/^\d+$/.test(keyed[2]))
-				failuresByCode.push({ stage: keyed[1] === 'failed' ? 'send' : 'delivery', code: Number(keyed[2]), count: value });
+				failuresByCode.push({
+					stage: keyed[1] === 'failed' ? 'send' : 'delivery',
+					code: Number(keyed[2]),
+					count: value,
+				});
 			continue;
 		}
 		const variant = /^variant:([^:]+):(\w+)$/.exec(name);

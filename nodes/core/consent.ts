@@ -5,12 +5,13 @@
  * must be honoured. So the suppression list always wins, then an opt-in must exist and cover the
  * category, then the operator's proof rules apply (business named, consent age, inactivity).
  */
-import { NUMBER_CHANGED_SUPPRESSION, type ContactState, type MessageCategory } from './types';
+import { FORGOTTEN_SUPPRESSION, NUMBER_CHANGED_SUPPRESSION, type ContactState, type MessageCategory } from './types';
 
 export type ConsentBlockReason =
 	| 'NO_OPT_IN'
 	| 'OPTED_OUT'
 	| 'NUMBER_CHANGED'
+	| 'FORGOTTEN'
 	| 'CONSENT_EXPIRED'
 	| 'CATEGORY_NOT_COVERED'
 	| 'BUSINESS_NOT_NAMED'
@@ -94,10 +95,13 @@ export function isRecentlyUndeliverable(state: ContactState | undefined, withinM
 export function decideConsent(crm: CrmConsent | undefined, state: ContactState, rules: ConsentRules): ConsentDecision {
 	const { category, now } = rules;
 
-	const moved = state.suppressions.find(
-		(s) => s.reason === NUMBER_CHANGED_SUPPRESSION && (s.category === category || s.category === 'all'),
+	// Suppressions that say more than "opted out" keep their own reason.
+	const marker = state.suppressions.find(
+		(s) =>
+			(s.reason === NUMBER_CHANGED_SUPPRESSION || s.reason === FORGOTTEN_SUPPRESSION) &&
+			(s.category === category || s.category === 'all'),
 	);
-	if (moved) return { allowed: false, reason: 'NUMBER_CHANGED', since: moved.at };
+	if (marker) return { allowed: false, reason: marker.reason as 'NUMBER_CHANGED' | 'FORGOTTEN', since: marker.at };
 	const stop = optedOutSince(state, category);
 	if (stop !== undefined) return { allowed: false, reason: 'OPTED_OUT', since: stop };
 	const latest = state.consent[category];

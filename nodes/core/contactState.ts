@@ -10,7 +10,7 @@ const later = (a: ConsentEvent, b: ConsentEvent) => (a.at !== b.at ? a.at > b.at
 export function deriveContactState(
 	events: readonly ConsentEvent[],
 	suppressions: Suppression[],
-	facts: { undeliverableAt?: number; lastInteractionAt?: number },
+	facts: { undeliverableAt?: number; holdUntil?: number; lastInteractionAt?: number },
 ): ContactState {
 	const consent: ContactState['consent'] = {};
 	for (const event of events) {
@@ -22,6 +22,7 @@ export function deriveContactState(
 	}
 	const state: ContactState = { consent, suppressions };
 	if (facts.undeliverableAt) state.undeliverableAt = facts.undeliverableAt;
+	if (facts.holdUntil) state.holdUntil = facts.holdUntil;
 	if (facts.lastInteractionAt) state.lastInteractionAt = facts.lastInteractionAt;
 	return state;
 }

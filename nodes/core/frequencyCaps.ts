@@ -8,7 +8,7 @@
  * `minGapMs` is enough.
  */
 import { HOUR_MS, DAY_MS } from './time';
-import { CAP_DENIALS, type CapDecision, type CapRequest } from './types';
+import { CAP_DENIALS, META_HOLD_CATEGORIES, type CapDecision, type CapRequest } from './types';
 
 export interface CapFacts {
 	/** Times of this contact's live sends and reservations in this category, ascending. */
@@ -40,7 +40,7 @@ function firstAfter(times: readonly number[], since: number): number {
 }
 
 export function decideCap(request: CapRequest, facts: CapFacts, now: number): CapDecision {
-	if (facts.holdUntil !== undefined && facts.holdUntil > now) {
+	if (META_HOLD_CATEGORIES.includes(request.category) && facts.holdUntil !== undefined && facts.holdUntil > now) {
 		return { allowed: false, reason: CAP_DENIALS.META_HOLD, nextAllowedAt: facts.holdUntil };
 	}
 	const rule = request.rule;

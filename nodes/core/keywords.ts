@@ -54,4 +54,3 @@ export function matchesKeyword(text: string | undefined, keywords: readonly stri
 	const wanted = normaliseKeyword(text);
 	return keywords.some((keyword) => normaliseKeyword(keyword) === wanted);
 }
-

@@ -36,7 +36,6 @@ export interface MetaErrorRule {
 	suppressMarketing?: boolean;
 }
 
-
 function rule(errorClass: ErrorClass, meaning: string, extra: Partial<MetaErrorRule> = {}): MetaErrorRule {
 	return { errorClass, meaning, ...extra };
 }

@@ -66,10 +66,10 @@ export const FORGOTTEN_SUPPRESSION: SuppressionReason = 'FORGOTTEN';
 export const NUMBER_CHANGED_SUPPRESSION: SuppressionReason = 'NUMBER_CHANGED';
 /**
  * Suppressions a later opt-in lifts. A stop set inside WhatsApp (USER_STOPPED_MARKETING) is lifted only
- * by the person's own "resume" there, and a forgotten contact stays suppressed. A number whose owner
- * moved is released by a new opt-in given after the move (its new owner's).
+ * by the person's own "resume" there. A number whose owner moved is released by a new opt-in given after
+ * the move (its new owner's); a forgotten contact by a fresh, provable opt-in given after the erasure.
  */
-export const LIFTED_BY_OPT_IN: readonly SuppressionReason[] = ['OPTED_OUT', 'IMPORTED', 'NUMBER_CHANGED'];
+export const LIFTED_BY_OPT_IN: readonly SuppressionReason[] = ['OPTED_OUT', 'IMPORTED', 'NUMBER_CHANGED', 'FORGOTTEN'];
 
 export interface Suppression {
 	category: ConsentScope;
@@ -84,6 +84,8 @@ export interface ContactState {
 	suppressions: Suppression[];
 	/** Last 131026 failure (not on WhatsApp). */
 	undeliverableAt?: number;
+	/** Meta asked for no marketing to this person before then (131049; META_HOLD_CATEGORIES). */
+	holdUntil?: number;
 	lastInteractionAt?: number;
 }
 
@@ -116,6 +118,12 @@ export interface CapRequest {
 	/** Decide without reserving anything. */
 	dryRun?: boolean;
 }
+
+/**
+ * The categories Meta's per-user marketing limit (131049) holds: Meta asks for no more marketing to
+ * that person for a while; utility and authentication messages still go.
+ */
+export const META_HOLD_CATEGORIES: readonly MessageCategory[] = ['marketing'];
 
 /** Why a cap holds a message back, in the order decideCap checks them. */
 export const CAP_DENIALS = {

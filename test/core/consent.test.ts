@@ -211,6 +211,13 @@ const cases: Array<[string, CrmConsent | undefined, ContactState, Partial<Consen
 		{},
 		{ allowed: false, reason: 'NUMBER_CHANGED', since: NOW - DAY },
 	],
+	[
+		'a forgotten contact without a new opt-in is blocked as FORGOTTEN, whatever the CRM says',
+		{ optedIn: true, optInAt: NOW - 30 * DAY },
+		{ consent: {}, suppressions: [{ category: 'marketing', reason: 'FORGOTTEN', at: NOW - DAY }] },
+		{},
+		{ allowed: false, reason: 'FORGOTTEN', since: NOW - DAY },
+	],
 ];
 
 describe('decideConsent', () => {

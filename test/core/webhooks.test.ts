@@ -6,6 +6,7 @@ import {
 	MARKETING_RESUME,
 	STATUS_FAILED,
 	STATUS_SENT,
+	STATUS_WITH_TRACKER,
 	USER_CHANGED_NUMBER,
 } from '../fixtures/metaWebhooks';
 
@@ -77,6 +78,12 @@ describe('parseEnvelope on Meta’s payloads (fixtures from pywa’s test data)'
 		const events = parseEnvelope(body, (expected as { timestamp: number }).timestamp)!;
 		expect(events).toHaveLength(1);
 		expect(events[0]).toMatchObject(expected);
+	});
+
+	test('another system’s callback data ("some data") attributes the status to no campaign', () => {
+		const [event] = parseEnvelope(STATUS_WITH_TRACKER, 1698266945_000)!;
+		expect(event).toMatchObject({ kind: 'status', status: 'sent' });
+		expect(event).not.toHaveProperty('campaignId');
 	});
 
 	test.each([

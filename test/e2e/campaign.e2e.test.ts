@@ -6,6 +6,7 @@
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 
+import { parseCallbackData } from '../../nodes/core/callbackData';
 import { e164Of, goodContacts, messyList, mobileE164, type Contact } from './contacts.ts';
 import { CampaignEnvironment, loadWorkflow, type WorkflowNode } from './environment.ts';
 import { PACKAGE_NAME, REPO_ROOT, sleep } from './n8nInstance.ts';
@@ -157,7 +158,7 @@ describe('a campaign through Number Validation → Consent Gate → Frequency Ca
 
 		// The Delivery Monitor's counters (through Campaign Control's report) match the sandbox's statuses.
 		await env.sandbox.flushWebhooks();
-		const statuses = env.sandbox.statusLog.filter((s) => s.biz?.startsWith('e2e-main|'));
+		const statuses = env.sandbox.statusLog.filter((s) => parseCallbackData(s.biz).campaignId === 'e2e-main');
 		const count = (status: string) => statuses.filter((s) => s.status === status).length;
 		const { report } = (await env.campaignControl('report e2e-main')) as { report: Record<string, number> };
 		expect(report).toMatchObject({

@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
+import { parseCallbackData } from '../../nodes/core/callbackData';
 import { CloudApiSandbox, type SandboxOptions } from '../sandbox/server.ts';
 import { e164Of, type Contact, type ContactKind } from './contacts.ts';
 import {
@@ -215,10 +216,10 @@ export class CampaignEnvironment {
 	acceptedFor(campaignId: string): string[] {
 		return this.sandbox
 			.acceptedSends()
-			.filter((r) =>
-				String((r.body as { biz_opaque_callback_data?: string })?.biz_opaque_callback_data ?? '').startsWith(
-					`${campaignId}|`,
-				),
+			.filter(
+				(r) =>
+					parseCallbackData((r.body as { biz_opaque_callback_data?: string })?.biz_opaque_callback_data).campaignId ===
+					campaignId,
 			)
 			.map((r) => r.to!);
 	}

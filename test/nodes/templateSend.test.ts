@@ -88,7 +88,7 @@ describe('WhatsApp Template Send node against the sandbox', () => {
 			recipient_type: 'individual',
 			to: a,
 			type: 'template',
-			biz_opaque_callback_data: 'spring-2026|A',
+			biz_opaque_callback_data: 'wac1|spring-2026|A',
 			template: {
 				name: 'spring_sale',
 				language: { code: 'fr' },
@@ -315,6 +315,23 @@ describe('WhatsApp Template Send node against the sandbox', () => {
 		expect(utility.of(0).send.status).toBe('sent');
 	});
 
+	test('Meta’s per-user marketing limit (131049) at send time holds the person: the next marketing send is Not Sent, utility still goes', async () => {
+		const held = fresh();
+		sandbox.setOutcome(held, { kind: 'error', code: 131049 });
+		const first = await send([contact(held)]);
+		expect(first.of(0).send).toMatchObject({ status: 'failed', code: 131049 });
+		sandbox.clearOutcomes();
+		const again = await send([contact(held), contact(fresh())]);
+		expect(again.of(0).send).toMatchObject({
+			status: 'not_sent',
+			reason: 'META_HOLD',
+			detail: expect.stringMatching(/^Meta asked for no more marketing to this person until .+ \(131049\)$/),
+		});
+		expect(again.of(1).send).toMatchObject({ status: 'sent' });
+		const utility = await send([{ whatsapp: { e164: held } }], helloWorld);
+		expect(utility.of(0).send.status).toBe('sent');
+	});
+
 	test('a Frequency Cap reservation is confirmed on success and released on a permanent failure', async () => {
 		const [ok, bad] = [fresh(), fresh()];
 		sandbox.setOutcome(bad, { kind: 'error', code: 131026 });
@@ -401,7 +418,9 @@ describe('WhatsApp Template Send node against the sandbox', () => {
 		expect(
 			sandbox
 				.acceptedSends()
-				.every((r) => ['ab-test|A', 'ab-test|B'].includes((r.body as IDataObject).biz_opaque_callback_data as string)),
+				.every((r) =>
+					['wac1|ab-test|A', 'wac1|ab-test|B'].includes((r.body as IDataObject).biz_opaque_callback_data as string),
+				),
 		).toBe(true);
 		// Same contacts, same variants, in another campaign.
 		const again = await send(items, { ...parameters, campaignId: 'ab-test-2' });

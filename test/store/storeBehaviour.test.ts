@@ -138,7 +138,9 @@ describe.each(backends)('compliance store: $name', (backend) => {
 
 		test('current consent per category is the latest event covering it; an all-category opt-out covers each', async () => {
 			const c = store.contactKey('+33612345678');
-			await store.ledger.recordConsent([{ contactKey: c, action: 'opt_in', categories: ['marketing', 'utility'], at: T0 }]);
+			await store.ledger.recordConsent([
+				{ contactKey: c, action: 'opt_in', categories: ['marketing', 'utility'], at: T0 },
+			]);
 			await store.ledger.recordConsent([{ contactKey: c, action: 'opt_out', categories: ['all'], at: T0 + 1000 }]);
 			await store.ledger.recordConsent([{ contactKey: c, action: 'opt_in', categories: ['utility'], at: T0 + 2000 }]);
 			const state = (await store.ledger.contactStates([c])).get(c)!;
@@ -152,7 +154,9 @@ describe.each(backends)('compliance store: $name', (backend) => {
 		test('an old opt-in recorded late does not lift a newer opt-out', async () => {
 			const c = store.contactKey('+33612345678');
 			await store.ledger.recordConsent([{ contactKey: c, action: 'opt_out', categories: ['marketing'], at: T0 }]);
-			await store.ledger.recordConsent([{ contactKey: c, action: 'opt_in', categories: ['marketing'], at: T0 - DAY_MS }]);
+			await store.ledger.recordConsent([
+				{ contactKey: c, action: 'opt_in', categories: ['marketing'], at: T0 - DAY_MS },
+			]);
 			const state = (await store.ledger.contactStates([c])).get(c)!;
 			expect(state.consent.marketing?.action).toBe('opt_out');
 			expect(state.suppressions).toEqual([{ category: 'marketing', reason: 'OPTED_OUT', at: T0 }]);
@@ -185,6 +189,17 @@ describe.each(backends)('compliance store: $name', (backend) => {
 			]);
 		});
 
+		test('a forgotten contact stays suppressed until a fresh opt-in given after the erasure', async () => {
+			const c = store.contactKey('+33612340078');
+			await store.ledger.recordConsent([{ contactKey: c, action: 'opt_in', categories: ['marketing'], at: T0 }]);
+			await store.ledger.forgetContact(c, T0 + 10);
+			let state = (await store.ledger.contactStates([c])).get(c)!;
+			expect(state.suppressions.map((s) => s.reason)).toEqual(['FORGOTTEN', 'FORGOTTEN', 'FORGOTTEN']);
+			await store.ledger.recordConsent([{ contactKey: c, action: 'opt_in', categories: ['all'], at: T0 + 20 }]);
+			state = (await store.ledger.contactStates([c])).get(c)!;
+			expect(state.suppressions).toEqual([]);
+		});
+
 		test('a changed number stays suppressed until a new opt-in given after the change lifts it', async () => {
 			const c = store.contactKey('+33612340077');
 			await store.ledger.recordConsent([{ contactKey: c, action: 'opt_in', categories: ['marketing'], at: T0 }]);
@@ -197,6 +212,17 @@ describe.each(backends)('compliance store: $name', (backend) => {
 			await store.ledger.recordConsent([{ contactKey: c, action: 'opt_in', categories: ['marketing'], at: T0 + 20 }]);
 			state = (await store.ledger.contactStates([c])).get(c)!;
 			expect(state.suppressions.map((s) => s.category).sort()).toEqual(['authentication', 'utility']);
+		});
+
+		test('Meta’s 131049 hold defers marketing only: utility and authentication still go', async () => {
+			const c = store.contactKey('+33612340079');
+			await store.facts.holdContact(c, T0 + DAY_MS);
+			const decide = async (category: 'marketing' | 'utility' | 'authentication') =>
+				(await store.caps.reserve([request(c, { category, rule: undefined, dryRun: true })], T0))[0];
+			expect(await decide('marketing')).toEqual({ allowed: false, reason: 'META_HOLD', nextAllowedAt: T0 + DAY_MS });
+			expect(await decide('utility')).toEqual({ allowed: true });
+			expect(await decide('authentication')).toEqual({ allowed: true });
+			expect((await store.ledger.contactStates([c])).get(c)!.holdUntil).toBe(T0 + DAY_MS);
 		});
 
 		test('undeliverable, hold and last interaction keep the latest value; unknown contacts have an empty state', async () => {
@@ -367,7 +393,8 @@ describe.each(backends)('compliance store: $name', (backend) => {
 		test('a Meta hold (131049) defers until it ends', async () => {
 			const c = store.contactKey('+33612345678');
 			await store.facts.holdContact(c, T0 + DAY_MS);
-			expect(await store.caps.reserve([request(c, { rule: undefined, category: 'utility' })], T0)).toEqual([
+			// A marketing message (the hold is Meta's per-user marketing limit; utility goes: see below).
+			expect(await store.caps.reserve([request(c, { rule: undefined, category: 'marketing' })], T0)).toEqual([
 				{ allowed: false, reason: 'META_HOLD', nextAllowedAt: T0 + DAY_MS },
 			]);
 			expect((await store.caps.reserve([request(c)], T0 + DAY_MS))[0].allowed).toBe(true);
@@ -500,7 +527,13 @@ describe.each(backends)('compliance store: $name', (backend) => {
 				details: { deliveryRate: 0.82 },
 			};
 			await store.campaigns.setPause(springPause);
-			await store.campaigns.setPause({ scope: 'global', id: '*', paused: true, reason: 'ACCOUNT_RESTRICTION', at: T0 + 1 });
+			await store.campaigns.setPause({
+				scope: 'global',
+				id: '*',
+				paused: true,
+				reason: 'ACCOUNT_RESTRICTION',
+				at: T0 + 1,
+			});
 			expect(
 				await store.campaigns.activePause([
 					{ scope: 'campaign', id: 'spring' },

@@ -9,9 +9,9 @@ import { randomUUID } from 'node:crypto';
 
 import { EXPIRED_RESERVATION_GRACE_MS, PHONE_WINDOW_TTL_MS, SEND_LOG_RETENTION_MS } from '../../core/retention';
 import { DAY_MS, HOUR_MS } from '../../core/time';
-import { CAP_DENIALS, type CapDecision, type CapDenial, type CapRequest } from '../../core/types';
+import { CAP_DENIALS, META_HOLD_CATEGORIES, type CapDecision, type CapDenial, type CapRequest } from '../../core/types';
 import { HOLD_FIELD } from '../ledger/redis';
-import type { RedisClient } from '../redis/client';
+import { luaSet, type RedisClient } from '../redis/client';
 import type { FrequencyCapStore } from '../types';
 
 const CHUNK = 1000;
@@ -55,6 +55,7 @@ local P = ARGV[1]
 local now = tonumber(ARGV[2])
 local requests = cjson.decode(ARGV[3])
 local DAY, HOUR, RETENTION, PHONE_TTL = ${DAY_MS}, ${HOUR_MS}, ${SEND_LOG_RETENTION_MS}, ${PHONE_WINDOW_TTL_MS}
+local HELD = ${luaSet(META_HOLD_CATEGORIES)}
 
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'rx', '-inf', now)) do removeEntry(P, id, true) end
 
@@ -63,8 +64,10 @@ local results = {}
 for i, q in ipairs(requests) do
 	local c, k, p = q.c, q.k, q.p
 	local decision = nil
-	local hold = tonumber(redis.call('HGET', P .. 'cf:' .. c, '${HOLD_FIELD}') or '0')
-	if hold > now then decision = { 0, '${D.META_HOLD}', hold } end
+	if HELD[k] then
+		local hold = tonumber(redis.call('HGET', P .. 'cf:' .. c, '${HOLD_FIELD}') or '0')
+		if hold > now then decision = { 0, '${D.META_HOLD}', hold } end
+	end
 
 	local ck = P .. 'ck:' .. c .. ':' .. k
 	if not decision and q.win then

@@ -191,7 +191,7 @@ export class RedisConsentLedger implements ConsentLedger {
 				for (const contact of part) {
 					pipeline.lrange(`${P}ev:${contact}`, 0, -1);
 					pipeline.hgetall(`${P}sp:${contact}`);
-					pipeline.hmget(`${P}cf:${contact}`, FACT.undeliverable, FACT.interaction);
+					pipeline.hmget(`${P}cf:${contact}`, FACT.undeliverable, FACT.hold, FACT.interaction);
 				}
 				const results = await execPipeline(pipeline);
 				part.forEach((contact, index) => {
@@ -202,10 +202,13 @@ export class RedisConsentLedger implements ConsentLedger {
 							...(JSON.parse(value) as { reason: SuppressionReason; at: number }),
 						}),
 					);
-					const [undeliverableAt, lastInteractionAt] = (results[index * 3 + 2] as Array<string | null>).map((v) =>
-						v === null ? undefined : Number(v),
+					const [undeliverableAt, holdUntil, lastInteractionAt] = (results[index * 3 + 2] as Array<string | null>).map(
+						(v) => (v === null ? undefined : Number(v)),
 					);
-					states.set(contact, deriveContactState(events, suppressions, { undeliverableAt, lastInteractionAt }));
+					states.set(
+						contact,
+						deriveContactState(events, suppressions, { undeliverableAt, holdUntil, lastInteractionAt }),
+					);
 				});
 			}
 		});

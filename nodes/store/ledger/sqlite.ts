@@ -138,6 +138,7 @@ export class SqliteConsentLedger implements ConsentLedger {
 				contact,
 				deriveContactState(events.get(contact) ?? [], suppressions.get(contact) ?? [], {
 					undeliverableAt: fact?.undeliverable_at ?? undefined,
+					holdUntil: fact?.hold_until ?? undefined,
 					lastInteractionAt: fact?.last_interaction_at ?? undefined,
 				}),
 			);
