@@ -85,6 +85,7 @@ async function check(
 		businessName?: string;
 		maxConsentAgeMonths?: number;
 		inactivityDays?: number;
+		inactivityCategories?: MessageCategory[];
 		undeliverableDays?: number;
 		optOutRateAction?: GuardAction;
 		optOutThreshold?: number;
@@ -100,6 +101,7 @@ async function check(
 		requireBusinessName: options.businessName?.trim() || undefined,
 		maxConsentAgeMs: options.maxConsentAgeMonths ? options.maxConsentAgeMonths * 30.44 * DAY_MS : undefined,
 		inactivityMs: options.inactivityDays ? options.inactivityDays * DAY_MS : undefined,
+		inactivityCategories: options.inactivityCategories?.length ? options.inactivityCategories : undefined,
 		undeliverableWithinMs: (options.undeliverableDays ?? UNDELIVERABLE_WINDOW_DAYS) * DAY_MS,
 	};
 

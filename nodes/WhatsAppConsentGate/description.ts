@@ -125,12 +125,21 @@ export const consentGateProperties: INodeProperties[] = [
 		displayOptions: only('check'),
 		options: [
 			{
+				displayName: 'Inactivity Applies To',
+				name: 'inactivityCategories',
+				type: 'multiOptions',
+				options: categoryOptions,
+				default: ['marketing'],
+				description:
+					'Message categories the inactivity cut-off blocks. Meta’s advice on inactive contacts concerns marketing; a one-time code to a quiet customer should still go.',
+			},
+			{
 				displayName: 'Inactivity Cut-Off (Days)',
 				name: 'inactivityDays',
 				type: 'number',
 				typeOptions: { minValue: 1 },
 				default: 30,
-				description: 'Block contacts with no interaction (reply, read, opt-in) for this long',
+				description: 'Block contacts with no interaction (reply, read, opt-in) for this long, for the categories below',
 			},
 			{
 				displayName: 'Maximum Consent Age (Months)',

@@ -41,8 +41,13 @@ export interface ConsentRules {
 	requireBusinessName?: string;
 	/** Opt-ins older than this no longer count. */
 	maxConsentAgeMs?: number;
-	/** No interaction (or opt-in) for this long blocks marketing-style sends. */
+	/** No interaction (or opt-in) for this long blocks sends of the inactivity categories. */
 	inactivityMs?: number;
+	/**
+	 * The categories the inactivity cut-off applies to: marketing unless the operator adds others (Meta's
+	 * advice on inactive contacts concerns marketing; an OTP to a quiet customer must still go).
+	 */
+	inactivityCategories?: readonly MessageCategory[];
 	/** A 131026 failure this recent marks the number as not on WhatsApp. */
 	undeliverableWithinMs?: number;
 }
@@ -80,6 +85,9 @@ export function optedOutSince(state: ContactState, category: MessageCategory): n
 	const latest = state.consent[category];
 	return latest?.action === 'opt_out' ? latest.at : undefined;
 }
+
+/** The categories the inactivity cut-off applies to unless the operator chooses others. */
+export const INACTIVITY_CATEGORIES: readonly MessageCategory[] = ['marketing'];
 
 /**
  * How many days a 131026 failure (not on WhatsApp) keeps a number out, unless the operator sets
@@ -155,7 +163,7 @@ export function decideConsent(crm: CrmConsent | undefined, state: ContactState, 
 		if (optInAt === undefined) return { allowed: false, reason: 'CONSENT_EXPIRED' };
 		if (optInAt < now - rules.maxConsentAgeMs) return { allowed: false, reason: 'CONSENT_EXPIRED', since: optInAt };
 	}
-	if (rules.inactivityMs !== undefined) {
+	if (rules.inactivityMs !== undefined && (rules.inactivityCategories ?? INACTIVITY_CATEGORIES).includes(category)) {
 		const lastSign = Math.max(state.lastInteractionAt ?? -Infinity, optInAt ?? -Infinity);
 		if (!Number.isFinite(lastSign) || lastSign < now - rules.inactivityMs) {
 			return { allowed: false, reason: 'INACTIVE', since: Number.isFinite(lastSign) ? lastSign : undefined };

@@ -174,6 +174,20 @@ const cases: Array<[string, CrmConsent | undefined, ContactState, Partial<Consen
 		{ allowed: true, basis: 'ledger', optInAt: NOW - 2 * DAY },
 	],
 	[
+		'an authentication code to a customer inactive for 45 days still goes (inactivity concerns marketing)',
+		{ optedIn: true, categories: ['authentication'], optInAt: NOW - 200 * DAY },
+		{ consent: {}, suppressions: [], lastInteractionAt: NOW - 45 * DAY },
+		{ category: 'authentication', inactivityMs: 30 * DAY },
+		{ allowed: true, basis: 'crm', optInAt: NOW - 200 * DAY },
+	],
+	[
+		'a utility message is blocked as INACTIVE when the operator includes utility',
+		{ optedIn: true, optInAt: NOW - 200 * DAY },
+		{ consent: {}, suppressions: [], lastInteractionAt: NOW - 45 * DAY },
+		{ category: 'utility', inactivityMs: 30 * DAY, inactivityCategories: ['marketing', 'utility'] },
+		{ allowed: false, reason: 'INACTIVE', since: NOW - 45 * DAY },
+	],
+	[
 		'no known interaction at all',
 		{ optedIn: true },
 		empty,

@@ -164,6 +164,31 @@ describe.each(backends)('WhatsApp Consent Gate with the $name', (backend) => {
 		expect(inactive.consent(1)).toMatchObject({ allowed: true });
 	});
 
+	test('the inactivity cut-off applies to marketing unless the operator adds other categories', async () => {
+		const quiet = fresh();
+		const items = [contact(quiet, { optInDate: new Date(Date.now() - 400 * DAY).toISOString() })];
+		const otp = await check(items, { category: 'authentication', checkOptions: { inactivityDays: 30 } });
+		expect(otp.consent(0)).toMatchObject({ allowed: true, category: 'authentication' });
+		const promo = await check(items, { category: 'marketing', checkOptions: { inactivityDays: 30 } });
+		expect(promo.consent(0)).toMatchObject({ allowed: false, reason: 'INACTIVE' });
+		const utility = await check(items, {
+			category: 'utility',
+			checkOptions: { inactivityDays: 30, inactivityCategories: ['marketing', 'utility'] },
+		});
+		expect(utility.consent(0)).toMatchObject({ allowed: false, reason: 'INACTIVE' });
+	});
+
+	test('a forgotten contact is blocked as FORGOTTEN until a fresh opt-in is recorded after the erasure', async () => {
+		const person = fresh();
+		await gate('recordOptIn', [{ whatsapp: { e164: person } }], {
+			consentAt: new Date(Date.now() - DAY).toISOString(),
+		});
+		await gate('forget', [{ whatsapp: { e164: person } }]);
+		expect((await check([contact(person)])).consent(0)).toMatchObject({ allowed: false, reason: 'FORGOTTEN' });
+		await gate('recordOptIn', [{ whatsapp: { e164: person } }]);
+		expect((await check([contact(person)])).consent(0)).toMatchObject({ allowed: true });
+	});
+
 	test('the opt-in must name the business when required', async () => {
 		const named = fresh();
 		const unnamed = fresh();
