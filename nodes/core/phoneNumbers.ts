@@ -73,13 +73,18 @@ function inputText(input: unknown): string {
 	}
 }
 
-/** Strips what CRMs add around numbers that libphonenumber does not expect: NBSP, zero-width marks, quotes. */
-const NEEDS_CLEANING = /[\u00a0\u2000-\u200f\u202f\u2060\ufeff'"‘’“”]/;
+/**
+ * Strips what CRMs add around numbers that libphonenumber does not expect: NBSP, zero-width marks,
+ * quotes; and reads a full-width plus (CJK keyboards: `＋３３ ６ …`) as `+`, as the full-width digits
+ * already are.
+ */
+const NEEDS_CLEANING = /[\u00a0\u2000-\u200f\u202f\u2060\u3000\ufeff'"‘’“”\uff0b\ufe62]/;
 
 function clean(text: string): string {
 	if (!NEEDS_CLEANING.test(text)) return text.trim();
 	return text
-		.replace(/[\u00a0\u2000-\u200f\u202f\u2060\ufeff]/g, ' ')
+		.replace(/[\uff0b\ufe62]/g, '+')
+		.replace(/[\u00a0\u2000-\u200f\u202f\u2060\u3000\ufeff]/g, ' ')
 		.replace(/^['"‘’“”\s]+|['"‘’“”\s]+$/g, '')
 		.trim();
 }
@@ -111,13 +116,34 @@ function lengthReason(parsed: Parsed): InvalidNumberReason {
  */
 function withoutLegacyPrefix(text: string, defaultCountry: CountryCode | undefined): string {
 	const compact = text.replace(/[\s().\-/]/g, '');
-	const international = /^(?:\+|00)521(\d{10})$/.exec(compact);
+	// +52 1 …, 00 52 1 … and, dialled from North America, 011 52 1 ….
+	const international = /^(?:\+|00|011)521(\d{10})$/.exec(compact);
 	if (international) return `+52${international[1]}`;
 	if (defaultCountry === 'MX') {
-		const domestic = /^04[45](\d{10})$/.exec(compact);
+		// 044/045 mobile prefixes, the 01 long-distance trunk, and 52 1 … written without the plus.
+		const domestic = /^(?:04[45]|01|521)(\d{10})$/.exec(compact);
 		if (domestic) return domestic[1];
 	}
 	return text;
+}
+
+const KEYPAD: Record<string, string> = Object.fromEntries(
+	['ABC', 'DEF', 'GHI', 'JKL', 'MNO', 'PQRS', 'TUV', 'WXYZ'].flatMap((letters, i) =>
+		[...letters].map((letter) => [letter, String(i + 2)]),
+	),
+);
+/** An extension at the end ("ext. 12", "x12", "#12"): its letters are not part of the number. */
+const EXTENSION = /\s*(?:ext\.?|extension|x|#)\s*\d+\s*$/i;
+
+/**
+ * A vanity number (`1-800-FLOWERS`) with its letters as keypad digits, as libphonenumber's reference
+ * implementation reads numbers with three or more letters; anything else unchanged.
+ */
+function withKeypadDigits(text: string): string {
+	const extension = EXTENSION.exec(text)?.[0] ?? '';
+	const number = text.slice(0, text.length - extension.length);
+	if ((number.match(/[A-Za-z]/g) ?? []).length < 3 || !/\d/.test(number)) return text;
+	return number.replace(/[A-Za-z]/g, (letter) => KEYPAD[letter.toUpperCase()]) + extension;
 }
 
 function fromParseError(error: ParseError): InvalidNumberReason {
@@ -173,6 +199,8 @@ export function checkPhoneNumber(
 		const alternatives: string[] = [];
 		const legacy = withoutLegacyPrefix(text, defaultCountry);
 		if (legacy !== text) alternatives.push(legacy);
+		const vanity = withKeypadDigits(text);
+		if (vanity !== text) alternatives.push(vanity);
 		if (/^00[1-9]/.test(compact)) alternatives.push(`+${compact.slice(2)}`);
 		if ((typeof input === 'number' || /^\d{8,15}$/.test(compact)) && !compact.startsWith('0'))
 			alternatives.push(`+${compact}`);
