@@ -114,6 +114,32 @@ describe('Delivery Monitor: per-update handling of signed deliveries', () => {
 		await store.campaigns.setPause({ ...pause!, paused: false });
 	});
 
+	test('a disabled account pauses everything; its reinstatement lifts that pause, never one set by hand', async () => {
+		const store = await openStore({ kind: 'sqlite' });
+		const global = () => store.campaigns.activePause([{ scope: 'global', id: '*' }]);
+		const disabled = (state: string) =>
+			envelope('account_update', {
+				event: 'DISABLED_UPDATE',
+				ban_info: { waba_ban_state: state, waba_ban_date: 'April 17, 2025' },
+			});
+		await post(disabled('DISABLE'));
+		expect(await global()).toMatchObject({ paused: true, reason: 'account_update:DISABLED_UPDATE' });
+		const { execution } = await post(disabled('REINSTATE'));
+		expect(execution[3][0].json).toMatchObject({ alert: 'DISABLED_UPDATE', resumed: { scope: 'global', id: '*' } });
+		expect(await global()).toBeUndefined();
+		// An operator's own pause is not lifted by Meta's reinstatement.
+		await store.campaigns.setPause({
+			scope: 'global',
+			id: '*',
+			paused: true,
+			reason: 'Paused by Campaign Control',
+			at: Date.now(),
+		});
+		await post(disabled('REINSTATE'));
+		expect(await global()).toMatchObject({ paused: true, reason: 'Paused by Campaign Control' });
+		await store.campaigns.setPause({ scope: 'global', id: '*', paused: false, at: Date.now() });
+	});
+
 	test.each([
 		['entry items that are strings', { object: 'whatsapp_business_account', entry: ['x'] }],
 		[

@@ -1,11 +1,8 @@
 /** Account-level events: template and quality changes pause sending, everything else is an alert. */
+import { accountAction } from '../../core/accountEvents';
 import { GLOBAL_SCOPE_ID } from '../../core/types';
 import type { AccountEvent } from '../../core/webhooks';
 import type { DeliveryContext } from './context';
-
-/** `account_update` and `phone_number_quality_update` events that stop all sending. */
-const RESTRICTING_ACCOUNT_EVENTS = ['ACCOUNT_RESTRICTION', 'ACCOUNT_VIOLATION', 'DISABLED_UPDATE', 'ACCOUNT_DELETED'];
-const RESTRICTING_QUALITY_EVENTS = ['FLAGGED', 'DOWNGRADE'];
 
 export async function handleAccountEvents({ store, options, out }: DeliveryContext, events: AccountEvent[]) {
 	for (const event of events) out.alert.push(...(await accountAlert(store, event, options.now)));
@@ -38,15 +35,13 @@ async function accountAlert(
 		}
 		return [{ kind: 'alert', alert: `TEMPLATE_${name}`, template: id, detail: value }];
 	}
-	const restricts =
-		(event.kind === 'phone_quality' && RESTRICTING_QUALITY_EVENTS.includes(name)) ||
-		(event.kind === 'account_update' && RESTRICTING_ACCOUNT_EVENTS.includes(name));
-	if (restricts) {
+	const decision = accountAction(event.field, value);
+	if (decision.action === 'pause') {
 		await store.campaigns.setPause({
 			scope: 'global',
 			id: GLOBAL_SCOPE_ID,
 			paused: true,
-			reason: `${event.field}:${name}`,
+			reason: decision.reason,
 			at: now,
 			details: value,
 		});
@@ -56,6 +51,27 @@ async function accountAlert(
 				alert: name,
 				field: event.field,
 				paused: { scope: 'global', id: GLOBAL_SCOPE_ID },
+				detail: value,
+			},
+		];
+	}
+	if (decision.action === 'lift') {
+		const current = await store.campaigns.activePause([{ scope: 'global', id: GLOBAL_SCOPE_ID }]);
+		const lifted = current !== undefined && decision.lifts.includes(current.reason ?? '');
+		if (lifted)
+			await store.campaigns.setPause({
+				scope: 'global',
+				id: GLOBAL_SCOPE_ID,
+				paused: false,
+				reason: `${event.field}:${name}`,
+				at: now,
+			});
+		return [
+			{
+				kind: 'alert',
+				alert: name,
+				field: event.field,
+				resumed: lifted ? { scope: 'global', id: GLOBAL_SCOPE_ID } : null,
 				detail: value,
 			},
 		];
