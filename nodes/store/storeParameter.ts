@@ -66,6 +66,12 @@ export async function getComplianceStore(context: IExecuteFunctions | IWebhookFu
 		const credentials = await context.getCredentials('whatsAppComplianceRedisApi');
 		config = { kind: 'redis', connection: redisConnection(credentials) };
 	} else {
+		const refusal = builtInStoreRefusal(process.env);
+		if (refusal)
+			throw new NodeOperationError(context.getNode(), refusal, {
+				description:
+					'In queue mode every worker must see the same consent, caps and send log: choose the Redis store in each WhatsApp compliance node. If every worker really opens one shared file (one host), set WHATSAPP_COMPLIANCE_DB_SHARED=true.',
+			});
 		config = { kind: 'sqlite' };
 	}
 	try {
@@ -81,6 +87,17 @@ export async function getComplianceStore(context: IExecuteFunctions | IWebhookFu
 					: 'The built-in store is a file in the n8n user folder. Check that n8n can write there (or set WHATSAPP_COMPLIANCE_DB to another path).',
 		});
 	}
+}
+
+/**
+ * Why the built-in store may not be used here, or undefined when it may. In n8n's queue mode the
+ * workers may run on other hosts, each with its own file: caps, claims and consent would silently stop
+ * being shared, so the built-in store is refused unless the operator states that the file is shared.
+ */
+export function builtInStoreRefusal(env: NodeJS.ProcessEnv): string | undefined {
+	if (env.EXECUTIONS_MODE !== 'queue') return undefined;
+	if (/^(1|true|yes)$/i.test(env.WHATSAPP_COMPLIANCE_DB_SHARED ?? '')) return undefined;
+	return 'n8n runs in queue mode, where the built-in store (a file on each worker) is not shared between workers: use the Redis store';
 }
 
 /** Credential test for `whatsAppComplianceRedis`: connects and pings. */

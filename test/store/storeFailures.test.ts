@@ -94,3 +94,37 @@ describe('a store file n8n cannot create', () => {
 		}
 	});
 });
+
+describe('the built-in store in n8n’s queue mode', () => {
+	const run = () =>
+		runWorkflow('consent-check.json', {
+			items: [{ whatsapp: { e164: '+33612345679' }, whatsappOptIn: true }],
+			parameters: { 'Consent Gate': {} },
+		});
+	const withEnv = async (env: Record<string, string | undefined>, work: () => Promise<void>) => {
+		const previous = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+		for (const [k, v] of Object.entries(env))
+			if (v === undefined) delete process.env[k];
+			else process.env[k] = v;
+		try {
+			await work();
+		} finally {
+			for (const [k, v] of Object.entries(previous))
+				if (v === undefined) delete process.env[k];
+				else process.env[k] = v;
+		}
+	};
+
+	test('is refused with a message that says to use the Redis store', async () => {
+		await withEnv({ EXECUTIONS_MODE: 'queue', WHATSAPP_COMPLIANCE_DB_SHARED: undefined }, async () => {
+			const result = await run();
+			expect(result.error?.message).toMatch(/queue mode.*use the Redis store/);
+		});
+	});
+
+	test('is allowed when the operator states that the file is shared by every worker', async () => {
+		await withEnv({ EXECUTIONS_MODE: 'queue', WHATSAPP_COMPLIANCE_DB_SHARED: 'true' }, async () => {
+			expect((await run()).status).toBe('success');
+		});
+	});
+});
