@@ -4,7 +4,17 @@
  * statements through this.
  */
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
+import {
+	accessSync,
+	constants,
+	existsSync,
+	linkSync,
+	mkdirSync,
+	readFileSync,
+	rmSync,
+	statSync,
+	writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import type { DatabaseSync as DatabaseSyncType, StatementSync } from 'node:sqlite';
 
@@ -12,8 +22,12 @@ import { describeSystemError } from '../errors';
 import { StoreUnavailableError } from '../types';
 import { BACKSTOP_AUTOCHECKPOINT_PAGES, startWalCheckpointer, type WalCheckpointer } from './walCheckpointer';
 
-/** Bumped with every schema change; a file with a higher version is refused, not touched. */
-export const SQLITE_SCHEMA_VERSION = 1;
+/**
+ * Bumped with every schema change; a file with a higher version is refused, not touched.
+ * 1: the tables below. 2: the contact-key secret moved out of the file into a key file beside it (an
+ * older package would otherwise create a new secret in the file and key everyone differently).
+ */
+export const SQLITE_SCHEMA_VERSION = 2;
 
 /*
  * Schema version 1, as every existing store file has it: a migration to version 2 adds to this, never
@@ -102,6 +116,41 @@ function pathProblem(file: string): string | undefined {
 	}
 }
 
+/**
+ * The contact-key secret lives in `<store file>.key` (owner-only), not in the database: a copy of the
+ * data file alone cannot confirm which numbers it holds. The first process creates it atomically (write
+ * a temporary file, then link it into place); the others read it. `seed` is a version-1 store's secret,
+ * carried over so existing contact keys stay valid.
+ */
+function keyFileSecret(file: string, seed: Buffer | undefined, mustExist = false): Buffer {
+	if (file === ':memory:') return seed ?? randomBytes(32);
+	const keyFile = `${file}.key`;
+	// A store that has had its key must never get a new one silently: everyone would be keyed anew and
+	// every opt-out in it would stop matching.
+	if (mustExist && !existsSync(keyFile))
+		throw new StoreUnavailableError(
+			`The contact-key file ${keyFile} is missing: restore it from the backup taken with the store file (without it the store cannot recognise anyone it holds)`,
+		);
+	if (!existsSync(keyFile)) {
+		const temporary = `${keyFile}.${process.pid}.${randomBytes(4).toString('hex')}`;
+		writeFileSync(temporary, `${(seed ?? randomBytes(32)).toString('hex')}\n`, { mode: 0o600 });
+		try {
+			linkSync(temporary, keyFile);
+		} catch (error) {
+			// Another process made it first: its secret is the one.
+			if ((error as { code?: string }).code !== 'EEXIST') throw error;
+		} finally {
+			rmSync(temporary, { force: true });
+		}
+	}
+	const text = readFileSync(keyFile, 'utf8').trim();
+	if (!/^[0-9a-f]{64}$/.test(text))
+		throw new StoreUnavailableError(
+			`The contact-key file ${keyFile} is not a key this package wrote: restore it from a backup`,
+		);
+	return Buffer.from(text, 'hex');
+}
+
 const BATCH = 500;
 
 /** A long list in parts small enough for one `IN (…)`. */
@@ -148,27 +197,31 @@ export class SqliteDatabase {
 			db.exec(
 				'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 10000; PRAGMA journal_size_limit = 67108864;',
 			);
+			let secret: Buffer;
 			if (version < SQLITE_SCHEMA_VERSION) {
 				db.exec('BEGIN IMMEDIATE');
 				try {
 					db.exec(SCHEMA_V1);
+					// Version 1 kept the secret in the file: move it to the key file, and overwrite it in the
+					// database's pages as it is deleted (secure_delete), so a copy of the file no longer holds it.
+					const old = db.prepare('SELECT value FROM meta WHERE key = ?').get('contact_key_secret') as
+						{ value: string } | undefined;
+					secret = keyFileSecret(file, old ? Buffer.from(old.value, 'hex') : undefined);
+					db.exec('PRAGMA secure_delete = ON');
+					db.prepare('DELETE FROM meta WHERE key = ?').run('contact_key_secret');
 					db.exec(`PRAGMA user_version = ${SQLITE_SCHEMA_VERSION}`);
 					db.exec('COMMIT');
 				} catch (error) {
 					db.exec('ROLLBACK');
 					throw error;
 				}
+			} else {
+				secret = keyFileSecret(file, undefined, true);
 			}
-			db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)').run(
-				'contact_key_secret',
-				randomBytes(32).toString('hex'),
-			);
-			const secret = (db.prepare('SELECT value FROM meta WHERE key = ?').get('contact_key_secret') as { value: string })
-				.value;
 			// The log is checkpointed off the main thread; SQLite's own checkpoint stays only as a backstop.
 			const checkpointer = file === ':memory:' ? undefined : startWalCheckpointer(file);
 			if (checkpointer) db.exec(`PRAGMA wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
-			return new SqliteDatabase(file, db, Buffer.from(secret, 'hex'), checkpointer);
+			return new SqliteDatabase(file, db, secret, checkpointer);
 		} catch (error) {
 			db?.close();
 			if (error instanceof StoreUnavailableError) throw error;

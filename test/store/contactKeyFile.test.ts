@@ -1,0 +1,64 @@
+/**
+ * The contact-key secret is not beside the data in the embedded store (issue #18): a copy of the
+ * SQLite file alone does not hold it; version-1 stores are migrated with their keys unchanged.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { DatabaseSync } from 'node:sqlite';
+import { createHmac, randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+import { SqliteStore } from '../../nodes/store/SqliteStore';
+
+const fileIn = () => path.join(mkdtempSync(path.join(tmpdir(), 'wac-key-')), 'store.sqlite');
+const bytesOf = (file: string) =>
+	['', '-wal', '-shm'].map((suffix) => (existsSync(file + suffix) ? readFileSync(file + suffix) : Buffer.alloc(0)));
+
+describe('the embedded store’s contact-key secret', () => {
+	test('lives in an owner-only key file beside the store, not in the database', async () => {
+		const file = fileIn();
+		const store = SqliteStore.open(file);
+		const key = store.contactKey('+33612345678');
+		await store.close();
+		const secret = readFileSync(`${file}.key`, 'utf8').trim();
+		expect(statSync(`${file}.key`).mode & 0o777).toBe(0o600);
+		expect(createHmac('sha256', Buffer.from(secret, 'hex')).update('+33612345678').digest('hex')).toBe(key);
+		for (const bytes of bytesOf(file)) {
+			expect(bytes.includes(Buffer.from(secret))).toBe(false);
+			expect(bytes.includes(Buffer.from(secret, 'hex'))).toBe(false);
+		}
+		const reopened = SqliteStore.open(file);
+		expect(reopened.contactKey('+33612345678')).toBe(key);
+		await reopened.close();
+	});
+
+	test('a version-1 store is migrated: the same keys, the secret gone from the file', async () => {
+		const file = fileIn();
+		// A store as version 1 wrote it: the schema, and the secret in its meta table.
+		const secret = randomBytes(32).toString('hex');
+		const v1 = SqliteStore.open(file);
+		await v1.close();
+		rmSync(`${file}.key`);
+		const db = new DatabaseSync(file);
+		db.exec(`PRAGMA user_version = 1; INSERT INTO meta (key, value) VALUES ('contact_key_secret', '${secret}')`);
+		db.close();
+
+		const store = SqliteStore.open(file);
+		expect(store.contactKey('+33612345678')).toBe(
+			createHmac('sha256', Buffer.from(secret, 'hex')).update('+33612345678').digest('hex'),
+		);
+		await store.close();
+		expect(readFileSync(`${file}.key`, 'utf8').trim()).toBe(secret);
+		for (const bytes of bytesOf(file)) expect(bytes.includes(Buffer.from(secret))).toBe(false);
+		const check = new DatabaseSync(file);
+		expect(check.prepare('PRAGMA user_version').get()).toEqual({ user_version: 2 });
+		check.close();
+	});
+
+	test('a migrated store whose key file is lost is refused, never given a new key', async () => {
+		const file = fileIn();
+		await SqliteStore.open(file).close();
+		rmSync(`${file}.key`);
+		expect(() => SqliteStore.open(file)).toThrow(`The contact-key file ${file}.key is missing`);
+	});
+});
