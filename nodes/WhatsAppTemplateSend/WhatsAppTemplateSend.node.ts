@@ -20,6 +20,7 @@ import { buildComponents, optOutPathWarning, templateSlots, type TemplateDefinit
 import { readContacts } from '../shared/contacts';
 import { iso } from '../shared/values';
 import { getComplianceStore, whatsAppComplianceRedisTest } from '../store/storeParameter';
+import { StoreUnavailableError } from '../store/types';
 import { whatsAppCloudApiTest } from '../transport/credentialTest';
 import {
 	buildTemplateBody,
@@ -294,7 +295,13 @@ export class WhatsAppTemplateSend implements INodeType {
 				results[outcome.itemIndex] = describeOutcome(outcome, byItem.get(outcome.itemIndex)!, campaignId);
 		}
 
-		await store.campaigns.incrementCounters(campaignId, countersOf(campaignId, results));
+		try {
+			await store.campaigns.incrementCounters(campaignId, countersOf(campaignId, results));
+		} catch (error) {
+			// Every item still leaves through its output; the report will miss this run's counts.
+			if (!(error instanceof StoreUnavailableError)) throw error;
+			warnings.push(`The campaign counters of this run were not recorded: ${error.message}`);
+		}
 		const sent: INodeExecutionData[] = [];
 		const failed: INodeExecutionData[] = [];
 		const notSent: INodeExecutionData[] = [];
@@ -323,6 +330,13 @@ function describeOutcome(outcome: SendOutcome, send: PreparedSend, campaignId: s
 				attempts: outcome.attempts,
 				campaignId,
 				sentAt: iso(outcome.sentAt),
+				...(outcome.unrecorded
+					? {
+							recorded: false,
+							warning:
+								'Meta accepted this message, but the store failed before the campaign log recorded it: the Delivery Monitor records it when its statuses arrive, and no run sends it again meanwhile',
+						}
+					: {}),
 			};
 		case 'failed':
 			return {

@@ -9,7 +9,7 @@ import { callbackData } from '../core/callbackData';
 import { stopsSending } from '../core/metaErrors';
 import { retryDelay, type RetryOptions } from '../core/retryPolicy';
 import { GLOBAL_SCOPE_ID, type PauseScope, type PauseState, type SendState } from '../core/types';
-import type { ComplianceStore } from '../store/types';
+import { StoreUnavailableError, type ComplianceStore } from '../store/types';
 import {
 	GraphApiError,
 	type GraphApiClient,
@@ -30,10 +30,19 @@ export interface PreparedSend {
 	reservationId?: string;
 }
 
-export type NotSentReason = 'PAUSED' | 'ALREADY_SENT' | 'CAMPAIGN_STOPPED' | 'SUPPRESSED';
+export type NotSentReason = 'PAUSED' | 'ALREADY_SENT' | 'CAMPAIGN_STOPPED' | 'SUPPRESSED' | 'STORE_UNAVAILABLE';
 
 export type SendOutcome =
-	| { kind: 'sent'; itemIndex: number; variant: 'A' | 'B'; result: SendResult; attempts: number; sentAt: number }
+	| {
+			kind: 'sent';
+			itemIndex: number;
+			variant: 'A' | 'B';
+			result: SendResult;
+			attempts: number;
+			sentAt: number;
+			/** Meta accepted it, but the store failed before the send log said so (the monitor records it on its statuses). */
+			unrecorded?: boolean;
+	  }
 	| { kind: 'failed'; itemIndex: number; variant: 'A' | 'B'; error: GraphApiError; attempts: number }
 	| { kind: 'not_sent'; itemIndex: number; reason: NotSentReason; detail?: string };
 
@@ -108,6 +117,8 @@ class CampaignRun {
 	private waiting = 0;
 	private pause: PauseState | undefined;
 	private stopped: GraphApiError | undefined;
+	/** The store failed: no further request leaves this run (fail closed). */
+	private storeFailure: Error | undefined;
 	/** Slots from the shared limiter, as local times, taken a batch at a time by whichever worker finds none. */
 	private readonly slots: number[] = [];
 	private readonly slotBatch: number;
@@ -173,7 +184,15 @@ class CampaignRun {
 		for (;;) {
 			const job = this.queue.shift();
 			if (job) {
-				await this.sendOne(job);
+				try {
+					await this.sendOne(job);
+				} catch (error) {
+					// A store call failed before the request left (slots, claim): nothing was sent for this
+					// item, and nothing more is sent by this run.
+					if (!(error instanceof StoreUnavailableError)) throw error;
+					this.storeFailure ??= error;
+					this.finish({ kind: 'not_sent', itemIndex: job.send.itemIndex, ...this.haltReason()! });
+				}
 				continue;
 			}
 			if (this.waiting === 0) return;
@@ -197,6 +216,8 @@ class CampaignRun {
 	}
 
 	private haltReason(): { reason: NotSentReason; detail?: string } | undefined {
+		if (this.storeFailure)
+			return { reason: 'STORE_UNAVAILABLE', detail: `Nothing more was sent: ${this.storeFailure.message}` };
 		if (this.stopped)
 			return {
 				reason: 'CAMPAIGN_STOPPED',
@@ -297,8 +318,17 @@ class CampaignRun {
 				},
 			);
 			const sentAt = Date.now();
-			await this.store.sends.completeSend(this.options.campaignId, send.contactKey, result.messageId, sentAt);
-			if (send.reservationId) await this.store.caps.confirmReservation(send.reservationId, sentAt);
+			let unrecorded = false;
+			try {
+				await this.store.sends.completeSend(this.options.campaignId, send.contactKey, result.messageId, sentAt);
+				if (send.reservationId) await this.store.caps.confirmReservation(send.reservationId, sentAt);
+			} catch (error) {
+				// Meta took it: the item is Sent whatever the store says. Its claim stays "in flight" (so no
+				// re-run sends it again) until the Delivery Monitor records its statuses.
+				if (!(error instanceof StoreUnavailableError)) throw error;
+				this.storeFailure ??= error;
+				unrecorded = true;
+			}
 			return this.finish({
 				kind: 'sent',
 				itemIndex: send.itemIndex,
@@ -306,9 +336,23 @@ class CampaignRun {
 				result,
 				attempts: job.attempt,
 				sentAt,
+				...(unrecorded ? { unrecorded } : {}),
 			});
 		} catch (caught) {
 			return this.failed(job, caught);
+		}
+	}
+
+	/**
+	 * Store writes after a request was answered: the item's outcome is Meta's, whatever the store says.
+	 * A store failure here stops the rest of the run (fail closed) but does not change this outcome.
+	 */
+	private async bookkeeping(write: () => Promise<unknown>) {
+		try {
+			await write();
+		} catch (error) {
+			if (!(error instanceof StoreUnavailableError)) throw error;
+			this.storeFailure ??= error;
 		}
 	}
 
@@ -324,7 +368,9 @@ class CampaignRun {
 			// Meta answered, so nothing was accepted: give the claim back while waiting, or a crash during
 			// the wait would leave the recipient "in flight" and never sent. The retry claims again.
 			if (error.responseReceived)
-				await this.store.sends.releaseClaim(this.options.campaignId, send.contactKey, this.owner);
+				await this.bookkeeping(() =>
+					this.store.sends.releaseClaim(this.options.campaignId, send.contactKey, this.owner),
+				);
 			this.waiting++;
 			setTimeout(() => {
 				this.waiting--;
@@ -336,9 +382,11 @@ class CampaignRun {
 		// Meta's per-user marketing limit (131049): no more marketing to this person for a while, from
 		// this run or any other (the Frequency Cap and Template Send read the hold).
 		if (error.rule.holdRecipientMs)
-			await this.store.facts.holdContact(send.contactKey, Date.now() + error.rule.holdRecipientMs);
+			await this.bookkeeping(() =>
+				this.store.facts.holdContact(send.contactKey, Date.now() + error.rule.holdRecipientMs!),
+			);
 		// Without a response the message may have been accepted: keep the claim so no re-run sends it twice.
-		await this.release(send, !error.responseReceived);
+		await this.bookkeeping(() => this.release(send, !error.responseReceived));
 		return this.finish({
 			kind: 'failed',
 			itemIndex: send.itemIndex,

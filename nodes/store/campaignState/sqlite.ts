@@ -27,18 +27,20 @@ export class SqliteCampaignState implements CampaignState {
 	}
 
 	async setPause(state: PauseState): Promise<void> {
-		this.db
-			.statement(
-				'INSERT INTO pauses (scope, id, paused, reason, at, details) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (scope, id) DO UPDATE SET paused = excluded.paused, reason = excluded.reason, at = excluded.at, details = excluded.details',
-			)
-			.run(
-				state.scope,
-				state.id,
-				state.paused ? 1 : 0,
-				state.reason ?? null,
-				state.at,
-				state.details ? JSON.stringify(state.details) : null,
-			);
+		return this.db.guard(() => {
+			this.db
+				.statement(
+					'INSERT INTO pauses (scope, id, paused, reason, at, details) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (scope, id) DO UPDATE SET paused = excluded.paused, reason = excluded.reason, at = excluded.at, details = excluded.details',
+				)
+				.run(
+					state.scope,
+					state.id,
+					state.paused ? 1 : 0,
+					state.reason ?? null,
+					state.at,
+					state.details ? JSON.stringify(state.details) : null,
+				);
+		});
 	}
 
 	async activePause(scopes: Array<{ scope: PauseScope; id: string }>): Promise<PauseState | undefined> {

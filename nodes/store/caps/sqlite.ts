@@ -116,16 +116,20 @@ export class SqliteFrequencyCaps implements FrequencyCapStore {
 	}
 
 	async confirmReservation(reservationId: string, at: number): Promise<boolean> {
-		const id = reservationRowId(reservationId);
-		if (id === undefined) return false;
-		const confirm = this.db.statement('UPDATE send_log SET confirmed = 1, at = ?, expires_at = NULL WHERE id = ?');
-		return Number(confirm.run(at, id).changes) > 0;
+		return this.db.guard(() => {
+			const id = reservationRowId(reservationId);
+			if (id === undefined) return false;
+			const confirm = this.db.statement('UPDATE send_log SET confirmed = 1, at = ?, expires_at = NULL WHERE id = ?');
+			return Number(confirm.run(at, id).changes) > 0;
+		});
 	}
 
 	async releaseReservation(reservationId: string): Promise<boolean> {
-		const id = reservationRowId(reservationId);
-		if (id === undefined) return false;
-		return Number(this.db.statement('DELETE FROM send_log WHERE id = ? AND confirmed = 0').run(id).changes) > 0;
+		return this.db.guard(() => {
+			const id = reservationRowId(reservationId);
+			if (id === undefined) return false;
+			return Number(this.db.statement('DELETE FROM send_log WHERE id = ? AND confirmed = 0').run(id).changes) > 0;
+		});
 	}
 
 	/** Old sends and long-expired reservations, every few hundred batches (inside the batch's transaction). */

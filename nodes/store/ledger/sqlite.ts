@@ -156,11 +156,13 @@ export class SqliteContactFacts implements ContactFacts {
 
 	private fact(column: 'undeliverable_at' | 'hold_until' | 'last_interaction_at', contactKey: string, value: number) {
 		// Later facts win; an earlier one arriving late (webhook retries) changes nothing.
-		this.db
-			.statement(
-				`INSERT INTO contact_facts (contact, ${column}) VALUES (?, ?) ON CONFLICT (contact) DO UPDATE SET ${column} = MAX(COALESCE(${column}, 0), excluded.${column})`,
-			)
-			.run(contactKey, value);
+		this.db.guard(() =>
+			this.db
+				.statement(
+					`INSERT INTO contact_facts (contact, ${column}) VALUES (?, ?) ON CONFLICT (contact) DO UPDATE SET ${column} = MAX(COALESCE(${column}, 0), excluded.${column})`,
+				)
+				.run(contactKey, value),
+		);
 	}
 
 	async markUndeliverable(contactKey: string, at: number): Promise<void> {

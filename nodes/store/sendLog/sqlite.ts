@@ -70,11 +70,13 @@ export class SqliteSendLog implements SendLog {
 	}
 
 	async completeSend(campaignId: string, contactKey: string, messageId: string, at: number): Promise<void> {
-		this.db
-			.statement(
-				`INSERT INTO campaign_sends (campaign, contact, state, message_id, at) VALUES (?, ?, '${SENT}', ?, ?) ON CONFLICT (campaign, contact) DO UPDATE SET state = '${SENT}', message_id = excluded.message_id, at = excluded.at, claim_expires_at = NULL`,
-			)
-			.run(campaignId, contactKey, messageId, at);
+		return this.db.guard(() => {
+			this.db
+				.statement(
+					`INSERT INTO campaign_sends (campaign, contact, state, message_id, at) VALUES (?, ?, '${SENT}', ?, ?) ON CONFLICT (campaign, contact) DO UPDATE SET state = '${SENT}', message_id = excluded.message_id, at = excluded.at, claim_expires_at = NULL`,
+				)
+				.run(campaignId, contactKey, messageId, at);
+		});
 	}
 
 	async lastSend(contactKey: string): Promise<{ campaignId: string; messageId?: string; at: number } | undefined> {
@@ -87,8 +89,12 @@ export class SqliteSendLog implements SendLog {
 	}
 
 	async releaseClaim(campaignId: string, contactKey: string, owner: string): Promise<void> {
-		this.db
-			.statement(`DELETE FROM campaign_sends WHERE campaign = ? AND contact = ? AND state = '${SENDING}' AND owner = ?`)
-			.run(campaignId, contactKey, owner);
+		return this.db.guard(() => {
+			this.db
+				.statement(
+					`DELETE FROM campaign_sends WHERE campaign = ? AND contact = ? AND state = '${SENDING}' AND owner = ?`,
+				)
+				.run(campaignId, contactKey, owner);
+		});
 	}
 }

@@ -242,14 +242,31 @@ export class SqliteDatabase {
 
 	/** A write transaction: BEGIN IMMEDIATE takes the write lock up front, so concurrent processes queue instead of deadlocking. */
 	write<T>(work: () => T): T {
-		this.db.exec('BEGIN IMMEDIATE');
+		return this.guard(() => {
+			this.db.exec('BEGIN IMMEDIATE');
+			try {
+				const result = work();
+				this.db.exec('COMMIT');
+				return result;
+			} catch (error) {
+				if (this.db.isTransaction) this.db.exec('ROLLBACK');
+				throw error;
+			}
+		});
+	}
+
+	/**
+	 * Runs statements outside a transaction; a failure (the file locked by another process beyond the
+	 * timeout, a full disk) becomes a StoreUnavailableError naming the file, which stops sending.
+	 */
+	guard<T>(work: () => T): T {
 		try {
-			const result = work();
-			this.db.exec('COMMIT');
-			return result;
+			return work();
 		} catch (error) {
-			this.db.exec('ROLLBACK');
-			throw error;
+			if (error instanceof StoreUnavailableError) throw error;
+			throw new StoreUnavailableError(
+				`The compliance store ${this.file} failed: ${describeSystemError(error as Error)}`,
+			);
 		}
 	}
 
