@@ -339,6 +339,18 @@ function describeOutcome(outcome: SendOutcome, send: PreparedSend, campaignId: s
 					: {}),
 			};
 		case 'failed':
+			if (outcome.inDoubt)
+				return {
+					status: 'failed',
+					reason: 'IN_DOUBT',
+					message:
+						'The request reached Meta and no answer came: the message may have been delivered. It is not sent again, by this run or a later one, until its status arrives (the Delivery Monitor settles it).',
+					detail: outcome.error.message,
+					responseReceived: false,
+					variant: outcome.variant,
+					attempts: outcome.attempts,
+					campaignId,
+				};
 			return {
 				status: 'failed',
 				reason: 'META_ERROR',

@@ -43,7 +43,15 @@ export type SendOutcome =
 			/** Meta accepted it, but the store failed before the send log said so (the monitor records it on its statuses). */
 			unrecorded?: boolean;
 	  }
-	| { kind: 'failed'; itemIndex: number; variant: 'A' | 'B'; error: GraphApiError; attempts: number }
+	| {
+			kind: 'failed';
+			itemIndex: number;
+			variant: 'A' | 'B';
+			error: GraphApiError;
+			attempts: number;
+			/** The request reached Meta and no answer came: it may have been delivered (never resent). */
+			inDoubt?: boolean;
+	  }
 	| { kind: 'not_sent'; itemIndex: number; reason: NotSentReason; detail?: string };
 
 export interface CampaignOptions {
@@ -301,6 +309,9 @@ class CampaignRun {
 			if (send.reservationId) await this.store.caps.releaseReservation(send.reservationId);
 			return this.finish(alreadySent(send, claim));
 		}
+		// Whether the request reached the socket: an error after that without an answer leaves the
+		// message in doubt (Meta may have accepted it), an error before it proves nothing was sent.
+		let written = false;
 		try {
 			const result = await this.client.sendTemplate(
 				{
@@ -312,6 +323,7 @@ class CampaignRun {
 				},
 				{
 					onWritten: (at) => {
+						written = true;
 						this.departures.departedAt(ticket, at);
 						this.catchUp.departedAt(ticket, at);
 					},
@@ -339,7 +351,7 @@ class CampaignRun {
 				...(unrecorded ? { unrecorded } : {}),
 			});
 		} catch (caught) {
-			return this.failed(job, caught);
+			return this.failed(job, caught, written);
 		}
 	}
 
@@ -357,12 +369,31 @@ class CampaignRun {
 	}
 
 	/** A request that threw: retried when Meta's table says so, otherwise the item fails. */
-	private async failed(job: Job, caught: unknown) {
+	private async failed(job: Job, caught: unknown, written: boolean) {
 		const { send } = job;
 		const error =
 			caught instanceof GraphApiError
 				? caught
 				: new GraphApiError({ message: String((caught as Error)?.message ?? caught), responseReceived: false });
+		const fail = (inDoubt: boolean) =>
+			this.finish({
+				kind: 'failed',
+				itemIndex: send.itemIndex,
+				variant: send.variant,
+				error,
+				attempts: job.attempt,
+				...(inDoubt ? { inDoubt } : {}),
+			});
+		if (written && !error.responseReceived) {
+			// Meta has no idempotency key: a request that reached it and got no answer may have been
+			// accepted, so it is never sent again on a guess. Its claim becomes in_doubt, settled by its
+			// status webhook (the Delivery Monitor marks it sent); no later run sends it meanwhile.
+			await this.bookkeeping(() =>
+				this.store.sends.markInDoubt(this.options.campaignId, send.contactKey, this.owner, Date.now()),
+			);
+			if (send.reservationId) await this.bookkeeping(() => this.store.caps.releaseReservation(send.reservationId!));
+			return fail(true);
+		}
 		const delay = this.stopped ? undefined : retryDelay(error.rule, job.attempt, this.options.retry);
 		if (delay !== undefined) {
 			// Meta answered, so nothing was accepted: give the claim back while waiting, or a crash during
@@ -387,13 +418,7 @@ class CampaignRun {
 			);
 		// Without a response the message may have been accepted: keep the claim so no re-run sends it twice.
 		await this.bookkeeping(() => this.release(send, !error.responseReceived));
-		return this.finish({
-			kind: 'failed',
-			itemIndex: send.itemIndex,
-			variant: send.variant,
-			error,
-			attempts: job.attempt,
-		});
+		return fail(false);
 	}
 }
 
@@ -405,6 +430,8 @@ function alreadySent(send: PreparedSend, claim: SendState): SendOutcome {
 		detail:
 			claim.state === 'sent'
 				? `sent ${new Date(claim.at).toISOString()}${claim.messageId ? ` as ${claim.messageId}` : ''}`
-				: 'a request to this recipient was in flight in another execution',
+				: claim.state === 'in_doubt'
+					? `a request to this recipient reached Meta at ${new Date(claim.at).toISOString()} and got no answer: it may have been delivered, so it is not sent again until its status arrives`
+					: 'a request to this recipient was in flight in another execution',
 	};
 }

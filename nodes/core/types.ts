@@ -143,9 +143,11 @@ export type CapDecision =
 
 /**
  * A recipient's row in a campaign's send log: `sending` from right before its request until the
- * answer (in flight: it may have been accepted), `sent` once Meta accepted it.
+ * answer (in flight: it may have been accepted), `sent` once Meta accepted it, `in_doubt` when the
+ * request reached Meta and no answer came (it may have been accepted; Meta has no idempotency key, so
+ * it is never sent again on a guess: only its status webhook, which marks it sent, settles it).
  */
-export const CLAIM_STATES = { sending: 'sending', sent: 'sent' } as const;
+export const CLAIM_STATES = { sending: 'sending', sent: 'sent', in_doubt: 'in_doubt' } as const;
 
 export type ClaimResult =
 	/** This execution may send now; then it completes or releases the claim. */
@@ -153,7 +155,9 @@ export type ClaimResult =
 	/** Already sent in this campaign. */
 	| { state: 'sent'; messageId?: string; at: number }
 	/** A request for this recipient is (or was, when its sender died) on the wire: it may have been accepted. */
-	| { state: 'in_flight'; at: number };
+	| { state: 'in_flight'; at: number }
+	/** A request reached Meta and got no answer: it may have been accepted; not sent again until settled. */
+	| { state: 'in_doubt'; at: number };
 
 /** A recipient that may not be sent now: already sent, or with a request in flight. */
 export type SendState = Exclude<ClaimResult, { state: 'claimed' }>;

@@ -81,6 +81,11 @@ export interface SendLog {
 	lastSend(contactKey: string): Promise<{ campaignId: string; messageId?: string; at: number } | undefined>;
 	/** Drops the owner's claim (not sent: the recipient may be sent later). */
 	releaseClaim(campaignId: string, contactKey: string, owner: string): Promise<void>;
+	/**
+	 * The owner's request reached Meta and got no answer: the claim becomes `in_doubt`, which does not
+	 * expire and is settled only by completeSend (its status webhook).
+	 */
+	markInDoubt(campaignId: string, contactKey: string, owner: string, at: number): Promise<void>;
 }
 
 /** Campaign counters (names: core/campaignCounters.ts) and pauses. */

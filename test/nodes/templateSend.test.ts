@@ -181,7 +181,7 @@ describe('WhatsApp Template Send node against the sandbox', () => {
 		expect(flat).toEqual({ sent: 2, 'variant:A:sent': 2, notSent: 2, 'notSent:ALREADY_SENT': 2 });
 	});
 
-	test('5xx, a timeout, 130429 and 131056 are retried and recover; permanent errors are not retried', async () => {
+	test('5xx, 130429 and 131056 are retried and recover; a request that got no answer is not resent (IN_DOUBT); permanent errors are not retried', async () => {
 		const [a, b, c, d, e] = [fresh(), fresh(), fresh(), fresh(), fresh()];
 		sandbox.failRecipient(a, 'http500', 2);
 		sandbox.failRecipient(b, 'hang', 1);
@@ -194,7 +194,9 @@ describe('WhatsApp Template Send node against the sandbox', () => {
 				{ ...helloWorld, options: { timeoutSeconds: 1 } },
 			);
 			expect(of(0).send).toMatchObject({ status: 'sent', attempts: 3 });
-			expect(of(1).send).toMatchObject({ status: 'sent', attempts: 2 });
+			// b's request reached Meta and no answer came: it may have been accepted, so it is not sent again.
+			expect(of(1).send).toMatchObject({ status: 'failed', reason: 'IN_DOUBT', attempts: 1 });
+			expect(sandbox.requests.filter((r) => r.to === b)).toHaveLength(1);
 			expect(of(2).send).toMatchObject({ status: 'sent', attempts: 2 });
 			// d twice in one campaign: the second is ALREADY_SENT, not a pair-rate retry.
 			expect([of(3).send.status, of(4).send.status].sort()).toEqual(['not_sent', 'sent']);
@@ -246,7 +248,7 @@ describe('WhatsApp Template Send node against the sandbox', () => {
 		expect(sandbox.counters.sendRequests).toBe(2);
 	});
 
-	test('a retry stopped by the campaign keeps the claim of a request that got no answer (it may have been accepted)', async () => {
+	test('a request that got no answer stays in doubt even when the campaign then stops (it may have been accepted)', async () => {
 		const [a, b] = [fresh(), fresh()];
 		// a's first request gets no answer; while a waits to retry, b stops the campaign.
 		sandbox.failRecipient(a, 'hang', 1);
@@ -257,12 +259,41 @@ describe('WhatsApp Template Send node against the sandbox', () => {
 			campaignId,
 			options: { concurrency: 1, timeoutSeconds: 1 },
 		});
-		expect(of(0).send).toMatchObject({ status: 'not_sent', reason: 'CAMPAIGN_STOPPED' });
+		// a's request got no answer: in doubt at once (never retried), whatever b does to the campaign.
+		expect(of(0).send).toMatchObject({ status: 'failed', reason: 'IN_DOUBT' });
 		expect(of(1).send).toMatchObject({ status: 'failed', code: 131048 });
-		// A re-run must not send a a second message: the recipient stays in flight.
+		// A re-run must not send a a second message: the recipient is in doubt, with no expiry.
 		const store = await openStore({ kind: 'sqlite' });
-		const states = await store.sends.sendStates(campaignId, [store.contactKey(a)], Date.now());
-		expect(states.get(store.contactKey(a))).toMatchObject({ state: 'in_flight' });
+		const states = await store.sends.sendStates(campaignId, [store.contactKey(a)], Date.now() + 86_400_000);
+		expect(states.get(store.contactKey(a))).toMatchObject({ state: 'in_doubt' });
+	});
+
+	test('Meta accepts but answers after the timeout: each recipient gets one message, Failed IN_DOUBT, and a re-run sends nothing', async () => {
+		const recipients = [fresh(), fresh(), fresh()];
+		const campaignId = `late-answers-${++n}`;
+		sandbox.latencyMs = 1_300;
+		try {
+			const first = await send(
+				recipients.map((e164) => ({ whatsapp: { e164 } })),
+				{ ...helloWorld, campaignId, options: { timeoutSeconds: 1 } },
+			);
+			for (let i = 0; i < recipients.length; i++)
+				expect(first.of(i).send).toMatchObject({ status: 'failed', reason: 'IN_DOUBT', attempts: 1 });
+			await new Promise((resolve) => setTimeout(resolve, 500)); // the late answers arrive
+			const rerun = await send(
+				recipients.map((e164) => ({ whatsapp: { e164 } })),
+				{ ...helloWorld, campaignId, options: { timeoutSeconds: 1 } },
+			);
+			for (let i = 0; i < recipients.length; i++)
+				expect(rerun.of(i).send).toMatchObject({
+					status: 'not_sent',
+					reason: 'ALREADY_SENT',
+					detail: expect.stringContaining('may have been delivered'),
+				});
+		} finally {
+			sandbox.latencyMs = 0;
+		}
+		for (const e164 of recipients) expect(sandbox.acceptedSends().filter((r) => r.to === e164)).toHaveLength(1);
 	});
 
 	test('a wrong access token (190) stops everything: that item fails, the rest are not sent', async () => {

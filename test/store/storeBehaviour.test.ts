@@ -493,6 +493,32 @@ describe.each(backends)('compliance store: $name', (backend) => {
 			expect((await store.sends.sendStates('spring', [], T0)).size).toBe(0);
 		});
 
+		test('a request with no answer is in doubt: never taken over, never expired, settled only by its status', async () => {
+			const c = store.contactKey('+33612345699');
+			await store.sends.claimSend('spring', c, T0, 60_000, 'run-1');
+			await store.sends.markInDoubt('spring', c, 'run-1', T0 + 5);
+			// Not by another run, not by the same run, not after the claim would have expired, not by a release.
+			expect(await store.sends.claimSend('spring', c, T0 + 10, 60_000, 'run-2')).toEqual({
+				state: 'in_doubt',
+				at: T0 + 5,
+			});
+			expect(await store.sends.claimSend('spring', c, T0 + 10, 60_000, 'run-1')).toEqual({
+				state: 'in_doubt',
+				at: T0 + 5,
+			});
+			await store.sends.releaseClaim('spring', c, 'run-1');
+			expect(Object.fromEntries(await store.sends.sendStates('spring', [c], T0 + 999_999_999))).toEqual({
+				[c]: { state: 'in_doubt', at: T0 + 5 },
+			});
+			// Its status arrived: sent.
+			await store.sends.completeSend('spring', c, 'wamid.LATE', T0 + 20);
+			expect(await store.sends.claimSend('spring', c, T0 + 30, 60_000, 'run-3')).toEqual({
+				state: 'sent',
+				messageId: 'wamid.LATE',
+				at: T0 + 20,
+			});
+		});
+
 		test('campaigns are separate, and only the owner releases its claim', async () => {
 			const c = store.contactKey('+33612345678');
 			await store.sends.claimSend('spring', c, T0, 60_000, 'run-1');

@@ -9,7 +9,7 @@ import type { RedisClient } from '../redis/client';
 import type { SendLog } from '../types';
 
 const CHUNK = 1000;
-const { sending: SENDING, sent: SENT } = CLAIM_STATES;
+const { sending: SENDING, sent: SENT, in_doubt: IN_DOUBT } = CLAIM_STATES;
 
 const claimValue = (state: string, at: number, extra: string | number, owner: string) =>
 	`${state}|${at}|${extra}|${owner}`;
@@ -20,7 +20,7 @@ const parseClaimValue = (value: string | null) => {
 
 const PARSE_CLAIM = `local function parseClaim(v)
 	if not v then return nil end
-	local state, at, extra, owner = string.match(v, '^(%a+)|([^|]*)|([^|]*)|?(.*)$')
+	local state, at, extra, owner = string.match(v, '^([%a_]+)|([^|]*)|([^|]*)|?(.*)$')
 	return state, at, extra, owner
 end
 `;
@@ -32,10 +32,21 @@ local P, campaign, contact, now, ttl, owner = ARGV[1], ARGV[2], ARGV[3], tonumbe
 local key = P .. 'cl:' .. campaign
 local state, at, extra, holder = parseClaim(redis.call('HGET', key, contact))
 if state == '${SENT}' then return { 'sent', at, extra } end
+if state == '${IN_DOUBT}' then return { 'in_doubt', at, '' } end
 -- Its own claim (a retry) the owner takes again; another's request on the wire it leaves alone.
 if state == '${SENDING}' and holder ~= owner and tonumber(extra) > now then return { 'in_flight', at, '' } end
 redis.call('HSET', key, contact, '${SENDING}|' .. now .. '|' .. (now + ttl) .. '|' .. owner)
 return { 'claimed', tostring(now), '' }
+`,
+	/** ARGV: prefix, campaign, contact, owner, at. The owner's claim becomes in_doubt (no expiry). */
+	markInDoubt: `${PARSE_CLAIM}
+local key = ARGV[1] .. 'cl:' .. ARGV[2]
+local state, _, _, holder = parseClaim(redis.call('HGET', key, ARGV[3]))
+if state == '${SENDING}' and holder == ARGV[4] then
+	redis.call('HSET', key, ARGV[3], '${IN_DOUBT}|' .. ARGV[5] .. '||' .. ARGV[4])
+	return 1
+end
+return 0
 `,
 	/** ARGV: prefix, campaign, contact, owner. Deletes the owner's claim unless the message was sent. */
 	releaseClaim: `${PARSE_CLAIM}
@@ -65,6 +76,7 @@ export class RedisSendLog implements SendLog {
 		)) as string[];
 		if (state === 'sent') return { state: 'sent', at: Number(at), messageId: extra || undefined };
 		if (state === 'in_flight') return { state: 'in_flight', at: Number(at) };
+		if (state === 'in_doubt') return { state: 'in_doubt', at: Number(at) };
 		return { state: 'claimed' };
 	}
 
@@ -76,6 +88,7 @@ export class RedisSendLog implements SendLog {
 			values.forEach((value, index) => {
 				const { state, at, extra } = parseClaimValue(value);
 				if (state === SENT) states.set(chunk[index], { state: 'sent', at, messageId: extra || undefined });
+				else if (state === IN_DOUBT) states.set(chunk[index], { state: 'in_doubt', at });
 				else if (state === SENDING && Number(extra) > now) states.set(chunk[index], { state: 'in_flight', at });
 			});
 		}
@@ -96,6 +109,10 @@ export class RedisSendLog implements SendLog {
 	async lastSend(contactKey: string): Promise<{ campaignId: string; messageId?: string; at: number } | undefined> {
 		const raw = await this.client.run((redis) => redis.get(`${this.client.prefix}ls:${contactKey}`));
 		return raw ? (JSON.parse(raw) as { campaignId: string; messageId?: string; at: number }) : undefined;
+	}
+
+	async markInDoubt(campaignId: string, contactKey: string, owner: string, at: number): Promise<void> {
+		await this.client.run((redis) => redis.markInDoubt(this.client.prefix, campaignId, contactKey, owner, at));
 	}
 
 	async releaseClaim(campaignId: string, contactKey: string, owner: string): Promise<void> {

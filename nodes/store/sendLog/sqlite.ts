@@ -3,7 +3,7 @@ import { CLAIM_STATES, type ClaimResult, type SendState } from '../../core/types
 import { chunks, placeholders, type SqliteDatabase } from '../sqlite/database';
 import type { SendLog } from '../types';
 
-const { sending: SENDING, sent: SENT } = CLAIM_STATES;
+const { sending: SENDING, sent: SENT, in_doubt: IN_DOUBT } = CLAIM_STATES;
 
 export class SqliteSendLog implements SendLog {
 	private readonly db: SqliteDatabase;
@@ -34,6 +34,7 @@ export class SqliteSendLog implements SendLog {
 				  }
 				| undefined;
 			if (row?.state === SENT) return { state: 'sent', messageId: row.message_id ?? undefined, at: row.at };
+			if (row?.state === IN_DOUBT) return { state: 'in_doubt', at: row.at };
 			// Its own claim (a retry) the owner takes again; another's request on the wire it leaves alone.
 			if (row?.state === SENDING && row.owner !== owner && (row.claim_expires_at ?? 0) > now)
 				return { state: 'in_flight', at: row.at };
@@ -51,7 +52,7 @@ export class SqliteSendLog implements SendLog {
 		for (const chunk of chunks(contactKeys)) {
 			const rows = this.db
 				.statement(
-					`SELECT contact, state, message_id, at, claim_expires_at FROM campaign_sends WHERE campaign = ? AND contact IN (${placeholders(chunk.length)}) AND state IN ('${SENT}', '${SENDING}')`,
+					`SELECT contact, state, message_id, at, claim_expires_at FROM campaign_sends WHERE campaign = ? AND contact IN (${placeholders(chunk.length)}) AND state IN ('${SENT}', '${SENDING}', '${IN_DOUBT}')`,
 				)
 				.all(campaignId, ...chunk) as Array<{
 				contact: string;
@@ -63,6 +64,7 @@ export class SqliteSendLog implements SendLog {
 			for (const row of rows) {
 				if (row.state === SENT)
 					states.set(row.contact, { state: 'sent', messageId: row.message_id ?? undefined, at: row.at });
+				else if (row.state === IN_DOUBT) states.set(row.contact, { state: 'in_doubt', at: row.at });
 				else if ((row.claim_expires_at ?? 0) > now) states.set(row.contact, { state: 'in_flight', at: row.at });
 			}
 		}
@@ -86,6 +88,16 @@ export class SqliteSendLog implements SendLog {
 			)
 			.get(contactKey) as { campaign: string; message_id: string | null; at: number } | undefined;
 		return row ? { campaignId: row.campaign, messageId: row.message_id ?? undefined, at: row.at } : undefined;
+	}
+
+	async markInDoubt(campaignId: string, contactKey: string, owner: string, at: number): Promise<void> {
+		this.db.guard(() =>
+			this.db
+				.statement(
+					`UPDATE campaign_sends SET state = '${IN_DOUBT}', at = ?, claim_expires_at = NULL WHERE campaign = ? AND contact = ? AND state = '${SENDING}' AND owner = ?`,
+				)
+				.run(at, campaignId, contactKey, owner),
+		);
 	}
 
 	async releaseClaim(campaignId: string, contactKey: string, owner: string): Promise<void> {
