@@ -1,5 +1,4 @@
 import type { CounterDeltas } from '../../core/campaignCounters';
-import { canonicalNumber } from '../../core/contactIdentity';
 import { WEBHOOK_DEDUPE_TTL_MS } from '../../core/retention';
 import type { ComplianceStore } from '../../store/types';
 
@@ -73,6 +72,6 @@ export const e164 = (waId: string) => `+${waId.replace(/\D/g, '')}`;
  */
 export function contactKeyOf(store: ComplianceStore, waId: unknown): string | undefined {
 	if (typeof waId !== 'string' && typeof waId !== 'number') return undefined;
-	const number = canonicalNumber(String(waId));
-	return number ? store.contactKey(number) : undefined;
+	// The store's key canonicalises the number itself; here only "is there a number at all".
+	return /\d/.test(String(waId)) ? store.contactKey(String(waId)) : undefined;
 }

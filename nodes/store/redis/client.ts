@@ -137,7 +137,5 @@ export async function execPipeline(pipeline: {
 	return results.map(([, value]) => value);
 }
 
-/** A Lua table literal of strings from one of core's lists: `{ 'a', 'b' }`. */
-export const luaList = (values: readonly string[]) => `{ ${values.map((v) => `'${v}'`).join(', ')} }`;
 /** A Lua set literal: `{ ['a'] = true, ['b'] = true }`. */
 export const luaSet = (values: readonly string[]) => `{ ${values.map((v) => `['${v}'] = true`).join(', ')} }`;
