@@ -19,6 +19,9 @@ import { sleep } from '../test/e2e/n8nInstance.ts';
 import { profileBreakdown } from './cpuProfile.ts';
 import { sustainedRate } from './sustained.ts';
 import { postStatusLoad } from './statusLoad.ts';
+import { postSingleStatuses } from './singleStatusLoad.ts';
+import { readCounters } from '../nodes/core/campaignCounters';
+import { SqliteStore } from '../nodes/store/SqliteStore';
 
 type Record_ = (key: string, value: number | string, unit?: string) => void;
 
@@ -293,10 +296,49 @@ export async function benchInRealN8n(quick: boolean, record: Record_, notes: str
 		});
 		await env.restartN8n({ NODE_OPTIONS: route, ...defaults });
 
+		// ---- one status per POST, as Meta posts them: the Own Port trigger beside n8n's webhook layer ----
+		const singleSeconds = quick ? 20 : 60;
+		const ownPortUrl = await env.addOwnPortMonitor();
+		const store = SqliteStore.open(path.join(env.n8n.userFolder, '.n8n', 'whatsapp-compliance.sqlite'));
+		const singleStatusRun = async (prefix: string, url: string, label: string) => {
+			await whenN8nReady();
+			console.log(`\nIn real n8n, ${label}: 240 single-status POSTs/s for ${singleSeconds} s`);
+			const campaign = `bench-single-${Date.now()}`;
+			const load = await postSingleStatuses({
+				url,
+				appSecret: statusWebhooks!.appSecret,
+				campaign,
+				perSecond: 240,
+				seconds: singleSeconds,
+				pid: env.n8n.process!.pid!,
+				phoneNumberId: PHONE_NUMBER_ID,
+			});
+			const counters = readCounters(await store.campaigns.counters(campaign));
+			const counted = counters.total('statusSent') + counters.total('delivered') + counters.total('read');
+			const fivexx = Object.entries(load.answers)
+				.filter(([status]) => status.startsWith('5'))
+				.reduce((sum, [, n]) => sum + n, 0);
+			record(`${prefix}p50_ms`, load.percentile(50), ' ms');
+			record(`${prefix}p99_ms`, load.percentile(99), ' ms');
+			record(`${prefix}lost`, load.posted - counted, ` of ${load.posted} statuses`);
+			record(`${prefix}5xx`, fivexx);
+			record(`${prefix}no_answer`, load.answers.none ?? 0);
+			record(`${prefix}cpu_percent`, load.cpuPercent, ' % of one core (n8n process)');
+		};
+		await singleStatusRun('webhook.single.own_port_', ownPortUrl, 'the Delivery Monitor (Own Port) trigger');
+		await singleStatusRun(
+			'webhook.single.n8n_webhook_',
+			`${env.n8n.baseUrl}/webhook/whatsapp-delivery-monitor/whatsapp`,
+			'the Delivery Monitor through n8n’s webhook layer',
+		);
+		await store.close();
+		await env.restartN8n({ NODE_OPTIONS: route, ...defaults });
+
 		notes.push(
 			`In real n8n (keys without \`harness\`): n8n 2.41.1 in its regular mode with the built-in SQLite database, this package installed from its tarball; each run POSTs the contacts to a workflow's production webhook (Webhook → Split Out → the sender) and is timed until the execution ends. Every sender reaches the sandbox over HTTPS through the same route (bench/graphRoute.js). The built-in node runs with "On Error: Continue" and its default options (no batching), as an operator would start; the HTTP Request node's batching is chosen by trying ${settings.map(([b, i]) => `${b}/${i} ms`).join(', ')} on ${quick ? 400 : 800} messages, fastest first, and keeping the first with no 130429.`,
 			"`webhook.*`: signed POSTs of 50 `delivered` statuses, 20 per second, to the Delivery Monitor's production URL in n8n; latency from request to acknowledgement; lost = updates posted minus `delivered` in Campaign Control's report. `webhook.lazy_acquire_*`: the same after restarting n8n with `N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE=true` (n8n then builds an isolate only when an expression needs one); `webhook.legacy_engine_*`: with `N8N_EXPRESSION_ENGINE=legacy`.",
 			"`send.limit80.ours*`, `builtin*`, `httprequest*`, `send.limit1000.*`, `profile.*` are measured with the sandbox's status webhooks off, so that the senders are compared and not n8n's webhook handling. `send.limit80.ours_with_statuses_*`: the 80/s run with them on (sent, delivered and read for each message, batched 100 per POST, into the Delivery Monitor of the same n8n), as a single-instance self-hoster runs it; `*_legacy_engine_*`: the same after restarting n8n with `N8N_EXPRESSION_ENGINE=legacy`. n8n 2.41 evaluates expressions in isolated-vm by default and, for every webhook request to a trigger other than its own Webhook node, creates and disposes an isolate on the main thread (about 100 ms of CPU per request in a CPU profile of a run with statuses on: `IsolatedVmBridge`, `initialize`, `loadVendorLibraries`, `dispose`). Each status POST to the Delivery Monitor therefore stalls the event loop that Template Send paces on; the stalls bunch requests and draw 130429s (retried). This run shows the difference that engine makes.",
+			`\`webhook.single.*\`: Meta's real pattern, one status per signed POST, 240 POSTs a second for ${singleSeconds} s (80 messages a second, each with sent, delivered and read; open loop, a request unanswered after 60 s counts as no answer), into the same n8n: \`own_port_*\` to the Delivery Monitor (Own Port) trigger's own HTTP server, \`n8n_webhook_*\` to the Delivery Monitor's production URL through n8n's webhook layer, one after the other. Lost = statuses posted minus statuses counted in the store (sent, delivered and read counters of the run's campaign). CPU: the n8n process (utime + stime from /proc) over the run, in % of one core. The load generator runs on the same 2-vCPU machine.`,
 			"`pause.propagation_ms`: Campaign Control's pause (through its Slack-command workflow) answered at T; the last send request the sandbox received, minus T (0 when none arrived after T).",
 		);
 

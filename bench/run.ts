@@ -381,6 +381,13 @@ function finish() {
 		['send.limit1000.ours_mps', '≥ 950 msg/s (real n8n)', num('send.limit1000.ours_mps') >= 950],
 		['webhook.p99_ms', '< 250 ms (real n8n)', num('webhook.p99_ms') < 250],
 		['webhook.lost', '0 (real n8n)', num('webhook.lost') === 0],
+		[
+			'webhook.single.own_port_p99_ms',
+			'< 2,000 ms at 240 single-status POSTs/s (real n8n)',
+			num('webhook.single.own_port_p99_ms') < 2000,
+		],
+		['webhook.single.own_port_lost', '0 (real n8n)', num('webhook.single.own_port_lost') === 0],
+		['webhook.single.own_port_5xx', '0 (real n8n)', num('webhook.single.own_port_5xx') === 0],
 		['pause.propagation_ms', '< 500 ms (real n8n)', num('pause.propagation_ms') < 500],
 		['send.limit80.harness_mps', '≥ 76 msg/s', Number(results['send.limit80.harness_mps']) >= 76],
 		['send.limit80.harness_130429', '0', Number(results['send.limit80.harness_130429']) === 0],

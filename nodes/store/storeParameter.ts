@@ -6,6 +6,7 @@ import {
 	type IExecuteFunctions,
 	type INodeCredentialTestResult,
 	type INodeProperties,
+	type ITriggerFunctions,
 	type IWebhookFunctions,
 } from 'n8n-workflow';
 
@@ -54,8 +55,10 @@ function redisConnection(data: Record<string, unknown>): RedisConnection {
  * opened stops the node with a message naming the file or host: nothing is decided, let alone sent,
  * without the state (fail closed).
  */
-export async function getComplianceStore(context: IExecuteFunctions | IWebhookFunctions): Promise<ComplianceStore> {
-	// Execute contexts take an item index; webhook contexts do not.
+export async function getComplianceStore(
+	context: IExecuteFunctions | IWebhookFunctions | ITriggerFunctions,
+): Promise<ComplianceStore> {
+	// Execute contexts take an item index; webhook and trigger contexts do not.
 	const choice = (
 		'getInputData' in context
 			? context.getNodeParameter('store', 0, 'builtIn')

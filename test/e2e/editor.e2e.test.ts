@@ -24,6 +24,7 @@ const OUR_NODES = [
 	'WhatsApp Frequency Cap',
 	'WhatsApp Template Send',
 	'WhatsApp Delivery Monitor Trigger',
+	'WhatsApp Delivery Monitor (Own Port) Trigger',
 	'WhatsApp Campaign Control',
 ];
 
@@ -110,7 +111,7 @@ it('logs in, opens the campaign workflow and shows our nodes with their icons', 
 	expect(ours.filter((node) => !node.rendered)).toEqual([]);
 });
 
-it('finds all six nodes by searching the node panel for "WhatsApp", each with its own icon', async () => {
+it('finds all seven nodes by searching the node panel for "WhatsApp", each with its own icon', async () => {
 	await page.click('[data-test-id=node-creator-plus-button]');
 	await page.waitForSelector('[data-test-id=node-creator-search-bar]');
 	await page.keyboard.type('WhatsApp');

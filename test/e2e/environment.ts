@@ -12,6 +12,7 @@ import path from 'node:path';
 import { parseCallbackData } from '../../nodes/core/callbackData';
 import { CloudApiSandbox, type SandboxOptions } from '../sandbox/server.ts';
 import { e164Of, type Contact, type ContactKind } from './contacts.ts';
+import { freePort } from '../helpers/freePort';
 import {
 	ensureN8nInstalled,
 	installPackageLikeTheUi,
@@ -134,6 +135,29 @@ export class CampaignEnvironment {
 		await this.n8n.activate(created.id);
 		if (webhook) await this.n8n.waitForWebhook(this.webhookPaths[key]);
 		return created.id;
+	}
+
+	/**
+	 * Adds and activates a Delivery Monitor (Own Port) workflow listening on a free loopback port, and
+	 * returns its URL once it answers (activation returns before the trigger listens).
+	 */
+	async addOwnPortMonitor(key = 'ownPort'): Promise<string> {
+		const port = await freePort();
+		const workflow = loadWorkflow('test/e2e/workflows/delivery-monitor-own-port.json', this.credentialId) as {
+			nodes: WorkflowNode[];
+		};
+		workflow.nodes[0].parameters.port = port;
+		await this.addWorkflow(key, workflow);
+		const url = `http://127.0.0.1:${port}/whatsapp`;
+		for (let i = 0; i < 100; i++) {
+			const listening = await fetch(url).then(
+				(r) => r.status === 403,
+				() => false,
+			);
+			if (listening) return url;
+			await sleep(100);
+		}
+		throw new Error(`the Own Port monitor did not listen on ${url}\n${this.n8n.output.slice(-2000)}`);
 	}
 
 	/** Restarts n8n (same user folder) and waits until its production webhooks answer again. */

@@ -9,7 +9,7 @@ import type { IDataObject } from 'n8n-workflow';
 
 import { closeAllStores } from '../../nodes/store/openStore';
 import { runWorkflow } from './WorkflowHarness';
-import { startWebhookHost, type WebhookHost } from './webhookHost';
+import { startTriggerHost, startWebhookHost, type WebhookHost } from './webhookHost';
 import { CloudApiSandbox } from '../sandbox/server.ts';
 
 export const APP_SECRET = 'monitor-app-secret';
@@ -24,30 +24,43 @@ export interface MonitorLoop {
 	host: WebhookHost;
 	credentials: () => Record<string, unknown>;
 	/** Template Send to these recipients in a campaign; its three outputs. */
-	sendCampaign: (campaignId: string, recipients: string[], template?: IDataObject) => Promise<ReturnType<Awaited<ReturnType<typeof runWorkflow>>['outputs']>>;
+	sendCampaign: (
+		campaignId: string,
+		recipients: string[],
+		template?: IDataObject,
+	) => Promise<ReturnType<Awaited<ReturnType<typeof runWorkflow>>['outputs']>>;
 	close: () => Promise<void>;
 }
 
-export async function startMonitorLoop(): Promise<MonitorLoop> {
+/**
+ * How the loop's Delivery Monitor receives webhooks: through n8n's webhook layer (the Delivery Monitor)
+ * or on its own port (the Own Port variant). Test files that run against both set MONITOR_RECEIVER
+ * before their tests start (see test/nodes/ownPort/).
+ */
+export type MonitorReceiver = 'webhook' | 'ownPort';
+export const monitorReceiver = (): MonitorReceiver =>
+	process.env.MONITOR_RECEIVER === 'ownPort' ? 'ownPort' : 'webhook';
+
+export async function startMonitorLoop(receiver = monitorReceiver()): Promise<MonitorLoop> {
 	const sandbox = await CloudApiSandbox.start({
 		webhook: { url: 'http://127.0.0.1:9/unset', appSecret: APP_SECRET, statusDelayMs: 2, batchDelayMs: 20 },
 	});
 	const credentials = () => ({
 		whatsAppCloudApi: sandbox.credentials({ appSecret: APP_SECRET, verifyToken: VERIFY_TOKEN }),
 	});
-	const host = await startWebhookHost(
-		'whatsAppDeliveryMonitorTrigger',
-		{
-			store: 'builtIn',
-			emitStatuses: ['failed'],
-			emitInbound: true,
-			emitOptOuts: true,
-			emitAlerts: true,
-			autoPause: true,
-			options: {},
-		},
-		credentials(),
-	);
+	const parameters = {
+		store: 'builtIn',
+		emitStatuses: ['failed'],
+		emitInbound: true,
+		emitOptOuts: true,
+		emitAlerts: true,
+		autoPause: true,
+		options: {},
+	};
+	const host =
+		receiver === 'ownPort'
+			? await startTriggerHost('whatsAppDeliveryMonitorOwnPortTrigger', parameters, credentials())
+			: await startWebhookHost('whatsAppDeliveryMonitorTrigger', parameters, credentials());
 	sandbox.webhook!.url = host.url;
 	return {
 		sandbox,

@@ -7,19 +7,21 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { WebhookContext } from 'n8n-core';
+import { TriggerContext, WebhookContext } from 'n8n-core';
 import {
 	NodeHelpers,
 	Workflow,
 	type ICredentialDataDecryptedObject,
 	type IDataObject,
 	type INodeExecutionData,
+	type ITriggerFunctions,
 	type IWebhookData,
 	type IWebhookFunctions,
 	type IWebhookResponseData,
 	type IWorkflowExecuteAdditionalData,
 } from 'n8n-workflow';
 
+import { freePort } from '../helpers/freePort';
 import { harnessAdditionalData, harnessNodeTypeRegistry, PACKAGE_NAME } from './WorkflowHarness';
 
 export interface WebhookHost {
@@ -136,5 +138,51 @@ export async function startWebhookHost(
 		url: `http://127.0.0.1:${port}/webhook/whatsapp`,
 		executions,
 		close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+	};
+}
+
+/**
+ * Hosts a trigger node that runs its own HTTP server (the Delivery Monitor's Own Port variant) the way
+ * n8n activates it: trigger() through n8n-core's TriggerContext, each `emit` recorded as the execution
+ * n8n would start; `close` runs the node's closeFunction, as deactivation does. On a free loopback port
+ * unless `parameters.port` names one.
+ */
+export async function startTriggerHost(
+	nodeName: string,
+	parameters: IDataObject,
+	credentials: Record<string, ICredentialDataDecryptedObject>,
+	path = '/whatsapp',
+): Promise<WebhookHost> {
+	const type = `${PACKAGE_NAME}.${nodeName}`;
+	const nodeTypes = harnessNodeTypeRegistry();
+	const nodeType = NodeHelpers.getVersionedNodeType(nodeTypes.getByName(type), 1);
+	const port = Number(parameters.port ?? (await freePort()));
+	const node = {
+		id: 'monitor',
+		name: 'Monitor',
+		type,
+		typeVersion: 1,
+		position: [0, 0] as [number, number],
+		parameters: { ...parameters, port, path, listenAddress: '127.0.0.1' } as never,
+		credentials: Object.fromEntries(Object.keys(credentials).map((name) => [name, { id: `harness-${name}`, name }])),
+	};
+	const workflow = new Workflow({ id: 'trigger-host', nodes: [node], connections: {}, nodeTypes, active: true });
+	const executions: INodeExecutionData[][][] = [];
+	const context = new TriggerContext(
+		workflow,
+		workflow.getNode(node.name)!,
+		harnessAdditionalData(credentials) as unknown as IWorkflowExecuteAdditionalData,
+		'trigger',
+		'activate',
+		(data) => void executions.push(data),
+		(error) => {
+			throw error;
+		},
+	);
+	const response = await nodeType.trigger!.call(context as unknown as ITriggerFunctions);
+	return {
+		url: `http://127.0.0.1:${port}${path}`,
+		executions,
+		close: async () => await response?.closeFunction?.(),
 	};
 }
