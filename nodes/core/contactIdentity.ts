@@ -9,7 +9,57 @@
  *   8 digits starting 6–9); the number is `+55` + area + `9` + the 8 digits.
  * - Argentina: mobiles are `+549` + 10 digits in E.164 and in wa_ids; a CRM number written without the
  *   9 (`+54` + area + local number) names the same line.
+ *
+ * Since April 2026 Meta also names people by business-scoped user IDs (BSUIDs, `user_id`): a two-letter
+ * country code, a period and up to 128 alphanumerics (`US.13491208655302741918`); a parent BSUID, shared
+ * by the portfolios of one managed business, has `ENT` after the country (`US.ENT.11815799212886844830`).
+ * A user with a username may withhold their number: their updates then carry only the BSUID (Meta's
+ * "Business-scoped user IDs" page; shapes in whatsapp-api-js's test/payloads.test.js). A BSUID is kept
+ * exactly as Meta sent it (case matters) and is never mistaken for a number.
  */
+
+/** A BSUID or parent BSUID as Meta writes it. */
+const BSUID = /^([A-Z]{2})\.(ENT\.)?[A-Za-z0-9]{1,128}$/;
+
+export function isBsuid(value: unknown): value is string {
+	return typeof value === 'string' && BSUID.test(value);
+}
+
+/** The ISO country a BSUID starts with (`US.…` → `US`), or undefined. */
+export function bsuidCountry(bsuid: string): string | undefined {
+	return BSUID.exec(bsuid)?.[1];
+}
+
+/**
+ * What the store keys for a person's identifier: a BSUID as itself (marked, so it can never equal a
+ * number's form), a number or wa_id as its canonical E.164 number; undefined when it is neither.
+ */
+export function identifierKeyMaterial(identifier: string): string | undefined {
+	const trimmed = identifier.trim();
+	if (isBsuid(trimmed)) return `bsuid:${trimmed}`;
+	return canonicalNumber(trimmed);
+}
+
+/**
+ * The identifiers one update carries for one person. `waId` is the number (absent for a username
+ * user who withholds it), `userId` the BSUID, `parentUserId` the parent BSUID.
+ */
+export interface PersonIdentifiers {
+	waId?: string;
+	userId?: string;
+	parentUserId?: string;
+}
+
+/** The identifier an update is recorded under: the number when Meta gave one, else the BSUID, else the parent BSUID. */
+export function primaryIdentifier(ids: PersonIdentifiers): string | undefined {
+	return ids.waId || ids.userId || ids.parentUserId || undefined;
+}
+
+/** The person's other identifiers: learned as aliases of the primary one. */
+export function aliasIdentifiers(ids: PersonIdentifiers): string[] {
+	const primary = primaryIdentifier(ids);
+	return [ids.userId, ids.parentUserId].filter((id): id is string => !!id && id !== primary);
+}
 
 /** The canonical E.164 form of a number or wa_id (digits with or without `+`), or undefined if it has no digits. */
 export function canonicalNumber(numberOrWaId: string): string | undefined {

@@ -5,6 +5,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 import { parseCallbackData } from './callbackData';
+import { isBsuid } from './contactIdentity';
 import { DAY_MS } from './time';
 
 /**
@@ -23,7 +24,11 @@ export interface StatusEvent {
 	messageId: string;
 	status: MessageStatus;
 	timestamp: number;
+	/** The recipient's number as Meta gave it ('' when the message went to a BSUID). */
 	recipientWaId: string;
+	/** The recipient's BSUID and parent BSUID (`recipient_user_id`, `parent_recipient_user_id`, or the paired `contacts` entry). */
+	recipientUserId?: string;
+	recipientParentUserId?: string;
 	campaignId?: string;
 	variant?: string;
 	errors: Array<{ code: number; title?: string; message?: string; details?: string }>;
@@ -34,7 +39,12 @@ export interface StatusEvent {
 export interface InboundEvent {
 	kind: 'inbound';
 	messageId: string;
+	/** The sender's number ('' for a username user who withholds it). */
 	from: string;
+	/** The sender's BSUID (`from_user_id`) and parent BSUID (`from_parent_user_id`). */
+	fromUserId?: string;
+	fromParentUserId?: string;
+	username?: string;
 	timestamp: number;
 	type: string;
 	text?: string;
@@ -48,12 +58,15 @@ export interface InboundEvent {
 	 * (Meta's `system.wa_id`; older payloads name it `new_wa_id`).
 	 */
 	changedTo?: string;
+	/** The BSUID Meta gives the person after a number change or `user_changed_user_id` (`system.user_id`). */
+	changedToUserId?: string;
 	raw: Record<string, unknown>;
 }
 
 export interface PreferenceEvent {
 	kind: 'user_preference';
 	waId: string;
+	userId?: string;
 	category: string;
 	value: 'stop' | 'resume' | string;
 	timestamp: number;
@@ -114,6 +127,13 @@ function waId(value: unknown, what: string): string {
 	return String(value);
 }
 
+/** A BSUID or parent BSUID, or undefined when absent; anything else present is not Meta's shape. */
+function bsuid(value: unknown, what: string): string | undefined {
+	if (value === undefined || value === null || value === '') return undefined;
+	if (!isBsuid(value)) throw new ShapeError(`${what} is not a business-scoped user ID`);
+	return value;
+}
+
 /** Meta's timestamps are epoch seconds, as a string or a number, within the window around now. */
 function timestamp(value: unknown, now: number, what: string): number {
 	const seconds = typeof value === 'string' && /^\d{1,12}$/.test(value) ? Number(value) : value;
@@ -135,17 +155,31 @@ export function boundedCopy(value: unknown, depth = MAX_DETAIL_DEPTH): unknown {
 	return copy;
 }
 
-function parseStatus(status: unknown, phoneNumberId: string | undefined, now: number): StatusEvent {
+function parseStatus(
+	status: unknown,
+	contacts: MetaContact[],
+	phoneNumberId: string | undefined,
+	now: number,
+): StatusEvent {
 	if (!isObject(status)) throw new ShapeError('the status is not an object');
 	const name = text(status.status, 'status')!;
 	if (!(MESSAGE_STATUSES as readonly string[]).includes(name))
 		throw new ShapeError(`status "${name.slice(0, 40)}" is not one Meta sends`);
+	const recipientWaId = waId(status.recipient_id, 'recipient_id');
+	const recipientUserId = bsuid(status.recipient_user_id, 'recipient_user_id');
+	// Since 2026 a status carries the recipient's `contacts` entry (not a failed one): it pairs the
+	// number with the BSUID when the message went to the number.
+	const contact = contacts.find(
+		(c) => (recipientWaId && c.waId === recipientWaId) || (recipientUserId && c.userId === recipientUserId),
+	);
 	return {
 		kind: 'status',
 		messageId: text(status.id, 'id')!,
 		status: name as MessageStatus,
 		timestamp: timestamp(status.timestamp, now, 'timestamp'),
-		recipientWaId: waId(status.recipient_id, 'recipient_id'),
+		recipientWaId,
+		recipientUserId: recipientUserId ?? contact?.userId,
+		recipientParentUserId: bsuid(status.parent_recipient_user_id, 'parent_recipient_user_id') ?? contact?.parentUserId,
 		...parseCallbackData(status.biz_opaque_callback_data),
 		errors: list(status.errors, 'errors').map((e) => {
 			if (!isObject(e)) throw new ShapeError('an error is not an object');
@@ -165,7 +199,7 @@ function parseStatus(status: unknown, phoneNumberId: string | undefined, now: nu
 
 function parseMessage(
 	message: unknown,
-	names: Map<string, string | undefined>,
+	contacts: MetaContact[],
 	phoneNumberId: string | undefined,
 	now: number,
 ): InboundEvent {
@@ -180,10 +214,15 @@ function parseMessage(
 			: undefined;
 	const system = part('system');
 	const from = waId(message.from, 'from');
+	const fromUserId = bsuid(message.from_user_id, 'from_user_id');
+	const contact = contacts.find((c) => (from && c.waId === from) || (fromUserId && c.userId === fromUserId));
 	return {
 		kind: 'inbound',
 		messageId: text(message.id, 'id')!,
 		from,
+		fromUserId: fromUserId ?? contact?.userId,
+		fromParentUserId: bsuid(message.from_parent_user_id, 'from_parent_user_id') ?? contact?.parentUserId,
+		username: contact?.username,
 		timestamp: timestamp(message.timestamp, now, 'timestamp'),
 		type,
 		text:
@@ -204,7 +243,11 @@ function parseMessage(
 			type === 'system' && system?.type === 'user_changed_number'
 				? waId(system.wa_id ?? system.new_wa_id, 'system.wa_id') || undefined
 				: undefined,
-		profileName: names.get(from),
+		changedToUserId:
+			type === 'system' && (system?.type === 'user_changed_number' || system?.type === 'user_changed_user_id')
+				? bsuid(system.user_id, 'system.user_id')
+				: undefined,
+		profileName: contact?.profileName,
 		phoneNumberId,
 		raw: boundedCopy(message) as Record<string, unknown>,
 	};
@@ -215,10 +258,37 @@ function parsePreference(preference: unknown, now: number): PreferenceEvent {
 	return {
 		kind: 'user_preference',
 		waId: waId(preference.wa_id, 'wa_id'),
+		userId: bsuid(preference.user_id, 'user_id'),
 		category: text(preference.category, 'category')!,
 		value: text(preference.value, 'value')!,
 		timestamp: timestamp(preference.timestamp, now, 'timestamp'),
 	};
+}
+
+/** One entry of a change's `contacts`: who Meta says the statuses and messages concern. */
+interface MetaContact {
+	waId?: string;
+	userId?: string;
+	parentUserId?: string;
+	username?: string;
+	profileName?: string;
+}
+
+/** The usable entries of `contacts`; an entry that is not Meta's shape is skipped (it only pairs identifiers). */
+function metaContacts(value: unknown): MetaContact[] {
+	const out: MetaContact[] = [];
+	for (const contact of Array.isArray(value) ? value : []) {
+		if (!isObject(contact)) continue;
+		const profile = isObject(contact.profile) ? contact.profile : {};
+		out.push({
+			waId: typeof contact.wa_id === 'string' && /^\+?\d{6,20}$/.test(contact.wa_id) ? contact.wa_id : undefined,
+			userId: isBsuid(contact.user_id) ? contact.user_id : undefined,
+			parentUserId: isBsuid(contact.parent_user_id) ? contact.parent_user_id : undefined,
+			username: typeof profile.username === 'string' ? profile.username.slice(0, 100) : undefined,
+			profileName: typeof profile.name === 'string' ? profile.name : undefined,
+		});
+	}
+	return out;
 }
 
 const ACCOUNT_KINDS: Record<string, AccountEvent['kind']> = {
@@ -264,16 +334,10 @@ export function parseEnvelope(body: unknown, now = Date.now()): WebhookEvent[] |
 					isObject(value.metadata) && typeof value.metadata.phone_number_id === 'string'
 						? value.metadata.phone_number_id
 						: undefined;
-				const names = new Map<string, string | undefined>();
-				for (const contact of Array.isArray(value.contacts) ? value.contacts : [])
-					if (isObject(contact) && typeof contact.wa_id === 'string')
-						names.set(
-							contact.wa_id,
-							isObject(contact.profile) && typeof contact.profile.name === 'string' ? contact.profile.name : undefined,
-						);
+				const contacts = metaContacts(value.contacts);
 				for (const [name, parse] of [
-					['statuses', (item: unknown) => parseStatus(item, phoneNumberId, now)],
-					['messages', (item: unknown) => parseMessage(item, names, phoneNumberId, now)],
+					['statuses', (item: unknown) => parseStatus(item, contacts, phoneNumberId, now)],
+					['messages', (item: unknown) => parseMessage(item, contacts, phoneNumberId, now)],
 				] as const) {
 					if (value[name] !== undefined && !Array.isArray(value[name])) {
 						each(field, `${at}.value.${name}`, () => {

@@ -3,6 +3,7 @@ import { RedisCampaignState } from './campaignState/redis';
 import { CAP_SCRIPTS, RedisFrequencyCaps } from './caps/redis';
 import { contactKeyer } from './contactKeys';
 import { RedisWebhookDedupe } from './dedupe/redis';
+import { IDENTITY_SCRIPTS, RedisContactIdentities } from './identities/redis';
 import { LEDGER_SCRIPTS, RedisConsentLedger, RedisContactFacts } from './ledger/redis';
 import { LIMITER_SCRIPTS, RedisSendLimiter } from './limiter/redis';
 import { RedisClient, type RedisConnection } from './redis/client';
@@ -12,12 +13,19 @@ import type { ComplianceStore } from './types';
 export type { RedisConnection } from './redis/client';
 
 /** Every concern's Lua, registered once on the connection. */
-const SCRIPTS: Record<string, string> = { ...LEDGER_SCRIPTS, ...CAP_SCRIPTS, ...SEND_LOG_SCRIPTS, ...LIMITER_SCRIPTS };
+const SCRIPTS: Record<string, string> = {
+	...IDENTITY_SCRIPTS,
+	...LEDGER_SCRIPTS,
+	...CAP_SCRIPTS,
+	...SEND_LOG_SCRIPTS,
+	...LIMITER_SCRIPTS,
+};
 
 export class RedisStore implements ComplianceStore {
 	readonly kind = 'redis' as const;
 	readonly location: string;
-	readonly contactKey: (e164: string) => string;
+	readonly contactKey: (identifier: string) => string;
+	readonly identities: RedisContactIdentities;
 	readonly ledger: RedisConsentLedger;
 	readonly facts: RedisContactFacts;
 	readonly caps: RedisFrequencyCaps;
@@ -32,6 +40,7 @@ export class RedisStore implements ComplianceStore {
 		this.client = client;
 		this.location = client.location;
 		this.contactKey = contactKeyer(client.secret);
+		this.identities = new RedisContactIdentities(client);
 		this.ledger = new RedisConsentLedger(client);
 		this.facts = new RedisContactFacts(client);
 		this.caps = new RedisFrequencyCaps(client);

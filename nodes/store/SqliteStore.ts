@@ -3,6 +3,7 @@ import { SqliteCampaignState } from './campaignState/sqlite';
 import { SqliteFrequencyCaps } from './caps/sqlite';
 import { contactKeyer } from './contactKeys';
 import { SqliteWebhookDedupe } from './dedupe/sqlite';
+import { SqliteContactIdentities } from './identities/sqlite';
 import { SqliteConsentLedger, SqliteContactFacts } from './ledger/sqlite';
 import { SqliteSendLimiter } from './limiter/sqlite';
 import { SqliteSendLog } from './sendLog/sqlite';
@@ -14,7 +15,8 @@ export { defaultSqlitePath, SQLITE_SCHEMA_VERSION } from './sqlite/database';
 export class SqliteStore implements ComplianceStore {
 	readonly kind = 'sqlite' as const;
 	readonly location: string;
-	readonly contactKey: (e164: string) => string;
+	readonly contactKey: (identifier: string) => string;
+	readonly identities: SqliteContactIdentities;
 	readonly ledger: SqliteConsentLedger;
 	readonly facts: SqliteContactFacts;
 	readonly caps: SqliteFrequencyCaps;
@@ -29,6 +31,7 @@ export class SqliteStore implements ComplianceStore {
 		this.db = db;
 		this.location = db.file;
 		this.contactKey = contactKeyer(db.secret);
+		this.identities = new SqliteContactIdentities(db);
 		this.ledger = new SqliteConsentLedger(db);
 		this.facts = new SqliteContactFacts(db);
 		this.caps = new SqliteFrequencyCaps(db);

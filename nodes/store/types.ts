@@ -48,6 +48,21 @@ export interface ContactFacts {
 	recordInteraction(contactKey: string, at: number): Promise<void>;
 }
 
+/**
+ * One person, several identifiers: a BSUID (or parent BSUID) Meta pairs with a number is an alias of
+ * the number's contact (core/contactIdentity.ts). Both are keyed hashes.
+ */
+export interface ContactIdentities {
+	/**
+	 * Records that `aliasKey` names the contact `contactKey` (the first pairing wins) and, when the link is
+	 * new, carries what was recorded under the alias (ledger, suppressions, facts) to the contact, in one
+	 * atomic step. True when the link is new.
+	 */
+	link(aliasKey: string, contactKey: string, at: number): Promise<boolean>;
+	/** Each key's contact: the one it is an alias of, else itself. */
+	resolve(keys: string[]): Promise<string[]>;
+}
+
 /** Frequency caps: atomic check-and-reserve, batched (the rule is core/frequencyCaps.ts). */
 export interface FrequencyCapStore {
 	reserve(requests: CapRequest[], now: number): Promise<CapDecision[]>;
@@ -125,9 +140,10 @@ export interface ComplianceStore {
 	readonly kind: 'sqlite' | 'redis';
 	/** A human description for error messages: the file path or host:port. */
 	readonly location: string;
-	/** HMAC-SHA256 of an E.164 number under the store's secret. */
-	contactKey(e164: string): string;
+	/** HMAC-SHA256 of a number's canonical form, or of a BSUID, under the store's secret. */
+	contactKey(identifier: string): string;
 
+	readonly identities: ContactIdentities;
 	readonly ledger: ConsentLedger;
 	readonly facts: ContactFacts;
 	readonly caps: FrequencyCapStore;

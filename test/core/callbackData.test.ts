@@ -25,5 +25,7 @@ describe('callback data', () => {
 		['wf:7:flash|B', { campaignId: 'wf:7:flash', variant: 'B' }],
 	])('%p attributes %p', (data, expected) => expect(parseCallbackData(data)).toEqual(expected));
 
-	test.each([[undefined], [''], [42]])('nothing to read from %p', (data) => expect(parseCallbackData(data)).toEqual({}));
+	test.each([[undefined], [''], [42]])('nothing to read from %p', (data) =>
+		expect(parseCallbackData(data)).toEqual({}),
+	);
 });

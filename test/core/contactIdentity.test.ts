@@ -1,4 +1,11 @@
-import { canonicalNumber } from '../../nodes/core/contactIdentity';
+import {
+	aliasIdentifiers,
+	bsuidCountry,
+	canonicalNumber,
+	identifierKeyMaterial,
+	isBsuid,
+	primaryIdentifier,
+} from '../../nodes/core/contactIdentity';
 
 describe('canonicalNumber: national wa_id forms resolve to the number the CRM holds', () => {
 	test.each([
@@ -29,5 +36,51 @@ describe('canonicalNumber: national wa_id forms resolve to the number the CRM ho
 			['5491112345678', '+5491112345678'],
 		])
 			expect(canonicalNumber(waId)).toBe(canonicalNumber(e164));
+	});
+});
+
+// BSUIDs as Meta documents them ("Business-scoped user IDs"; whatsapp-api-js test/payloads.test.js uses
+// US.13491208655302741918 and US.ENT.506847293015824; 360dialog's page BR.1502576394655843).
+describe('identifiers: BSUIDs, parent BSUIDs and numbers are told apart', () => {
+	test.each([
+		['a BSUID', 'US.13491208655302741918', true, 'US', 'bsuid:US.13491208655302741918'],
+		['a Brazilian BSUID', 'BR.1502576394655843', true, 'BR', 'bsuid:BR.1502576394655843'],
+		['a parent BSUID', 'US.ENT.11815799212886844830', true, 'US', 'bsuid:US.ENT.11815799212886844830'],
+		['alphanumeric after the period', 'HK.a1B2c3', true, 'HK', 'bsuid:HK.a1B2c3'],
+		['a BSUID with spaces around it', ' US.13491208655302741918 ', false, undefined, 'bsuid:US.13491208655302741918'],
+		['a number', '+33 6 12 34 56 78', false, undefined, '+33612345678'],
+		['a wa_id', '5215512345678', false, undefined, '+525512345678'],
+		['lower-case country is not a BSUID', 'us.13491208655302741918', false, undefined, '+13491208655302741918'],
+		['a username is neither', '@testusername', false, undefined, undefined],
+		['too long after the period', `US.${'1'.repeat(129)}`, false, undefined, `+${'1'.repeat(129)}`],
+	])('%s: %s', (_, input, bsuid, country, material) => {
+		expect(isBsuid(input)).toBe(bsuid);
+		expect(bsuid ? bsuidCountry(input) : undefined).toBe(country);
+		expect(identifierKeyMaterial(input)).toBe(material);
+	});
+
+	test('a BSUID never keys like the number made of its digits', () => {
+		expect(identifierKeyMaterial('US.13491208655302741918')).not.toBe(identifierKeyMaterial('+13491208655302741918'));
+	});
+
+	test.each([
+		[
+			'number and BSUID: the number, the BSUID an alias',
+			{ waId: '16315551181', userId: 'US.1' },
+			'16315551181',
+			['US.1'],
+		],
+		[
+			'number, BSUID and parent: both BSUIDs aliases',
+			{ waId: '16315551181', userId: 'US.1', parentUserId: 'US.ENT.2' },
+			'16315551181',
+			['US.1', 'US.ENT.2'],
+		],
+		['username user (no number): the BSUID', { userId: 'US.1', parentUserId: 'US.ENT.2' }, 'US.1', ['US.ENT.2']],
+		['only a parent BSUID', { parentUserId: 'US.ENT.2' }, 'US.ENT.2', []],
+		['nothing', {}, undefined, []],
+	])('%s', (_, ids, primary, aliases) => {
+		expect(primaryIdentifier(ids)).toBe(primary);
+		expect(aliasIdentifiers(ids)).toEqual(aliases);
 	});
 });

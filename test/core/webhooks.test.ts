@@ -8,6 +8,9 @@ import {
 	STATUS_SENT,
 	STATUS_WITH_TRACKER,
 	USER_CHANGED_NUMBER,
+	INBOUND_USERNAME_ONLY,
+	STATUS_SENT_TO_BSUID,
+	STATUS_SENT_TO_PHONE_WITH_BSUID,
 } from '../fixtures/metaWebhooks';
 
 describe('parseEnvelope on Meta’s payloads (fixtures from pywa’s test data)', () => {
@@ -78,6 +81,53 @@ describe('parseEnvelope on Meta’s payloads (fixtures from pywa’s test data)'
 		const events = parseEnvelope(body, (expected as { timestamp: number }).timestamp)!;
 		expect(events).toHaveLength(1);
 		expect(events[0]).toMatchObject(expected);
+	});
+
+	test.each([
+		[
+			'a username user’s message: no number, the BSUID from from_user_id, the username from contacts',
+			INBOUND_USERNAME_ONLY,
+			{
+				kind: 'inbound',
+				from: '',
+				fromUserId: 'US.13491208655302741918',
+				username: '@testusername',
+				profileName: 'test user name',
+				text: 'this is a text message',
+			},
+		],
+		[
+			'a status of a message sent to the number: contacts pairs it with the BSUID and parent BSUID',
+			STATUS_SENT_TO_PHONE_WITH_BSUID,
+			{
+				kind: 'status',
+				recipientWaId: '16315551181',
+				recipientUserId: 'US.13491208655302741918',
+				recipientParentUserId: 'US.ENT.506847293015824',
+				pricing: { billable: true, pricing_model: 'PMP', type: 'regular', category: 'marketing' },
+			},
+		],
+		[
+			'a status of a message sent to the BSUID: no recipient_id',
+			STATUS_SENT_TO_BSUID,
+			{
+				kind: 'status',
+				recipientWaId: '',
+				recipientUserId: 'US.13491208655302741918',
+				recipientParentUserId: 'US.ENT.506847293015824',
+			},
+		],
+	])('2026 identifiers (fixtures from whatsapp-api-js): %s', (_, body, expected) => {
+		const events = parseEnvelope(body, 1504902988_000)!;
+		expect(events).toEqual([expect.objectContaining(expected)]);
+	});
+
+	test('a recipient_user_id that is not a BSUID is reported, never keyed', () => {
+		const body = structuredClone(STATUS_SENT_TO_BSUID);
+		(body.entry[0].changes[0].value.statuses[0] as Record<string, unknown>).recipient_user_id = '13491208655302741918';
+		expect(parseEnvelope(body, 1504902988_000)).toEqual([
+			expect.objectContaining({ kind: 'invalid', reason: 'recipient_user_id is not a business-scoped user ID' }),
+		]);
 	});
 
 	test('another system’s callback data ("some data") attributes the status to no campaign', () => {

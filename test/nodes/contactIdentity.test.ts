@@ -10,7 +10,13 @@ import type { IDataObject } from 'n8n-workflow';
 import { openStore } from '../../nodes/store/openStore';
 import { runWorkflow } from '../harness/WorkflowHarness';
 import { sign, useMonitorLoop } from '../harness/monitorLoop';
-import { INBOUND_TEXT, MARKETING_RESUME, USER_CHANGED_NUMBER } from '../fixtures/metaWebhooks';
+import {
+	INBOUND_TEXT,
+	INBOUND_USERNAME_ONLY,
+	MARKETING_RESUME,
+	STATUS_SENT_TO_PHONE_WITH_BSUID,
+	USER_CHANGED_NUMBER,
+} from '../fixtures/metaWebhooks';
 import { metaJson } from '../sandbox/server.ts';
 
 const monitorLoop = useMonitorLoop();
@@ -96,7 +102,11 @@ describe('one person, one contact across national wa_id forms', () => {
 function numberChanged(from: string, to: string) {
 	const body = structuredClone(USER_CHANGED_NUMBER) as { entry: Array<{ changes: Array<{ value: IDataObject }> }> };
 	const message = (body.entry[0].changes[0].value.messages as IDataObject[])[0];
-	Object.assign(message, { from, id: `wamid.identity.${++messageSeq}`, timestamp: String(Math.floor(Date.now() / 1000)) });
+	Object.assign(message, {
+		from,
+		id: `wamid.identity.${++messageSeq}`,
+		timestamp: String(Math.floor(Date.now() / 1000)),
+	});
 	Object.assign(message.system as IDataObject, { wa_id: to, body: `User A changed from ${from} to ${to}` });
 	return body;
 }
@@ -122,6 +132,78 @@ describe('changed numbers', () => {
 		expect(await marketingConsent(oldNumber)).toMatchObject({ allowed: true });
 		await post(numberChanged(oldNumber.slice(1), newNumber.slice(1)));
 		expect(await marketingConsent(oldNumber)).toMatchObject({ allowed: false, reason: 'NUMBER_CHANGED' });
+	});
+});
+
+type Envelope = { entry: Array<{ changes: Array<{ value: IDataObject }> }> };
+const now = () => String(Math.floor(Date.now() / 1000));
+
+/** whatsapp-api-js's username-only message (no number), from this BSUID. */
+function usernameText(bsuid: string, text: string) {
+	const body = structuredClone(INBOUND_USERNAME_ONLY) as unknown as Envelope;
+	const value = body.entry[0].changes[0].value;
+	Object.assign((value.messages as IDataObject[])[0], {
+		id: `wamid.identity.${++messageSeq}`,
+		timestamp: now(),
+		from_user_id: bsuid,
+		text: { body: text },
+	});
+	(value.contacts as IDataObject[])[0].user_id = bsuid;
+	return body;
+}
+
+/** whatsapp-api-js's 2026 status of a message sent to a number: `contacts` pairs it with a BSUID. */
+function statusPairing(waId: string, bsuid: string) {
+	const body = structuredClone(STATUS_SENT_TO_PHONE_WITH_BSUID) as unknown as Envelope;
+	const value = body.entry[0].changes[0].value;
+	Object.assign((value.statuses as IDataObject[])[0], {
+		id: `wamid.identity.${++messageSeq}`,
+		timestamp: now(),
+		recipient_id: waId,
+	});
+	Object.assign((value.contacts as IDataObject[])[0], { wa_id: waId, user_id: bsuid, parent_user_id: undefined });
+	return body;
+}
+
+const stateOf = async (identifier: string) => {
+	const store = await openStore({ kind: 'sqlite' });
+	const [key] = await store.identities.resolve([store.contactKey(identifier)]);
+	return (await store.ledger.contactStates([key])).get(key)!;
+};
+
+describe('business-scoped user IDs (usernames)', () => {
+	test('two username users who withhold their numbers never share a contact: each STOP stays with its sender', async () => {
+		const [first, second] = ['US.13491208655302740001', 'US.13491208655302740002'];
+		const execution = await post(usernameText(first, 'STOP'));
+		expect(execution![2][0].json).toMatchObject({
+			kind: 'opt_out',
+			from: first,
+			userId: first,
+			username: '@testusername',
+		});
+		expect(execution![2][0].json).not.toHaveProperty('recorded');
+		expect((await stateOf(first)).consent.all).toMatchObject({ action: 'opt_out', source: 'whatsapp-keyword' });
+		expect(await stateOf(second)).toEqual({ consent: {}, suppressions: [] });
+		await post(usernameText(second, 'START'));
+		expect((await stateOf(first)).consent.all).toMatchObject({ action: 'opt_out' });
+	});
+
+	test('a STOP by BSUID only blocks the number Meta paired that BSUID with, and only that number', async () => {
+		const bsuid = 'US.13491208655302740003';
+		await post(statusPairing('16315559003', bsuid));
+		expect(await marketingConsent('+16315559003')).toMatchObject({ allowed: true });
+		await post(usernameText(bsuid, 'STOP'));
+		expect(await marketingConsent('+16315559003')).toMatchObject({ allowed: false, reason: 'OPTED_OUT' });
+		expect(await marketingConsent('+16315559004')).toMatchObject({ allowed: true });
+	});
+
+	test('a STOP by BSUID that arrived before Meta paired the BSUID with a number follows to the number', async () => {
+		const bsuid = 'BR.1502576394650005';
+		await post(usernameText(bsuid, 'STOP'));
+		expect(await marketingConsent('+5531996880005')).toMatchObject({ allowed: true });
+		// Brazil's older 12-digit wa_id, too: the pairing reaches the number the CRM holds.
+		await post(statusPairing('553196880005', bsuid));
+		expect(await marketingConsent('+5531996880005')).toMatchObject({ allowed: false, reason: 'OPTED_OUT' });
 	});
 });
 

@@ -164,7 +164,15 @@ describe('WhatsApp Delivery Monitor trigger', () => {
 		expect(states.get(s.contactKey(absent))!.undeliverableAt).toBeGreaterThan(0);
 		// The hold is what the cap reads: the held contact is refused for about 24 h.
 		const [decision] = await s.caps.reserve(
-			[{ contactKey: s.contactKey(held), category: 'marketing', phoneNumberId: 'any', reservationTtlMs: 1_000, dryRun: true }],
+			[
+				{
+					contactKey: s.contactKey(held),
+					category: 'marketing',
+					phoneNumberId: 'any',
+					reservationTtlMs: 1_000,
+					dryRun: true,
+				},
+			],
 			Date.now(),
 		);
 		expect(decision).toEqual({ allowed: false, reason: 'META_HOLD', nextAllowedAt: expect.any(Number) });

@@ -8,7 +8,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-import { SqliteStore } from '../../nodes/store/SqliteStore';
+import { SQLITE_SCHEMA_VERSION, SqliteStore } from '../../nodes/store/SqliteStore';
 
 const fileIn = () => path.join(mkdtempSync(path.join(tmpdir(), 'wac-key-')), 'store.sqlite');
 const bytesOf = (file: string) =>
@@ -51,13 +51,47 @@ describe('the embedded store’s contact-key secret', () => {
 		expect(readFileSync(`${file}.key`, 'utf8').trim()).toBe(secret);
 		for (const bytes of bytesOf(file)) expect(bytes.includes(Buffer.from(secret))).toBe(false);
 		const check = new DatabaseSync(file);
-		expect(check.prepare('PRAGMA user_version').get()).toEqual({ user_version: 2 });
+		expect(check.prepare('PRAGMA user_version').get()).toEqual({ user_version: SQLITE_SCHEMA_VERSION });
 		check.close();
 	});
 
 	test('a migrated store whose key file is lost is refused, never given a new key', async () => {
 		const file = fileIn();
 		await SqliteStore.open(file).close();
+		rmSync(`${file}.key`);
+		expect(() => SqliteStore.open(file)).toThrow(`The contact-key file ${file}.key is missing`);
+	});
+
+	test('a version-2 store (before BSUID aliases) opens as version 3 with its keys and data, and takes aliases', async () => {
+		const file = fileIn();
+		const before = SqliteStore.open(file);
+		const number = before.contactKey('+16315551181');
+		await before.ledger.recordConsent([
+			{ contactKey: number, action: 'opt_out', categories: ['marketing'], at: Date.now(), source: 'email' },
+		]);
+		await before.close();
+		const db = new DatabaseSync(file);
+		db.exec('DROP TABLE contact_aliases; PRAGMA user_version = 2');
+		db.close();
+
+		const store = SqliteStore.open(file);
+		expect(store.contactKey('+16315551181')).toBe(number);
+		expect(await store.ledger.consentHistory(number)).toHaveLength(1);
+		const bsuid = store.contactKey('US.13491208655302741918');
+		expect(await store.identities.link(bsuid, number, Date.now())).toBe(true);
+		expect(await store.identities.resolve([bsuid])).toEqual([number]);
+		await store.close();
+		const check = new DatabaseSync(file);
+		expect(check.prepare('PRAGMA user_version').get()).toEqual({ user_version: 3 });
+		check.close();
+	});
+
+	test('a version-2 store whose key file is lost is refused by the migration too', async () => {
+		const file = fileIn();
+		await SqliteStore.open(file).close();
+		const db = new DatabaseSync(file);
+		db.exec('DROP TABLE contact_aliases; PRAGMA user_version = 2');
+		db.close();
 		rmSync(`${file}.key`);
 		expect(() => SqliteStore.open(file)).toThrow(`The contact-key file ${file}.key is missing`);
 	});

@@ -6,6 +6,7 @@ import path from 'node:path';
 import Redis from 'ioredis';
 
 import { DAY_MS, HOUR_MS } from '../../nodes/core/time';
+import { OPT_OUT_SUPPRESSION } from '../../nodes/core/types';
 import { RedisStore } from '../../nodes/store/RedisStore';
 import { SqliteStore } from '../../nodes/store/SqliteStore';
 import type { CapRequest, PauseState } from '../../nodes/core/types';
@@ -96,6 +97,71 @@ describe.each(backends)('compliance store: $name', (backend) => {
 			const other = await backend.open();
 			expect(other.contactKey('+33612345678')).not.toBe(key);
 			await other.close();
+		});
+	});
+
+	describe('contact identities (BSUIDs)', () => {
+		// Identifiers from whatsapp-api-js's test/payloads.test.js (Meta's v25 payload shapes).
+		const BSUID = 'US.13491208655302741918';
+		const PARENT = 'US.ENT.506847293015824';
+
+		test('a BSUID keys apart from every number, even the one made of its digits', async () => {
+			expect(store.contactKey(BSUID)).toMatch(/^[0-9a-f]{64}$/);
+			expect(store.contactKey(BSUID)).not.toBe(store.contactKey('+13491208655302741918'));
+			expect(store.contactKey(BSUID)).not.toBe(store.contactKey(PARENT));
+		});
+
+		test('an alias resolves to the contact it was first linked to; unknown keys resolve to themselves', async () => {
+			const number = store.contactKey('+16315551181');
+			const bsuid = store.contactKey(BSUID);
+			const other = store.contactKey('+16315550000');
+			expect(await store.identities.resolve([bsuid, number])).toEqual([bsuid, number]);
+			expect(await store.identities.link(bsuid, number, T0)).toBe(true);
+			expect(await store.identities.link(bsuid, number, T0 + 1)).toBe(false);
+			expect(await store.identities.link(bsuid, other, T0 + 2)).toBe(false);
+			expect(await store.identities.link(number, number, T0)).toBe(false);
+			expect(await store.identities.resolve([bsuid, number, other])).toEqual([number, number, other]);
+		});
+
+		test('what was recorded under the BSUID before Meta paired it with the number follows the person', async () => {
+			const number = store.contactKey('+16315551181');
+			const bsuid = store.contactKey(BSUID);
+			await store.ledger.recordConsent([
+				{ contactKey: number, action: 'opt_in', categories: ['marketing'], at: T0, source: 'web-form' },
+			]);
+			// A username user's STOP, known only by BSUID; and a 131049 hold.
+			await store.ledger.recordConsent([
+				{ contactKey: bsuid, action: 'opt_out', categories: ['all'], at: T0 + DAY_MS, source: 'whatsapp-keyword' },
+			]);
+			await store.facts.holdContact(bsuid, T0 + 2 * DAY_MS);
+			expect((await store.ledger.contactStates([number])).get(number)!.suppressions).toEqual([]);
+
+			expect(await store.identities.link(bsuid, number, T0 + DAY_MS + 1)).toBe(true);
+			const state = (await store.ledger.contactStates([number])).get(number)!;
+			expect(state.suppressions).toContainEqual(
+				expect.objectContaining({ category: 'marketing', reason: OPT_OUT_SUPPRESSION, at: T0 + DAY_MS }),
+			);
+			expect(state.consent.marketing).toMatchObject({ action: 'opt_out', source: 'whatsapp-keyword' });
+			expect(state.holdUntil).toBe(T0 + 2 * DAY_MS);
+			expect((await store.ledger.consentHistory(number)).map((e) => [e.action, e.category])).toEqual([
+				['opt_in', 'marketing'],
+				['opt_out', 'all'],
+			]);
+			// Linking again copies nothing twice.
+			await store.identities.link(bsuid, number, T0 + DAY_MS + 2);
+			expect(await store.ledger.consentHistory(number)).toHaveLength(2);
+		});
+
+		test('holds no plain BSUID after links and ledger writes', async () => {
+			const bsuid = store.contactKey(BSUID);
+			const parent = store.contactKey(PARENT);
+			await store.ledger.recordConsent([
+				{ contactKey: bsuid, action: 'opt_out', categories: ['all'], at: T0, source: 'whatsapp-keyword' },
+			]);
+			await store.identities.link(parent, bsuid, T0);
+			const raw = await backend.rawContent(store);
+			for (const id of [BSUID, PARENT, '13491208655302741918', '506847293015824']) expect(raw).not.toContain(id);
+			expect(raw).toContain(bsuid);
 		});
 	});
 

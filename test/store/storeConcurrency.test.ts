@@ -137,7 +137,7 @@ describe('embedded store durability and bad files', () => {
 		db.exec('PRAGMA user_version = 99; CREATE TABLE future (x)');
 		db.close();
 		expect(() => SqliteStore.open(file)).toThrow(
-			/written by a newer version .* \(schema 99, this version reads up to 2\)\. Update the package; the file was not changed\./,
+			/written by a newer version .* \(schema 99, this version reads up to 3\)\. Update the package; the file was not changed\./,
 		);
 		const check = new DatabaseSync(file);
 		expect(check.prepare('PRAGMA user_version').get()).toEqual({ user_version: 99 });

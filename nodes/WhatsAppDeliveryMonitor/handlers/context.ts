@@ -1,4 +1,5 @@
 import type { CounterDeltas } from '../../core/campaignCounters';
+import { aliasIdentifiers, primaryIdentifier, type PersonIdentifiers } from '../../core/contactIdentity';
 import { WEBHOOK_DEDUPE_TTL_MS } from '../../core/retention';
 import type { ComplianceStore } from '../../store/types';
 
@@ -67,11 +68,23 @@ export const iso = (ms: number) => new Date(ms).toISOString();
 export const e164 = (waId: string) => `+${waId.replace(/\D/g, '')}`;
 
 /**
- * The store key of the person a wa_id names, or undefined when the update carries no usable number:
- * such an update is never written against a made-up contact (it is still emitted).
+ * The store key of the person an update names, or undefined when it carries no usable identifier: such
+ * an update is never written against a made-up contact (it is still emitted). The number when Meta gave
+ * one, with the BSUIDs it came with linked to it (what was recorded under them follows); else the
+ * BSUID, resolved to the number Meta paired it with earlier, if any.
  */
-export function contactKeyOf(store: ComplianceStore, waId: unknown): string | undefined {
-	if (typeof waId !== 'string' && typeof waId !== 'number') return undefined;
-	// The store's key canonicalises the number itself; here only "is there a number at all".
-	return /\d/.test(String(waId)) ? store.contactKey(String(waId)) : undefined;
+export async function personKey(
+	{ store }: Pick<DeliveryContext, 'store'>,
+	ids: PersonIdentifiers,
+	at: number,
+): Promise<string | undefined> {
+	const primary = primaryIdentifier(ids);
+	if (!primary) return undefined;
+	const [key] = ids.waId ? [store.contactKey(primary)] : await store.identities.resolve([store.contactKey(primary)]);
+	for (const alias of aliasIdentifiers(ids)) await store.identities.link(store.contactKey(alias), key, at);
+	return key;
 }
+
+/** How an emitted item names the person: the number, else the BSUID. */
+export const personLabel = (ids: PersonIdentifiers): string | null =>
+	ids.waId ? e164(ids.waId) : (ids.userId ?? ids.parentUserId ?? null);

@@ -2,7 +2,7 @@
 import { matchesKeyword } from '../../core/keywords';
 import { MESSAGE_CATEGORIES } from '../../core/types';
 import { dedupeKeys, type InboundEvent } from '../../core/webhooks';
-import { contactKeyOf, e164, iso, type DeliveryContext } from './context';
+import { e164, iso, personKey, personLabel, type DeliveryContext } from './context';
 import { carryOverNumberChange } from './numberChanges';
 
 const COLLECTED_BY = 'WhatsApp Delivery Monitor';
@@ -13,17 +13,26 @@ export async function handleInbound(context: DeliveryContext, messages: InboundE
 	const fresh = await dedupe.isNew(messages.map((m) => dedupeKeys.inbound(m.messageId)));
 	for (const [index, message] of messages.entries()) {
 		if (!fresh[index]) continue;
-		const contactKey = contactKeyOf(store, message.from);
+		const sender = { waId: message.from, userId: message.fromUserId, parentUserId: message.fromParentUserId };
+		const contactKey = await personKey(context, sender, message.timestamp);
 		if (contactKey) await store.facts.recordInteraction(contactKey, message.timestamp);
-		const newKey = message.changedTo ? contactKeyOf(store, message.changedTo) : undefined;
+		// A new number comes with a new BSUID (Meta: "If a user changes a phone number, a new BSUID is
+		// generated"); `user_changed_user_id` gives a new BSUID for the same person.
+		const newKey = message.changedTo
+			? await personKey(context, { waId: message.changedTo, userId: message.changedToUserId }, message.timestamp)
+			: undefined;
 		const carried =
 			contactKey && newKey ? await carryOverNumberChange(context, contactKey, newKey, message.timestamp) : undefined;
+		if (!message.changedTo && message.changedToUserId && contactKey)
+			await store.identities.link(store.contactKey(message.changedToUserId), contactKey, message.timestamp);
 		const keywordOut =
 			matchesKeyword(message.text, options.optOutKeywords) ||
 			matchesKeyword(message.buttonText, options.optOutKeywords);
 		const payloadOut = message.buttonPayload !== undefined && options.optOutPayloads.includes(message.buttonPayload);
 		const base = {
-			from: contactKey ? e164(message.from) : null,
+			from: contactKey ? personLabel(sender) : null,
+			userId: message.fromUserId ?? null,
+			username: message.username ?? null,
 			// No usable sender: emitted, but nothing is recorded against a made-up contact.
 			...(contactKey ? {} : { recorded: false, reason: 'NO_IDENTIFIER' }),
 			messageId: message.messageId,

@@ -1,18 +1,17 @@
 /** Marketing preferences set inside WhatsApp (`user_preferences`): stop and resume. */
 import { dedupeKeys, type PreferenceEvent } from '../../core/webhooks';
-import { contactKeyOf, e164, iso, type DeliveryContext } from './context';
+import { iso, personKey, personLabel, type DeliveryContext } from './context';
 
 const COLLECTED_BY = 'WhatsApp Delivery Monitor';
 
-export async function handlePreferences(
-	{ store, options, out, dedupe }: DeliveryContext,
-	preferences: PreferenceEvent[],
-) {
+export async function handlePreferences(context: DeliveryContext, preferences: PreferenceEvent[]) {
+	const { store, options, out, dedupe } = context;
 	for (const preference of preferences) {
 		if (!preference.category.startsWith('marketing')) continue;
-		const contactKey = contactKeyOf(store, preference.waId);
+		const person = { waId: preference.waId, userId: preference.userId };
+		const contactKey = await personKey(context, person, preference.timestamp);
 		if (!contactKey) {
-			// No usable wa_id: emitted, never recorded against a made-up contact.
+			// No usable identifier: emitted, never recorded against a made-up contact.
 			out.optOut.push({
 				kind: preference.value === 'stop' ? 'opt_out' : 'resume',
 				source: 'whatsapp-preferences',
@@ -48,7 +47,7 @@ export async function handlePreferences(
 			categories: ['marketing'],
 			source: 'whatsapp-preferences',
 			consentRestored: preference.value === 'resume' ? options.resumeRestoresConsent : undefined,
-			from: e164(preference.waId),
+			from: personLabel(person),
 			at: iso(preference.timestamp),
 		});
 	}

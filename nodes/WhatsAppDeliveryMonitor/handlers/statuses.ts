@@ -1,7 +1,7 @@
 /** Message statuses: the send log, the campaign's counters and the contact's facts. */
 import { classifyMetaError } from '../../core/metaErrors';
 import { dedupeKeys, isFinalStatus, type StatusEvent } from '../../core/webhooks';
-import { contactKeyOf, e164, iso, type DeliveryContext } from './context';
+import { iso, personKey, personLabel, type DeliveryContext } from './context';
 
 export async function handleStatuses(
 	{ store, counters, out, dedupe }: DeliveryContext,
@@ -12,7 +12,12 @@ export async function handleStatuses(
 	const fresh = await dedupe.isNew(statuses.map((s) => dedupeKeys.status(s.messageId, s.status)));
 	for (const [index, status] of statuses.entries()) {
 		if (!fresh[index]) continue;
-		const contactKey = contactKeyOf(store, status.recipientWaId);
+		const recipient = {
+			waId: status.recipientWaId,
+			userId: status.recipientUserId,
+			parentUserId: status.recipientParentUserId,
+		};
+		const contactKey = await personKey({ store }, recipient, status.timestamp);
 		const by = { variant: status.variant, at: status.timestamp };
 		// Meta accepted this message: whatever the sender recorded (it may have died before it could),
 		// the campaign must never send it again.
@@ -40,7 +45,8 @@ export async function handleStatuses(
 			messageId: status.messageId,
 			status: status.status,
 			at: iso(status.timestamp),
-			recipient: e164(status.recipientWaId),
+			recipient: personLabel(recipient),
+			recipientUserId: status.recipientUserId ?? null,
 			campaignId: status.campaignId ?? null,
 			variant: status.variant ?? null,
 			errors: status.errors.map((e) => ({ ...e, meaning: classifyMetaError(e.code).meaning })),

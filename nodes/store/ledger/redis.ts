@@ -25,7 +25,7 @@ const CHUNK = 1000;
 const FACT = { undeliverable: 'u', hold: 'h', interaction: 'i' } as const;
 
 /** A newer suppression replaces an older one (as ../sqlite.ts's upsert). */
-const SET_SUPPRESSION = `
+export const SET_SUPPRESSION = `
 local function setSuppression(sp, category, reason, at)
 	local current = redis.call('HGET', sp, category)
 	if not current or at >= cjson.decode(current).at then

@@ -27,7 +27,7 @@ import { BACKSTOP_AUTOCHECKPOINT_PAGES, startWalCheckpointer, type WalCheckpoint
  * 1: the tables below. 2: the contact-key secret moved out of the file into a key file beside it (an
  * older package would otherwise create a new secret in the file and key everyone differently).
  */
-export const SQLITE_SCHEMA_VERSION = 2;
+export const SQLITE_SCHEMA_VERSION = 3;
 
 /*
  * Schema version 1, as every existing store file has it: a migration to version 2 adds to this, never
@@ -84,6 +84,11 @@ CREATE TABLE IF NOT EXISTS pauses (
 CREATE TABLE IF NOT EXISTS throughput (phone TEXT PRIMARY KEY, tat REAL NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS webhook_seen (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS webhook_seen_expiry ON webhook_seen (expires_at);
+`;
+
+/** Version 3: aliases (a BSUID's key → the contact it names). */
+const SCHEMA_V3 = `
+CREATE TABLE IF NOT EXISTS contact_aliases (alias TEXT PRIMARY KEY, contact TEXT NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;
 `;
 
 /** The n8n user folder's store file: `<N8N_USER_FOLDER or ~>/.n8n/whatsapp-compliance.sqlite`. */
@@ -202,11 +207,13 @@ export class SqliteDatabase {
 				db.exec('BEGIN IMMEDIATE');
 				try {
 					db.exec(SCHEMA_V1);
+					db.exec(SCHEMA_V3);
 					// Version 1 kept the secret in the file: move it to the key file, and overwrite it in the
 					// database's pages as it is deleted (secure_delete), so a copy of the file no longer holds it.
 					const old = db.prepare('SELECT value FROM meta WHERE key = ?').get('contact_key_secret') as
 						{ value: string } | undefined;
-					secret = keyFileSecret(file, old ? Buffer.from(old.value, 'hex') : undefined);
+					// From version 2 on the key file must already exist.
+					secret = keyFileSecret(file, old ? Buffer.from(old.value, 'hex') : undefined, version >= 2);
 					db.exec('PRAGMA secure_delete = ON');
 					db.prepare('DELETE FROM meta WHERE key = ?').run('contact_key_secret');
 					db.exec(`PRAGMA user_version = ${SQLITE_SCHEMA_VERSION}`);
