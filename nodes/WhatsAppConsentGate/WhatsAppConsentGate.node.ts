@@ -50,7 +50,7 @@ export class WhatsAppConsentGate implements INodeType {
 		const operation = this.getNodeParameter('operation', 0) as string;
 		const store = await getComplianceStore(this);
 		const items = this.getInputData();
-		const contacts = readContacts(this, items, store);
+		const contacts = await readContacts(this, items, store);
 		switch (operation) {
 			case 'check':
 				return await check(this, items, store, contacts);

@@ -72,7 +72,7 @@ export class WhatsAppFrequencyCap implements INodeType {
 		const categoryIsPerItem = String(node.parameters.category ?? '').startsWith('=');
 		const fixedCategory = this.getNodeParameter('category', 0, 'marketing') as MessageCategory;
 
-		const contacts = readContacts(this, items, store);
+		const contacts = await readContacts(this, items, store);
 		const now = Date.now();
 		const results: IDataObject[] = new Array(items.length);
 		const pending: Array<{ itemIndex: number; request: CapRequest }> = [];

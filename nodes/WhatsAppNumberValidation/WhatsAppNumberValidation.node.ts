@@ -8,7 +8,8 @@ import {
 } from 'n8n-workflow';
 
 import { isRecentlyUndeliverable, UNDELIVERABLE_WINDOW_DAYS } from '../core/consent';
-import { checkPhoneNumber, NUMBER_TYPES, toCountryCode, type NumberCheck, type NumberType } from '../core/phoneNumbers';
+import { checkRecipient, type RecipientCheck } from '../core/contactIdentity';
+import { NUMBER_TYPES, toCountryCode, type NumberType } from '../core/phoneNumbers';
 import { judgeShare, type GuardAction } from '../core/runGuards';
 import { DAY_MS } from '../core/time';
 import { readItemValue } from '../shared/itemValues';
@@ -62,7 +63,7 @@ export class WhatsAppNumberValidation implements INodeType {
 				default: '={{ $json.phone }}',
 				required: true,
 				description:
-					'The number as the CRM or sheet has it: spaces, brackets, 00 prefixes and national formats are fine',
+					'The number as the CRM or sheet has it: spaces, brackets, 00 prefixes and national formats are fine. A business-scoped user ID (BSUID, e.g. US.13491208655302741918) of a person who withholds their number is valid too.',
 			},
 			{
 				displayName: 'Default Country',
@@ -88,7 +89,7 @@ export class WhatsAppNumberValidation implements INodeType {
 				default: 'whatsapp',
 				required: true,
 				description:
-					'The field added to each item: { e164, waId, country, nationalNumber, type, valid } or { valid: false, reason, input }',
+					'The field added to each item: { valid, identifierType: "phone", recipient, e164, waId, country, nationalNumber, type }, { valid, identifierType: "bsuid", recipient, bsuid, parent, country } or { valid: false, reason, input }',
 			},
 			{
 				displayName: 'Exclude Numbers Known to Be Undeliverable',
@@ -200,32 +201,33 @@ export class WhatsAppNumberValidation implements INodeType {
 		const inputs: unknown[] = new Array(items.length);
 		const firstSeen = new Map<string, number>();
 		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
-			let check: NumberCheck;
+			let check: RecipientCheck;
 			const phone = () => readItemValue(this, 'phone', itemIndex, items[itemIndex]);
 			try {
 				const country = countryIsPerItem
 					? toCountryCode(readItemValue(this, 'defaultCountry', itemIndex, items[itemIndex]))
 					: fixedCountry;
 				inputs[itemIndex] = phone();
-				check = checkPhoneNumber(inputs[itemIndex], country, allowedTypes);
+				check = checkRecipient(inputs[itemIndex], country, allowedTypes);
 			} catch (error) {
 				if (!this.continueOnFail()) throw new NodeOperationError(node, error as Error, { itemIndex });
 				results[itemIndex] = { valid: false, reason: 'ERROR', error: (error as Error).message };
 				continue;
 			}
 			if (check.valid && !options.keepDuplicates) {
-				const earlier = firstSeen.get(check.e164);
+				const earlier = firstSeen.get(check.recipient);
 				if (earlier !== undefined) {
 					results[itemIndex] = {
 						valid: false,
 						reason: 'DUPLICATE',
 						input: String(inputs[itemIndex] ?? ''),
-						e164: check.e164,
+						recipient: check.recipient,
+						...(check.identifierType === 'phone' ? { e164: check.e164 } : {}),
 						duplicateOfItem: earlier,
 					};
 					continue;
 				}
-				firstSeen.set(check.e164, itemIndex);
+				firstSeen.set(check.recipient, itemIndex);
 			}
 			results[itemIndex] = check as unknown as IDataObject;
 		}
@@ -283,20 +285,23 @@ async function excludeUndeliverable(
 	const candidates = results.flatMap((result, index) => (result.valid ? [index] : []));
 	if (!candidates.length) return;
 	const store = await getComplianceStore(context);
-	const keys = candidates.map((index) => store.contactKey(results[index].e164 as string));
+	const keys = await store.identities.resolve(
+		candidates.map((index) => store.contactKey(results[index].recipient as string)),
+	);
 	const states = await store.ledger.contactStates(keys);
 	const now = Date.now();
 	candidates.forEach((index, i) => {
 		const state = states.get(keys[i]);
 		if (isRecentlyUndeliverable(state, withinMs, now)) {
 			const undeliverableAt = state!.undeliverableAt!;
-			const { e164 } = results[index];
+			const { e164, recipient } = results[index];
 			const input = typeof inputs[index] === 'string' ? inputs[index] : String(inputs[index]);
 			results[index] = {
 				valid: false,
 				reason: 'NOT_ON_WHATSAPP',
 				input,
-				e164,
+				recipient,
+				...(e164 ? { e164 } : {}),
 				undeliverableSince: new Date(undeliverableAt).toISOString(),
 			};
 		}

@@ -157,7 +157,7 @@ export class WhatsAppTemplateSend implements INodeType {
 			(this.getNodeParameter('campaignId', 0, '') as string).trim() ||
 			`${this.getWorkflow().id ?? 'workflow'}:${templateA.name}`
 		).slice(0, 200);
-		const contacts = readContacts(this, items, store, 'recipient');
+		const contacts = await readContacts(this, items, store, 'recipient');
 		const marketing = templateA.category.toUpperCase() === 'MARKETING';
 		const suppressed = new Set<string>();
 		/** Contacts Meta asked not to send marketing to yet (131049), with the time the hold ends. */
@@ -247,7 +247,7 @@ export class WhatsAppTemplateSend implements INodeType {
 			sends.push({
 				itemIndex,
 				contactKey: contact.key,
-				to: contact.e164,
+				to: contact.recipient,
 				variant,
 				template: { name: template.name, language: template.language },
 				components,

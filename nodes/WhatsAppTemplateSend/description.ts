@@ -39,9 +39,10 @@ export const templateSendProperties: INodeProperties[] = [
 		displayName: 'Recipient',
 		name: 'recipient',
 		type: 'string',
-		default: '={{ $json.whatsapp.e164 }}',
+		default: '={{ $json.whatsapp.recipient ?? $json.whatsapp.e164 }}',
 		required: true,
-		description: 'The number to message; by default the E.164 number the WhatsApp Number Validation node added',
+		description:
+			'The number to message, or the person’s business-scoped user ID (BSUID, e.g. US.13491208655302741918) when they withhold their number; by default what the WhatsApp Number Validation node added',
 	},
 	{
 		displayName: 'Variables Input',

@@ -18,6 +18,10 @@
  * exactly as Meta sent it (case matters) and is never mistaken for a number.
  */
 
+import type { CountryCode } from 'libphonenumber-js/max';
+
+import { checkPhoneNumber, type InvalidNumber, type NumberType, type ValidNumber } from './phoneNumbers';
+
 /** A BSUID or parent BSUID as Meta writes it. */
 const BSUID = /^([A-Z]{2})\.(ENT\.)?[A-Za-z0-9]{1,128}$/;
 
@@ -73,4 +77,45 @@ export function canonicalNumber(numberOrWaId: string): string | undefined {
 	// Argentina: 54 + 10 digits not starting with 9 → 549 + 10 digits.
 	if (/^54[1-8]\d{9}$/.test(digits)) return `+549${digits.slice(2)}`;
 	return `+${digits}`;
+}
+
+/** A recipient given as a BSUID (a username user who withheld their number, or a CRM that stores BSUIDs). */
+export interface BsuidRecipient {
+	valid: true;
+	identifierType: 'bsuid';
+	/** What Template Send addresses: Meta's `recipient` field. */
+	recipient: string;
+	bsuid: string;
+	/** A parent BSUID (`XX.ENT.…`), shared by the portfolios of one managed business. */
+	parent: boolean;
+	/** The BSUID's country prefix (quiet hours use it when the item gives no time zone). */
+	country?: string;
+}
+
+/** A number, with the identifier Template Send addresses (its E.164 form). */
+export type NumberRecipient = ValidNumber & { identifierType: 'phone'; recipient: string };
+
+export type RecipientCheck = NumberRecipient | BsuidRecipient | InvalidNumber;
+
+/**
+ * A contact's identifier as the CRM gives it: a BSUID (kept exactly as Meta wrote it) or a phone
+ * number, checked as Number Validation checks numbers.
+ */
+export function checkRecipient(
+	input: unknown,
+	defaultCountry?: CountryCode,
+	allowedTypes?: ReadonlySet<NumberType> | readonly NumberType[],
+): RecipientCheck {
+	const text = typeof input === 'string' ? input.trim() : undefined;
+	if (text && isBsuid(text))
+		return {
+			valid: true,
+			identifierType: 'bsuid',
+			recipient: text,
+			bsuid: text,
+			parent: /^[A-Z]{2}\.ENT\./.test(text),
+			country: bsuidCountry(text),
+		};
+	const number = checkPhoneNumber(input, defaultCountry, allowedTypes);
+	return number.valid ? { ...number, identifierType: 'phone', recipient: number.e164 } : number;
 }

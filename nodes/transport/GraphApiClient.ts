@@ -2,6 +2,7 @@ import axios, { AxiosError, type AxiosInstance, type AxiosResponse } from 'axios
 import http from 'node:http';
 import https from 'node:https';
 
+import { isBsuid } from '../core/contactIdentity';
 import { classifyMetaError, type ErrorClass, type MetaErrorRule } from '../core/metaErrors';
 
 /** What the transport needs from the `whatsAppCloudApi` credential. */
@@ -158,7 +159,10 @@ export interface TemplateComponent {
 }
 
 export interface TemplateMessage {
-	/** E.164 with the leading `+`: without it Meta prepends the business's own country code. */
+	/**
+	 * E.164 with the leading `+` (without it Meta prepends the business's own country code), or a BSUID
+	 * or parent BSUID, which Meta takes in `recipient` instead of `to`.
+	 */
 	to: string;
 	name: string;
 	languageCode: string;
@@ -213,7 +217,7 @@ export function buildTemplateBody(message: TemplateMessage): Record<string, unkn
 	const body: Record<string, unknown> = {
 		messaging_product: 'whatsapp',
 		recipient_type: 'individual',
-		to: message.to,
+		...(isBsuid(message.to) ? { recipient: message.to } : { to: message.to }),
 		type: 'template',
 		template,
 	};

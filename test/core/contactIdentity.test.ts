@@ -2,6 +2,7 @@ import {
 	aliasIdentifiers,
 	bsuidCountry,
 	canonicalNumber,
+	checkRecipient,
 	identifierKeyMaterial,
 	isBsuid,
 	primaryIdentifier,
@@ -82,5 +83,25 @@ describe('identifiers: BSUIDs, parent BSUIDs and numbers are told apart', () => 
 	])('%s', (_, ids, primary, aliases) => {
 		expect(primaryIdentifier(ids)).toBe(primary);
 		expect(aliasIdentifiers(ids)).toEqual(aliases);
+	});
+});
+
+describe('checkRecipient: what a CRM row may name a contact by', () => {
+	test.each([
+		[
+			'a BSUID',
+			'US.13491208655302741918',
+			{ valid: true, identifierType: 'bsuid', recipient: 'US.13491208655302741918', parent: false, country: 'US' },
+		],
+		['a parent BSUID', 'US.ENT.506847293015824', { valid: true, identifierType: 'bsuid', parent: true }],
+		[
+			'a French mobile, national form',
+			'06 12 34 56 78',
+			{ valid: true, identifierType: 'phone', recipient: '+33612345678', e164: '+33612345678' },
+		],
+		['a username is not an identifier', '@testusername', { valid: false, reason: 'NOT_A_NUMBER' }],
+		['nothing', '', { valid: false, reason: 'EMPTY' }],
+	])('%s', (_, input, expected) => {
+		expect(checkRecipient(input, 'FR')).toMatchObject(expected);
 	});
 });

@@ -7,6 +7,7 @@ import { createHmac } from 'node:crypto';
 
 import type { IDataObject } from 'n8n-workflow';
 
+import { isBsuid } from '../../nodes/core/contactIdentity';
 import { closeAllStores } from '../../nodes/store/openStore';
 import { runWorkflow } from './WorkflowHarness';
 import { startTriggerHost, startWebhookHost, type WebhookHost } from './webhookHost';
@@ -23,7 +24,7 @@ export interface MonitorLoop {
 	sandbox: CloudApiSandbox;
 	host: WebhookHost;
 	credentials: () => Record<string, unknown>;
-	/** Template Send to these recipients in a campaign; its three outputs. */
+	/** Template Send to these recipients (numbers or BSUIDs) in a campaign; its three outputs. */
 	sendCampaign: (
 		campaignId: string,
 		recipients: string[],
@@ -68,7 +69,8 @@ export async function startMonitorLoop(receiver = monitorReceiver()): Promise<Mo
 		credentials,
 		sendCampaign: async (campaignId, recipients, template = helloWorld) => {
 			const result = await runWorkflow('template-send.json', {
-				items: recipients.map((e164) => ({ whatsapp: { e164 } })),
+				// As Number Validation passes them: a number as `e164`, a BSUID as `recipient`.
+				items: recipients.map((id) => ({ whatsapp: isBsuid(id) ? { recipient: id } : { e164: id } })),
 				credentials: credentials(),
 				parameters: { 'Template Send': { ...template, campaignId, options: { rate: 500 } } },
 			});

@@ -207,6 +207,45 @@ describe('business-scoped user IDs (usernames)', () => {
 	});
 });
 
+describe('BSUID recipients end to end', () => {
+	test('a campaign to a username user’s BSUID is sent in `recipient`, its statuses are counted, and their STOP blocks the next campaign', async () => {
+		const { sandbox, sendCampaign } = monitorLoop();
+		const bsuid = 'US.13491208655302749001';
+		const [sent] = await sendCampaign('bsuid-first', [bsuid]);
+		expect(sent.map((i) => i.json.whatsappSend)).toEqual([expect.objectContaining({ status: 'sent' })]);
+		expect(sandbox.acceptedSends().find((r) => r.to === bsuid)?.body).toMatchObject({ recipient: bsuid });
+		await sandbox.flushWebhooks();
+		const store = await openStore({ kind: 'sqlite' });
+		expect(await store.campaigns.counters('bsuid-first')).toMatchObject({
+			sent: 1,
+			statusSent: 1,
+			delivered: 1,
+			read: 1,
+		});
+
+		// Their STOP, by BSUID only: Consent Gate blocks them, and only them.
+		expect(await marketingConsent(bsuid)).toMatchObject({ allowed: true });
+		sandbox.injectUsernameText(bsuid, 'STOP');
+		await sandbox.flushWebhooks();
+		expect(await marketingConsent(bsuid)).toMatchObject({ allowed: false, reason: 'OPTED_OUT' });
+		expect(await marketingConsent('US.13491208655302749002')).toMatchObject({ allowed: true });
+	});
+
+	test('a BSUID Meta paired with a number is the number’s contact: a campaign to either reaches the same person once', async () => {
+		const { sandbox, sendCampaign } = monitorLoop();
+		const [number, bsuid] = ['+16315559101', 'US.13491208655302749101'];
+		sandbox.setBsuid(number, bsuid);
+		await sendCampaign('bsuid-paired', [number]);
+		await sandbox.flushWebhooks();
+		const store = await openStore({ kind: 'sqlite' });
+		expect(await store.identities.resolve([store.contactKey(bsuid)])).toEqual([store.contactKey(number)]);
+		// The CRM now has the BSUID for the same person: the campaign already reached them.
+		const [sent, , notSent] = await sendCampaign('bsuid-paired', [bsuid]);
+		expect(sent).toEqual([]);
+		expect(notSent.map((i) => i.json.whatsappSend)).toEqual([expect.objectContaining({ reason: 'ALREADY_SENT' })]);
+	});
+});
+
 describe('never a made-up key', () => {
 	test('a STOP with no sender is emitted as not recorded, and nobody else is opted out', async () => {
 		const execution = await post(inboundText(undefined, 'STOP'));

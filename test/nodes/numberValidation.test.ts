@@ -64,6 +64,8 @@ describe('WhatsApp Number Validation node (workflow JSON through n8n-core)', () 
 						country: 'FR',
 						nationalNumber: '612345678',
 						type: 'MOBILE',
+						identifierType: 'phone',
+						recipient: '+33612345678',
 					},
 				},
 				pairedItem: { item: 0 },
@@ -88,10 +90,54 @@ describe('WhatsApp Number Validation node (workflow JSON through n8n-core)', () 
 		const [valid, invalid] = result.outputs(NODE);
 		expect(valid.map((i) => validation(i.json).e164)).toEqual(['+33612345678', '+33699999999']);
 		expect(invalid.map((i) => validation(i.json))).toEqual([
-			{ valid: false, reason: 'DUPLICATE', input: '06 12 34 56 78', e164: '+33612345678', duplicateOfItem: 0 },
-			{ valid: false, reason: 'DUPLICATE', input: '0033612345678', e164: '+33612345678', duplicateOfItem: 0 },
+			{
+				valid: false,
+				reason: 'DUPLICATE',
+				input: '06 12 34 56 78',
+				recipient: '+33612345678',
+				e164: '+33612345678',
+				duplicateOfItem: 0,
+			},
+			{
+				valid: false,
+				reason: 'DUPLICATE',
+				input: '0033612345678',
+				recipient: '+33612345678',
+				e164: '+33612345678',
+				duplicateOfItem: 0,
+			},
 		]);
 		expect(invalid.map((i) => i.pairedItem)).toEqual([{ item: 1 }, { item: 2 }]);
+	});
+
+	test('a business-scoped user ID is a valid recipient of its own type, passed through as Meta wrote it', async () => {
+		// BSUIDs as Meta's examples write them (whatsapp-api-js test/payloads.test.js; 360dialog's BSUID page).
+		const items = [
+			{ phone: 'US.13491208655302741918' },
+			{ phone: ' BR.1502576394655843 ' },
+			{ phone: 'US.ENT.506847293015824' },
+			{ phone: 'US.13491208655302741918' },
+			{ phone: 'us.13491208655302741918' },
+		];
+		const result = await runWorkflow(WORKFLOW, { items });
+		const [valid, invalid] = result.outputs(NODE);
+		expect(valid.map((i) => validation(i.json))).toEqual([
+			{
+				valid: true,
+				identifierType: 'bsuid',
+				recipient: 'US.13491208655302741918',
+				bsuid: 'US.13491208655302741918',
+				parent: false,
+				country: 'US',
+			},
+			expect.objectContaining({ identifierType: 'bsuid', recipient: 'BR.1502576394655843', country: 'BR' }),
+			expect.objectContaining({ identifierType: 'bsuid', recipient: 'US.ENT.506847293015824', parent: true }),
+		]);
+		expect(invalid.map((i) => validation(i.json))).toEqual([
+			expect.objectContaining({ reason: 'DUPLICATE', recipient: 'US.13491208655302741918', duplicateOfItem: 0 }),
+			// Lower-case is not Meta's form: read as a number, and not a valid one.
+			expect.objectContaining({ valid: false, reason: expect.not.stringMatching(/DUPLICATE/) }),
+		]);
 	});
 
 	test('"Keep Duplicates" lets repeated numbers through', async () => {

@@ -16,6 +16,7 @@ import {
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 
+import { isBsuid } from '../../nodes/core/contactIdentity';
 import { checkTemplateComponents, DEFAULT_TEMPLATES, type TemplateDefinition } from './templates.ts';
 
 export type { TemplateDefinition } from './templates.ts';
@@ -267,6 +268,8 @@ export class CloudApiSandbox {
 	private readonly outcomes = new Map<string, RecipientOutcome>();
 	private readonly faultQueue: Fault[] = [];
 	private readonly recipientFaults = new Map<string, Fault[]>();
+	/** Number digits → the BSUID Meta pairs with it in status webhooks. */
+	private readonly bsuids = new Map<string, string>();
 	private readonly throughputWindows = new Map<string, number[]>();
 	private readonly pairBuckets = new Map<string, { tokens: number; at: number }>();
 	private readonly timers = new Set<NodeJS.Timeout>();
@@ -336,12 +339,12 @@ export class CloudApiSandbox {
 
 	/** Script what happens to messages for a recipient (any format; matched on digits). */
 	setOutcome(recipient: string, outcome: RecipientOutcome) {
-		this.outcomes.set(digits(recipient), outcome);
+		this.outcomes.set(who(recipient), outcome);
 	}
 
 	/** Forgets a recipient's scripted outcome. */
 	clearOutcome(recipient: string) {
-		this.outcomes.delete(digits(recipient));
+		this.outcomes.delete(who(recipient));
 	}
 
 	/** Forgets every scripted recipient outcome: everyone is delivered again. */
@@ -356,9 +359,9 @@ export class CloudApiSandbox {
 
 	/** The next `count` sends to this recipient meet this fault. */
 	failRecipient(recipient: string, fault: Fault, count = 1) {
-		const list = this.recipientFaults.get(digits(recipient)) ?? [];
+		const list = this.recipientFaults.get(who(recipient)) ?? [];
 		for (let i = 0; i < count; i++) list.push(fault);
-		this.recipientFaults.set(digits(recipient), list);
+		this.recipientFaults.set(who(recipient), list);
 	}
 
 	setThroughput(perSecond: number, phoneNumberId = this.defaultPhoneNumberId) {
@@ -396,6 +399,25 @@ export class CloudApiSandbox {
 	}
 
 	// ---- webhooks ----
+
+	/** Meta knows this BSUID for the number: statuses of messages to it carry the pairing. */
+	setBsuid(number: string, bsuid: string) {
+		this.bsuids.set(digits(number), bsuid);
+	}
+
+	/** A text from a username user who withholds their number: only `from_user_id` (whatsapp-api-js's v25 shape). */
+	injectUsernameText(bsuid: string, text: string, username = '@sandboxuser') {
+		const wamid = this.nextMessageId();
+		this.queue({
+			phoneNumberId: this.defaultPhoneNumberId,
+			field: 'messages',
+			value: {
+				contacts: [{ profile: { name: 'Sandbox User', username }, user_id: bsuid }],
+				messages: [{ from_user_id: bsuid, id: wamid, timestamp: unixNow(), type: 'text', text: { body: text } }],
+			},
+		});
+		return wamid;
+	}
 
 	/** An inbound text message from a user, as Meta posts it. */
 	injectInboundText(from: string, text: string, profileName = 'Sandbox User') {
@@ -571,10 +593,13 @@ export class CloudApiSandbox {
 			return answer(400, metaError(100, '(#100) Invalid parameter', 'Request body is not valid JSON'));
 		}
 		if (this.recordBodies) record.body = body;
-		const to = typeof body.to === 'string' ? body.to : '';
+		// Since 2026 a BSUID (or parent BSUID) goes in `recipient` instead of `to` (whatsapp-api-js's
+		// sendMessage; Meta's business-scoped user IDs page).
+		const byBsuid = typeof body.recipient === 'string' && body.to === undefined;
+		const to = byBsuid ? String(body.recipient) : typeof body.to === 'string' ? body.to : '';
 		record.to = to;
 
-		const fault = this.recipientFaults.get(digits(to))?.shift() ?? this.faultQueue.shift();
+		const fault = this.recipientFaults.get(who(to))?.shift() ?? this.faultQueue.shift();
 		if (fault) {
 			this.counters.faults++;
 			return this.applyFault(fault, answer, req, res, record);
@@ -588,8 +613,15 @@ export class CloudApiSandbox {
 		}
 		if (!to)
 			return answer(400, metaError(131008, '(#131008) Required parameter is missing', 'Parameter "to" is required'));
-		if (!/^\+?\d{6,15}$/.test(to))
-			return answer(400, metaError(100, '(#100) Invalid parameter', `"to" is not a phone number`));
+		if (byBsuid ? !isBsuid(to) : !/^\+?\d{6,15}$/.test(to))
+			return answer(
+				400,
+				metaError(
+					100,
+					'(#100) Invalid parameter',
+					byBsuid ? '"recipient" is not a BSUID' : '"to" is not a phone number',
+				),
+			);
 
 		// Throughput is counted per business number over the trailing second, before any content check.
 		const now = Date.now();
@@ -643,13 +675,13 @@ export class CloudApiSandbox {
 		const rejection = checkTemplateComponents(definition, template.components);
 		if (rejection) return answer(rejection.httpStatus, metaError(rejection.code, rejection.message, rejection.details));
 
-		const outcome = this.outcomes.get(digits(to));
+		const outcome = this.outcomes.get(who(to));
 		if (outcome?.kind === 'error') {
 			const text = outcomeText(outcome.code);
 			return answer(text.http, metaError(outcome.code, `(#${outcome.code}) ${text.title}`, text.details));
 		}
 
-		const bucketKey = `${phoneNumberId}:${digits(to)}`;
+		const bucketKey = `${phoneNumberId}:${who(to)}`;
 		const bucket = this.pairBuckets.get(bucketKey) ?? { tokens: this.pairRate.burst, at: now };
 		bucket.tokens = Math.min(this.pairRate.burst, bucket.tokens + (now - bucket.at) / this.pairRate.refillMs);
 		bucket.at = now;
@@ -670,10 +702,10 @@ export class CloudApiSandbox {
 		record.messageId = messageId;
 		this.counters.accepted++;
 		const biz = typeof body.biz_opaque_callback_data === 'string' ? body.biz_opaque_callback_data : undefined;
-		this.scheduleStatuses(phoneNumberId, messageId, digits(to), definition, biz, outcome);
+		this.scheduleStatuses(phoneNumberId, messageId, who(to), definition, biz, outcome);
 		return answer(200, {
 			messaging_product: 'whatsapp',
-			contacts: [{ input: to, wa_id: digits(to) }],
+			contacts: [byBsuid ? { input: to, user_id: to } : { input: to, wa_id: digits(to) }],
 			messages: [
 				{
 					id: messageId,
@@ -760,12 +792,20 @@ export class CloudApiSandbox {
 				() => {
 					this.timers.delete(timer);
 					if (this.closed) return;
+					const toBsuid = isBsuid(recipient);
 					const status: Record<string, unknown> = {
 						id: messageId,
 						status: step.status,
 						timestamp: unixNow(),
-						recipient_id: recipient,
+						...(toBsuid ? { recipient_user_id: recipient } : { recipient_id: recipient }),
 					};
+					// 2026: a status carries the recipient's contacts entry (not a failed one), pairing the
+					// number with the BSUID Meta knows for it (whatsapp-api-js's v25 payload examples).
+					const bsuid = toBsuid ? recipient : this.bsuids.get(recipient);
+					const contacts =
+						bsuid && step.status !== 'failed'
+							? [{ profile: { name: 'Sandbox User' }, ...(toBsuid ? {} : { wa_id: recipient }), user_id: bsuid }]
+							: undefined;
 					if (biz) status.biz_opaque_callback_data = biz;
 					if (step.status !== 'failed') {
 						status.pricing = {
@@ -788,7 +828,11 @@ export class CloudApiSandbox {
 					}
 					this.statusLog.push({ id: messageId, status: step.status, recipient, code: step.code, biz });
 					this.counters.statusesPosted[step.status] = (this.counters.statusesPosted[step.status] ?? 0) + 1;
-					this.queue({ phoneNumberId, field: 'messages', value: { statuses: [status] } });
+					this.queue({
+						phoneNumberId,
+						field: 'messages',
+						value: contacts ? { statuses: [status], contacts } : { statuses: [status] },
+					});
 				},
 				statusDelay * (index + 1),
 			);
@@ -838,6 +882,11 @@ export class CloudApiSandbox {
 					changes.push(change);
 				}
 				(change.value.statuses as unknown[]).push(...(update.value.statuses as unknown[]));
+				// The recipients' contacts entries travel with their statuses, one per person.
+				for (const contact of (update.value.contacts as Array<Record<string, unknown>> | undefined) ?? []) {
+					const contacts = (change.value.contacts ??= []) as Array<Record<string, unknown>>;
+					if (!contacts.some((c) => c.user_id === contact.user_id)) contacts.push(contact);
+				}
 			} else if (update.field === 'messages') {
 				changes.push({ field: 'messages', value: { messaging_product: 'whatsapp', metadata, ...update.value } });
 			} else {
@@ -929,6 +978,11 @@ function phoneFields(phone: SandboxPhoneNumber, fields: string | null) {
 	};
 	const wanted = (fields ?? 'display_phone_number,verified_name,quality_rating').split(',').map((f) => f.trim());
 	return Object.fromEntries(Object.entries(all).filter(([key]) => key === 'id' || wanted.includes(key)));
+}
+
+/** Who a recipient is to the sandbox: a BSUID as itself, a number by its digits. */
+function who(value: string) {
+	return isBsuid(value) ? value : digits(value);
 }
 
 function digits(value: string) {

@@ -75,6 +75,29 @@ describe('GraphApiClient against the local Cloud API sandbox', () => {
 		});
 	});
 
+	test('sends to a business-scoped user ID in `recipient`, not `to`, and returns its user_id', async () => {
+		// The request shape whatsapp-api-js's sendMessage builds for a BSUID recipient (Meta's BSUID page).
+		const result = await client.sendTemplate({
+			to: 'US.13491208655302741918',
+			name: 'hello_world',
+			languageCode: 'en_US',
+		});
+		expect(result).toMatchObject({
+			messageStatus: 'accepted',
+			input: 'US.13491208655302741918',
+			userId: 'US.13491208655302741918',
+		});
+		expect(result.waId).toBeUndefined();
+		const [request] = sandbox.acceptedSends();
+		expect(request.body).toEqual({
+			messaging_product: 'whatsapp',
+			recipient_type: 'individual',
+			recipient: 'US.13491208655302741918',
+			type: 'template',
+			template: { name: 'hello_world', language: { code: 'en_US' } },
+		});
+	});
+
 	test('reports held_for_quality_assessment when Meta paces the template', async () => {
 		sandbox.heldTemplates.add('hello_world');
 		try {
