@@ -7,7 +7,7 @@ import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 
 import { parseCallbackData } from '../../nodes/core/callbackData';
-import { e164Of, goodContacts, messyList, mobileE164, type Contact } from './contacts.ts';
+import { contact, e164Of, goodContacts, messyList, mobileE164, type Contact } from './contacts.ts';
 import { CampaignEnvironment, loadWorkflow, type WorkflowNode } from './environment.ts';
 import { PACKAGE_NAME, REPO_ROOT, sleep } from './n8nInstance.ts';
 
@@ -211,6 +211,45 @@ describe('a campaign through Number Validation → Consent Gate → Frequency Ca
 		const accepted = env.acceptedFor('e2e-rate').map(digits);
 		expect(new Set(accepted).size).toBe(accepted.length);
 		expect(accepted.sort()).toEqual(contacts.map((c) => digits(e164Of(c)!)).sort());
+	});
+});
+
+describe('one person, one contact, in real n8n', () => {
+	it('username users (BSUID only) and Mexico/Brazil numbers Meta names by older wa_ids: counted right, and a STOP blocks exactly its sender', async () => {
+		// BSUIDs in Meta's form (whatsapp-api-js's v25 examples); the wa_id forms of issue #17's measurements.
+		const usernames = ['US.13491208655302741001', 'US.13491208655302741002', 'BR.1502576394651003'].map((bsuid, i) =>
+			contact('good', 15_000_000 + i, bsuid),
+		);
+		const mexican = contact('good', 15_000_010, '+52 55 1234 0010', { country: 'MX' });
+		const brazilian = contact('good', 15_000_011, '+55 31 99688 0011', { country: 'BR' });
+		env.sandbox.setWaId('+525512340010', '5215512340010');
+		env.sandbox.setWaId('+5531996880011', '553196880011');
+		const french = goodContacts(15_000_020, 5);
+		const contacts = [...usernames, mexican, brazilian, ...french];
+		env.sandbox.resetLog();
+		const first = await env.runCampaign('e2e-identity', contacts);
+		expectSucceeded(first);
+		expectOneTerminalStateEach(first, contacts);
+		expect(first.counts.sent).toBe(contacts.length);
+		// Template Send addressed the username users by BSUID (Meta's `recipient` field).
+		const sentTo = env.sandbox.acceptedSends().map((r) => r.to);
+		expect(sentTo).toEqual(expect.arrayContaining(usernames.map((c) => c.phone)));
+		await env.sandbox.flushWebhooks();
+		const statuses = env.sandbox.statusLog.filter((s) => parseCallbackData(s.biz).campaignId === 'e2e-identity');
+		const count = (status: string) => statuses.filter((s) => s.status === status).length;
+		const { report } = (await env.campaignControl('report e2e-identity')) as { report: Record<string, number> };
+		expect(report).toMatchObject({ sent: contacts.length, delivered: count('delivered'), read: count('read') });
+		expect(count('delivered')).toBe(contacts.length);
+
+		// A username user's STOP (no number in it) and a STOP from Mexico's old 521 wa_id.
+		env.sandbox.injectUsernameText(usernames[0].phone, 'STOP');
+		env.sandbox.injectInboundText('5215512340010', 'STOP');
+		await env.sandbox.flushWebhooks();
+		const next = await env.runCampaign('e2e-identity-next', contacts);
+		expectSucceeded(next);
+		const blocked = contacts.filter((c) => next.states.get(c.contactId)![0].state === 'blocked');
+		expect(blocked.map((c) => c.contactId).sort()).toEqual([usernames[0].contactId, mexican.contactId].sort());
+		for (const c of blocked) expect(next.states.get(c.contactId)![0].reason).toBe('OPTED_OUT');
 	});
 });
 

@@ -270,6 +270,8 @@ export class CloudApiSandbox {
 	private readonly recipientFaults = new Map<string, Fault[]>();
 	/** Number digits → the BSUID Meta pairs with it in status webhooks. */
 	private readonly bsuids = new Map<string, string>();
+	/** Number digits → the wa_id Meta answers with when it differs (Mexico's 521, Brazil without the 9). */
+	private readonly waIds = new Map<string, string>();
 	private readonly throughputWindows = new Map<string, number[]>();
 	private readonly pairBuckets = new Map<string, { tokens: number; at: number }>();
 	private readonly timers = new Set<NodeJS.Timeout>();
@@ -399,6 +401,15 @@ export class CloudApiSandbox {
 	}
 
 	// ---- webhooks ----
+
+	/**
+	 * Meta's wa_id for this number differs from it: an account older than Mexico's 2019 change keeps
+	 * `521…`, an older Brazilian one its 12 digits without the mobile 9 (issue #17's measurements). The
+	 * send response and the statuses name the person by this wa_id.
+	 */
+	setWaId(number: string, waId: string) {
+		this.waIds.set(digits(number), digits(waId));
+	}
 
 	/** Meta knows this BSUID for the number: statuses of messages to it carry the pairing. */
 	setBsuid(number: string, bsuid: string) {
@@ -702,10 +713,11 @@ export class CloudApiSandbox {
 		record.messageId = messageId;
 		this.counters.accepted++;
 		const biz = typeof body.biz_opaque_callback_data === 'string' ? body.biz_opaque_callback_data : undefined;
-		this.scheduleStatuses(phoneNumberId, messageId, who(to), definition, biz, outcome);
+		const waId = this.waIds.get(digits(to)) ?? digits(to);
+		this.scheduleStatuses(phoneNumberId, messageId, byBsuid ? to : waId, definition, biz, outcome);
 		return answer(200, {
 			messaging_product: 'whatsapp',
-			contacts: [byBsuid ? { input: to, user_id: to } : { input: to, wa_id: digits(to) }],
+			contacts: [byBsuid ? { input: to, user_id: to } : { input: to, wa_id: waId }],
 			messages: [
 				{
 					id: messageId,
