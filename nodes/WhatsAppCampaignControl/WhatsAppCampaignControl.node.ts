@@ -9,7 +9,9 @@ import {
 
 import { resumeDetails } from '../core/campaignCounters';
 import { campaignReport, funnelSvg } from '../core/campaignReport';
+import { readContacts } from '../shared/contacts';
 import { getComplianceStore, storeProperty, whatsAppComplianceRedisTest } from '../store/storeParameter';
+import type { ComplianceStore } from '../store/types';
 import { GLOBAL_SCOPE_ID, type PauseScope } from '../core/types';
 
 const scoped = (...operation: string[]) => ({ show: { operation } });
@@ -53,6 +55,13 @@ export class WhatsAppCampaignControl implements INodeType {
 						action: 'Pause sending',
 						description: 'Stop a campaign, a phone number or everything within half a second',
 					},
+					{
+						name: 'Release In-Doubt Send',
+						value: 'releaseInDoubt',
+						action: 'Release an in doubt send',
+						description:
+							'After checking that a message reported IN_DOUBT did not arrive, let the campaign send to that recipient again',
+					},
 					{ name: 'Resume', value: 'resume', action: 'Resume sending', description: 'Lift a pause' },
 				],
 				default: 'pause',
@@ -77,8 +86,19 @@ export class WhatsAppCampaignControl implements INodeType {
 				type: 'string',
 				default: '',
 				required: true,
-				displayOptions: { show: { operation: ['getReport'] } },
+				displayOptions: { show: { operation: ['getReport', 'releaseInDoubt'] } },
 				description: 'As set in WhatsApp Template Send',
+			},
+			{
+				displayName: 'Recipient',
+				name: 'recipient',
+				type: 'string',
+				default: '',
+				required: true,
+				placeholder: '+33612345678',
+				displayOptions: { show: { operation: ['releaseInDoubt'] } },
+				description:
+					'The number (E.164) or business-scoped user ID of the in-doubt send, as in its IN_DOUBT item. Only an in-doubt send is released; a sent message never is.',
 			},
 			{
 				displayName: 'Campaign ID',
@@ -166,6 +186,10 @@ export class WhatsAppCampaignControl implements INodeType {
 				out.push(item);
 				continue;
 			}
+			if (operation === 'releaseInDoubt') {
+				out.push(await releaseInDoubt(this, store, items[itemIndex], itemIndex));
+				continue;
+			}
 			if (operation !== 'pause' && operation !== 'resume')
 				throw new NodeOperationError(this.getNode(), `Unknown operation "${operation}"`, { itemIndex });
 			const scope = this.getNodeParameter('scope', itemIndex) as PauseScope;
@@ -203,4 +227,40 @@ export class WhatsAppCampaignControl implements INodeType {
 		}
 		return [out];
 	}
+}
+
+/**
+ * Template Send never resends a message Meta may have taken (IN_DOUBT): its claim stays until the
+ * status webhook settles it. When no status will come (the message never arrived), the operator says
+ * so here, and only then may a re-run send to the recipient again.
+ */
+async function releaseInDoubt(
+	context: IExecuteFunctions,
+	store: ComplianceStore,
+	item: INodeExecutionData,
+	itemIndex: number,
+): Promise<INodeExecutionData> {
+	const node = context.getNode();
+	const campaignId = (context.getNodeParameter('campaignId', itemIndex) as string).trim();
+	if (!campaignId) throw new NodeOperationError(node, 'Enter the Campaign ID', { itemIndex });
+	const [contact] = await readContacts(context, [item], store, 'recipient', itemIndex);
+	if ('invalid' in contact)
+		throw new NodeOperationError(node, `The recipient is not a number or BSUID (${contact.invalid})`, {
+			itemIndex,
+			description: 'Enter the number or business-scoped user ID as the IN_DOUBT item shows it.',
+		});
+	const released = await store.sends.releaseInDoubt(campaignId, contact.key);
+	return {
+		json: {
+			...item.json,
+			campaignControl: {
+				operation: 'releaseInDoubt',
+				campaignId,
+				recipient: contact.recipient,
+				released,
+				...(released ? {} : { reason: 'NOT_IN_DOUBT' }),
+			},
+		},
+		pairedItem: { item: itemIndex },
+	};
 }

@@ -36,11 +36,29 @@ export function hourBucket(ms: number): string {
 export class CounterDeltas {
 	private readonly byCampaign = new Map<string, Record<string, number>>();
 
-	private bump(campaignId: string, name: string) {
+	private bump(campaignId: string, name: string, by = 1) {
 		let deltas = this.byCampaign.get(campaignId);
 		// No prototype: a name such as "constructor" is a counter like any other, never Object's.
 		if (!deltas) this.byCampaign.set(campaignId, (deltas = Object.create(null) as Record<string, number>));
-		deltas[name] = (deltas[name] ?? 0) + 1;
+		deltas[name] = (deltas[name] ?? 0) + by;
+	}
+
+	/**
+	 * Takes back what an earlier delivery counted (a failure that a later delivery contradicts): the
+	 * total, its variant and its code. The hour it was counted in is not known here, so the timeline
+	 * keeps it.
+	 */
+	undo(
+		campaignId: string | undefined,
+		name: CounterName,
+		by: { variant?: string } = {},
+		keyed?: KeyedCounter,
+		codes: Array<string | number> = [],
+	): void {
+		if (!campaignId) return;
+		this.bump(campaignId, name, -1);
+		if (by.variant) this.bump(campaignId, `variant:${by.variant}:${name}`, -1);
+		for (const code of codes) if (keyed) this.bump(campaignId, `${keyed}:${code}`, -1);
 	}
 
 	/** A total, and the same total for its variant and its hour when given. */

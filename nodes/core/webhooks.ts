@@ -383,6 +383,15 @@ export const dedupeKeys = {
 	status: (messageId: string, status: string) => `s:${messageId}:${status}`,
 	/** "delivered" once per message, whether it arrives as delivered, read or played. */
 	delivery: (messageId: string) => `d:${messageId}`,
+	/**
+	 * The message was counted as failed, and with which code: undone if a delivery follows. A message
+	 * has one final state, whatever order its statuses arrive in: delivered once any delivered, read or
+	 * played status says it reached a device, else failed. Meta does not guarantee the order of status
+	 * webhooks, and "delivered events may happen after failed, and vice versa, especially when the end
+	 * user is using multiple devices" (YCloud's documentation of Meta's message statuses).
+	 */
+	failure: (messageId: string) => `f:${messageId}`,
+	failureCode: (messageId: string, code: number) => `f:${messageId}:${code}`,
 	inbound: (messageId: string) => `m:${messageId}`,
 	/** Keyed by the contact's store key, never the plain wa_id (dedupe marks are kept at rest). */
 	preference: (contactKey: string, value: string, timestamp: number) => `p:${contactKey}:${value}:${timestamp}`,

@@ -29,6 +29,8 @@ export async function readContacts(
 	items: INodeExecutionData[],
 	store: ComplianceStore,
 	parameter = 'phone',
+	/** The input index of `items[0]`, when reading a slice of the input. */
+	firstItemIndex = 0,
 ): Promise<Contact[]> {
 	const node = context.getNode();
 	const countryText = String(node.parameters.defaultCountry ?? '');
@@ -37,7 +39,8 @@ export async function readContacts(
 	if (!perItem && countryText.trim() && !fixed) {
 		throw new NodeOperationError(node, `"${countryText}" is not a two-letter ISO country code`);
 	}
-	const contacts: Contact[] = items.map((item, itemIndex) => {
+	const contacts: Contact[] = items.map((item, i) => {
+		const itemIndex = firstItemIndex + i;
 		const value = readItemValue(context, parameter, itemIndex, item);
 		const country = perItem ? toCountryCode(readItemValue(context, 'defaultCountry', itemIndex, item)) : fixed;
 		// Consent and caps concern any number the person gave, whatever its type.

@@ -43,6 +43,8 @@ export interface ConsentLedger {
 /** What the Delivery Monitor learns about a contact. A later value wins; a late retry changes nothing. */
 export interface ContactFacts {
 	markUndeliverable(contactKey: string, at: number): Promise<void>;
+	/** A delivery proved the contact reachable: an undeliverable mark set at or before `upTo` is cleared. */
+	clearUndeliverable(contactKey: string, upTo: number): Promise<void>;
 	/** Meta asked not to message this contact before `until` (131049); the cap refuses until then. */
 	holdContact(contactKey: string, until: number): Promise<void>;
 	recordInteraction(contactKey: string, at: number): Promise<void>;
@@ -101,6 +103,11 @@ export interface SendLog {
 	 * expire and is settled only by completeSend (its status webhook).
 	 */
 	markInDoubt(campaignId: string, contactKey: string, owner: string, at: number): Promise<void>;
+	/**
+	 * An operator's decision (Campaign Control): the in-doubt send was not delivered, so the campaign
+	 * may send to the recipient again. Only an `in_doubt` claim is dropped; true when one was.
+	 */
+	releaseInDoubt(campaignId: string, contactKey: string): Promise<boolean>;
 }
 
 /** Campaign counters (names: core/campaignCounters.ts) and pauses. */

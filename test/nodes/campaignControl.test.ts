@@ -1,5 +1,7 @@
+import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
+
 import { runWorkflow } from '../harness/WorkflowHarness';
-import { useMonitorLoop } from '../harness/monitorLoop';
+import { helloWorld, useMonitorLoop } from '../harness/monitorLoop';
 
 const monitorLoop = useMonitorLoop();
 
@@ -51,5 +53,44 @@ describe('WhatsApp Campaign Control', () => {
 		});
 		const missing = await runWorkflow('campaign-control.json', { items: [{ campaign: '' }] });
 		expect(missing.error?.message).toBe('Enter the Campaign ID to pause');
+	});
+
+	test('Release In-Doubt Send: a send that got no answer is held back until the operator releases it, then sent once', async () => {
+		const { sandbox, credentials } = monitorLoop();
+		const recipient = fresh();
+		sandbox.failRecipient(recipient, 'hang', 1);
+		const send = async () =>
+			(
+				await runWorkflow('template-send.json', {
+					items: [{ whatsapp: { e164: recipient } }],
+					credentials: credentials() as Record<string, ICredentialDataDecryptedObject>,
+					parameters: {
+						'Template Send': { ...helloWorld, campaignId: 'doubt-me', options: { rate: 500, timeoutSeconds: 1 } },
+					},
+				})
+			).outputs('Template Send');
+		const release = async () =>
+			(
+				await runWorkflow('campaign-control.json', {
+					items: [{}],
+					parameters: {
+						'Campaign Control': { operation: 'releaseInDoubt', campaignId: 'doubt-me', recipient: ` ${recipient} ` },
+					},
+				})
+			).outputs('Campaign Control')[0][0].json.campaignControl;
+
+		const [, failed] = await send();
+		expect(failed[0].json.whatsappSend).toMatchObject({ status: 'failed', reason: 'IN_DOUBT' });
+		const [, , notSent] = await send();
+		expect(notSent[0].json.whatsappSend).toMatchObject({ status: 'not_sent', reason: 'ALREADY_SENT' });
+
+		expect(await release()).toEqual({ operation: 'releaseInDoubt', campaignId: 'doubt-me', recipient, released: true });
+		expect(await release()).toMatchObject({ released: false, reason: 'NOT_IN_DOUBT' });
+		const [sent] = await send();
+		expect(sent[0].json.whatsappSend).toMatchObject({ status: 'sent' });
+		// Sent once: the first request never reached the point of acceptance.
+		expect(sandbox.acceptedSends().filter((r) => r.to === recipient)).toHaveLength(1);
+		// A sent message is never released.
+		expect(await release()).toMatchObject({ released: false });
 	});
 });

@@ -4,6 +4,7 @@ import { closeAllStores, openStore } from '../../nodes/store/openStore';
 import { runWorkflow } from '../harness/WorkflowHarness';
 import { sign, startMonitorLoop, VERIFY_TOKEN, type MonitorLoop } from '../harness/monitorLoop';
 import type { WebhookHost } from '../harness/webhookHost';
+import { STATUS_FAILED, STATUS_SENT } from '../fixtures/metaWebhooks';
 import { metaJson, type CloudApiSandbox } from '../sandbox/server.ts';
 
 let loop: MonitorLoop;
@@ -384,5 +385,81 @@ describe('every subscription field, in Meta’s payload shapes', () => {
 				profileName: 'Bé',
 			}),
 		);
+	});
+});
+
+describe('one final state per message, whatever the order of its statuses', () => {
+	// pywa's status shapes (test/fixtures/metaWebhooks.ts) with this test's ids, times and our tag.
+	const status = (messageId: string, recipient: string, name: string, code?: number) => {
+		const body = structuredClone(name === 'failed' ? STATUS_FAILED : STATUS_SENT) as {
+			entry: Array<{ changes: Array<{ value: { statuses: IDataObject[] } }> }>;
+		};
+		const s = body.entry[0].changes[0].value.statuses[0];
+		Object.assign(s, {
+			id: messageId,
+			status: name,
+			timestamp: String(Math.floor(Date.now() / 1000)),
+			recipient_id: recipient,
+			biz_opaque_callback_data: 'wac1|final-state|A',
+		});
+		if (code) (s.errors as IDataObject[])[0].code = code;
+		return metaJson(body);
+	};
+	const deliver = async (...bodies: string[]) => {
+		for (const body of bodies) expect((await post(body, sign(body))).status).toBe(200);
+	};
+
+	test('delivered, then failed 131026: counted once as delivered, and the person is not marked unreachable', async () => {
+		const recipient = fresh().slice(1);
+		await deliver(
+			status('wamid.final.1', recipient, 'delivered'),
+			status('wamid.final.1', recipient, 'failed', 131026),
+		);
+		const s = await store();
+		expect(await s.campaigns.counters('final-state')).toMatchObject({ delivered: 1 });
+		expect((await s.campaigns.counters('final-state')).deliveryFailed ?? 0).toBe(0);
+		const key = s.contactKey(recipient);
+		expect((await s.ledger.contactStates([key])).get(key)!.undeliverableAt).toBeUndefined();
+	});
+
+	test('failed 131026, then delivered: the failure is taken back (total, variant and code) and the unreachable mark cleared', async () => {
+		const recipient = fresh().slice(1);
+		const s = await store();
+		const before = await s.campaigns.counters('final-state');
+		const key = s.contactKey(recipient);
+		await deliver(status('wamid.final.2', recipient, 'failed', 131026));
+		expect((await s.ledger.contactStates([key])).get(key)!.undeliverableAt).toBeDefined();
+		const afterFailure = await s.campaigns.counters('final-state');
+		expect((afterFailure.deliveryFailed ?? 0) - (before.deliveryFailed ?? 0)).toBe(1);
+		await deliver(status('wamid.final.2', recipient, 'read'), status('wamid.final.2', recipient, 'delivered'));
+		const after = await s.campaigns.counters('final-state');
+		const delta = (name: string) => (after[name] ?? 0) - (before[name] ?? 0);
+		expect([delta('delivered'), delta('read'), delta('deliveryFailed'), delta('deliveryFailed:131026')]).toEqual([
+			1, 1, 0, 0,
+		]);
+		expect(delta('variant:A:deliveryFailed')).toBe(0);
+		expect((await s.ledger.contactStates([key])).get(key)!.undeliverableAt).toBeUndefined();
+	});
+
+	test('both orders in one POST give the same counters; a 131050 stands even after a delivery', async () => {
+		const [a, b] = [fresh().slice(1), fresh().slice(1)];
+		const s = await store();
+		const before = await s.campaigns.counters('final-state');
+		const envelope = (first: string, second: string) => {
+			const one = JSON.parse(first) as { entry: Array<{ changes: Array<{ value: { statuses: unknown[] } }> }> };
+			one.entry[0].changes[0].value.statuses.push(...JSON.parse(second).entry[0].changes[0].value.statuses);
+			return metaJson(one);
+		};
+		await deliver(envelope(status('wamid.final.3', a, 'failed', 131050), status('wamid.final.3', a, 'delivered')));
+		await deliver(envelope(status('wamid.final.4', b, 'delivered'), status('wamid.final.4', b, 'failed', 131050)));
+		const after = await s.campaigns.counters('final-state');
+		const delta = (name: string) => (after[name] ?? 0) - (before[name] ?? 0);
+		expect([delta('delivered'), delta('deliveryFailed')]).toEqual([2, 0]);
+		for (const who of [a, b]) {
+			const key = s.contactKey(who);
+			expect((await s.ledger.contactStates([key])).get(key)!.suppressions).toContainEqual(
+				expect.objectContaining({ category: 'marketing', reason: 'USER_STOPPED_MARKETING' }),
+			);
+		}
 	});
 });

@@ -585,6 +585,25 @@ describe.each(backends)('compliance store: $name', (backend) => {
 			});
 		});
 
+		test('an operator releases an in-doubt send, and only an in-doubt one', async () => {
+			const [doubt, sent, flying] = ['+33612345601', '+33612345602', '+33612345603'].map((n) => store.contactKey(n));
+			await store.sends.claimSend('spring', doubt, T0, 60_000, 'run-1');
+			await store.sends.markInDoubt('spring', doubt, 'run-1', T0 + 5);
+			await store.sends.claimSend('spring', sent, T0, 60_000, 'run-1');
+			await store.sends.completeSend('spring', sent, 'wamid.S', T0 + 6);
+			await store.sends.claimSend('spring', flying, T0, 60_000, 'run-1');
+			expect(await store.sends.releaseInDoubt('spring', doubt)).toBe(true);
+			expect(await store.sends.releaseInDoubt('spring', doubt)).toBe(false);
+			expect(await store.sends.releaseInDoubt('spring', sent)).toBe(false);
+			expect(await store.sends.releaseInDoubt('spring', flying)).toBe(false);
+			expect(await store.sends.releaseInDoubt('autumn', doubt)).toBe(false);
+			expect(await store.sends.claimSend('spring', doubt, T0 + 10, 60_000, 'run-2')).toEqual({ state: 'claimed' });
+			expect(await store.sends.claimSend('spring', sent, T0 + 10, 60_000, 'run-2')).toMatchObject({ state: 'sent' });
+			expect(await store.sends.claimSend('spring', flying, T0 + 10, 60_000, 'run-2')).toMatchObject({
+				state: 'in_flight',
+			});
+		});
+
 		test('campaigns are separate, and only the owner releases its claim', async () => {
 			const c = store.contactKey('+33612345678');
 			await store.sends.claimSend('spring', c, T0, 60_000, 'run-1');

@@ -49,6 +49,17 @@ export class DeliveryDedupe {
 		this.store = store;
 	}
 
+	/** Whether this delivery has met the key already (no store read). */
+	metHere(key: string): boolean {
+		return this.met.has(key);
+	}
+
+	/** Whether each key was marked by an earlier delivery or met in this one (nothing is marked). */
+	async has(keys: string[]): Promise<boolean[]> {
+		const seen = keys.length ? await this.store.dedupe.seen(keys) : [];
+		return keys.map((key, i) => seen[i] || this.met.has(key));
+	}
+
 	async isNew(keys: string[]): Promise<boolean[]> {
 		const seen = keys.length ? await this.store.dedupe.seen(keys) : [];
 		return keys.map((key, i) => {

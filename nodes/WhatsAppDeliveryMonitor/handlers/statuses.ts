@@ -1,15 +1,20 @@
 /** Message statuses: the send log, the campaign's counters and the contact's facts. */
-import { classifyMetaError } from '../../core/metaErrors';
+import { classifyMetaError, META_ERROR_RULES } from '../../core/metaErrors';
 import { dedupeKeys, isFinalStatus, type StatusEvent } from '../../core/webhooks';
 import { iso, personKey, personLabel, type DeliveryContext } from './context';
 
-export async function handleStatuses(
-	{ store, counters, out, dedupe }: DeliveryContext,
-	statuses: StatusEvent[],
-): Promise<void> {
+export async function handleStatuses(context: DeliveryContext, statuses: StatusEvent[]): Promise<void> {
+	const { store, counters, out, dedupe } = context;
 	if (!statuses.length) return;
 	// Each (message, status) once.
 	const fresh = await dedupe.isNew(statuses.map((s) => dedupeKeys.status(s.messageId, s.status)));
+	// Messages of this batch's deliveries that an earlier status counted as failed: one read per batch.
+	const deliveries = statuses.filter((s) => s.status !== 'failed' && s.status !== 'sent');
+	const failedBefore = new Set(
+		(await dedupe.has(deliveries.map((s) => dedupeKeys.failure(s.messageId))))
+			.map((failed, i) => (failed ? deliveries[i].messageId : undefined))
+			.filter((id) => id !== undefined),
+	);
 	for (const [index, status] of statuses.entries()) {
 		if (!fresh[index]) continue;
 		const recipient = {
@@ -23,17 +28,32 @@ export async function handleStatuses(
 		// the campaign must never send it again.
 		if (status.campaignId && contactKey)
 			await store.sends.completeSend(status.campaignId, contactKey, status.messageId, status.timestamp);
+		let countedAs: 'delivered' | 'failed' | undefined;
 		if (status.status === 'delivered' || status.status === 'read' || status.status === 'played') {
 			// A late "delivered" after "read" changes nothing: the message counts as delivered once.
 			const [firstDelivery] = await dedupe.isNew([dedupeKeys.delivery(status.messageId)]);
-			if (firstDelivery) counters.add(status.campaignId, 'delivered', by);
+			if (firstDelivery) {
+				counters.add(status.campaignId, 'delivered', by);
+				if (failedBefore.has(status.messageId) || dedupe.metHere(dedupeKeys.failure(status.messageId)))
+					await undoFailure(context, status, contactKey);
+			}
 			if (status.status !== 'delivered') counters.add(status.campaignId, status.status, by);
 			if (status.status === 'read' && contactKey) await store.facts.recordInteraction(contactKey, status.timestamp);
 		} else if (status.status === 'failed') {
-			counters.add(status.campaignId, 'deliveryFailed', by);
+			// One final state per message: once it reached a device, a failure does not count
+			// (core/webhooks.ts DELIVERY_WINS_OVER_FAILURE), nor mark the person unreachable.
+			const [delivered] = await dedupe.has([dedupeKeys.delivery(status.messageId)]);
+			countedAs = delivered ? 'delivered' : 'failed';
+			if (!delivered) {
+				await dedupe.isNew([
+					dedupeKeys.failure(status.messageId),
+					...status.errors.map((e) => dedupeKeys.failureCode(status.messageId, e.code)),
+				]);
+				counters.add(status.campaignId, 'deliveryFailed', by);
+			}
 			for (const error of status.errors) {
-				counters.addKeyed(status.campaignId, 'deliveryFailed', error.code);
-				if (contactKey) await applyDeliveryFailure(contactKey, error.code, status.timestamp, { store });
+				if (!delivered) counters.addKeyed(status.campaignId, 'deliveryFailed', error.code);
+				if (contactKey) await applyDeliveryFailure(contactKey, error.code, status.timestamp, { store }, { delivered });
 			}
 		} else {
 			counters.add(status.campaignId, status.status === 'sent' ? 'statusSent' : status.status, {
@@ -51,20 +71,44 @@ export async function handleStatuses(
 			variant: status.variant ?? null,
 			errors: status.errors.map((e) => ({ ...e, meaning: classifyMetaError(e.code).meaning })),
 			final: isFinalStatus(status.status),
+			...(countedAs === 'delivered' ? { countedAs } : {}),
 		});
 	}
 }
 
-/** What Meta's error table says a delivery failure changes about the contact (131050, 131026, 131049). */
+/**
+ * What Meta's error table says a delivery failure changes about the contact (131050, 131026, 131049).
+ * The person's own choice (131050) and Meta's hold (131049) stand even if another device got the
+ * message; "not reachable" (131026) does not.
+ */
 async function applyDeliveryFailure(
 	contactKey: string,
 	code: number,
 	at: number,
 	{ store }: Pick<DeliveryContext, 'store'>,
+	{ delivered }: { delivered: boolean },
 ): Promise<void> {
 	const rule = classifyMetaError(code);
 	if (rule.suppressMarketing)
 		await store.ledger.suppress([{ contactKey, category: 'marketing', reason: 'USER_STOPPED_MARKETING', at }]);
-	if (rule.undeliverable) await store.facts.markUndeliverable(contactKey, at);
+	if (rule.undeliverable && !delivered) await store.facts.markUndeliverable(contactKey, at);
 	if (rule.holdRecipientMs) await store.facts.holdContact(contactKey, at + rule.holdRecipientMs);
+}
+
+/**
+ * A delivery after a counted failure of the same message: the message was delivered after all. Its
+ * failure is taken back from the counters (total, variant, code) and an unreachable mark it set is
+ * cleared.
+ */
+async function undoFailure(
+	{ store, counters, dedupe }: DeliveryContext,
+	status: StatusEvent,
+	contactKey: string | undefined,
+): Promise<void> {
+	const known = [...META_ERROR_RULES.keys()];
+	const seen = await dedupe.has(known.map((code) => dedupeKeys.failureCode(status.messageId, code)));
+	const codes = known.filter((_, i) => seen[i]);
+	counters.undo(status.campaignId, 'deliveryFailed', { variant: status.variant }, 'deliveryFailed', codes);
+	if (contactKey && codes.some((code) => classifyMetaError(code).undeliverable))
+		await store.facts.clearUndeliverable(contactKey, status.timestamp);
 }

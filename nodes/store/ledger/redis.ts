@@ -80,6 +80,13 @@ local current = tonumber(redis.call('HGET', key, ARGV[3]) or '0')
 if tonumber(ARGV[4]) > current then redis.call('HSET', key, ARGV[3], ARGV[4]) end
 return 1
 `,
+	/** ARGV: prefix, contact, field, up to. Clears the field when its value is at or before `up to`. */
+	factClear: `
+local key = ARGV[1] .. 'cf:' .. ARGV[2]
+local current = tonumber(redis.call('HGET', key, ARGV[3]) or 'nil')
+if current and current <= tonumber(ARGV[4]) then redis.call('HDEL', key, ARGV[3]) end
+return 1
+`,
 	/** ARGV: prefix, contact, JSON categories, JSON reasons. Removes suppressions held for those reasons. */
 	liftSuppression: `
 local sp = ARGV[1] .. 'sp:' .. ARGV[2]
@@ -229,6 +236,10 @@ export class RedisContactFacts implements ContactFacts {
 
 	async markUndeliverable(contactKey: string, at: number): Promise<void> {
 		await this.factMax(contactKey, FACT.undeliverable, at);
+	}
+
+	async clearUndeliverable(contactKey: string, upTo: number): Promise<void> {
+		await this.client.run((redis) => redis.factClear(this.client.prefix, contactKey, FACT.undeliverable, upTo));
 	}
 
 	/** The cap script reads this field (caps/redis.ts, HOLD_FIELD). */

@@ -169,6 +169,14 @@ export class SqliteContactFacts implements ContactFacts {
 		this.fact('undeliverable_at', contactKey, at);
 	}
 
+	async clearUndeliverable(contactKey: string, upTo: number): Promise<void> {
+		this.db.guard(() =>
+			this.db
+				.statement('UPDATE contact_facts SET undeliverable_at = NULL WHERE contact = ? AND undeliverable_at <= ?')
+				.run(contactKey, upTo),
+		);
+	}
+
 	async holdContact(contactKey: string, until: number): Promise<void> {
 		this.fact('hold_until', contactKey, until);
 	}

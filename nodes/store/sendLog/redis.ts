@@ -48,6 +48,13 @@ if state == '${SENDING}' and holder == ARGV[4] then
 end
 return 0
 `,
+	/** ARGV: prefix, campaign, contact. Deletes an in_doubt claim (an operator's release); 1 when it did. */
+	releaseInDoubt: `${PARSE_CLAIM}
+local key = ARGV[1] .. 'cl:' .. ARGV[2]
+local state = parseClaim(redis.call('HGET', key, ARGV[3]))
+if state == '${IN_DOUBT}' then redis.call('HDEL', key, ARGV[3]) return 1 end
+return 0
+`,
 	/** ARGV: prefix, campaign, contact, owner. Deletes the owner's claim unless the message was sent. */
 	releaseClaim: `${PARSE_CLAIM}
 local key = ARGV[1] .. 'cl:' .. ARGV[2]
@@ -117,5 +124,10 @@ export class RedisSendLog implements SendLog {
 
 	async releaseClaim(campaignId: string, contactKey: string, owner: string): Promise<void> {
 		await this.client.run((redis) => redis.releaseClaim(this.client.prefix, campaignId, contactKey, owner));
+	}
+
+	async releaseInDoubt(campaignId: string, contactKey: string): Promise<boolean> {
+		const released = await this.client.run((redis) => redis.releaseInDoubt(this.client.prefix, campaignId, contactKey));
+		return Number(released) === 1;
 	}
 }

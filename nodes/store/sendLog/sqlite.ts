@@ -100,6 +100,17 @@ export class SqliteSendLog implements SendLog {
 		);
 	}
 
+	async releaseInDoubt(campaignId: string, contactKey: string): Promise<boolean> {
+		return this.db.guard(
+			() =>
+				Number(
+					this.db
+						.statement(`DELETE FROM campaign_sends WHERE campaign = ? AND contact = ? AND state = '${IN_DOUBT}'`)
+						.run(campaignId, contactKey).changes,
+				) > 0,
+		);
+	}
+
 	async releaseClaim(campaignId: string, contactKey: string, owner: string): Promise<void> {
 		return this.db.guard(() => {
 			this.db
