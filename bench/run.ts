@@ -90,7 +90,10 @@ async function benchValidation() {
 				'Validate numbers': { excludeUndeliverable, options: { listQualityAction: 'off', keepDuplicates: true } },
 			},
 		});
-		const [valid, invalid] = result.outputs('Validate numbers');
+		const outputs = result.outputs('Validate numbers');
+		if (!outputs)
+			throw new Error(`the validation workflow did not run: ${result.status} ${result.error?.message ?? ''}`);
+		const [valid, invalid] = outputs;
 		if (valid.length + invalid.length !== count) throw new Error('items lost in the validation bench');
 		return { seconds: (performance.now() - start) / 1000, valid: valid.length };
 	};

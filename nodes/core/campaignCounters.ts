@@ -22,6 +22,8 @@ export type CounterName =
 	| 'deliveryFailed'
 	/** Delivery Monitor: Meta's own `sent` status (Template Send's `sent` counts acceptance). */
 	| 'statusSent'
+	/** Delivery Monitor: a status of the campaign that names nobody usable (no number, no BSUID). */
+	| 'unattributed'
 	| 'optOut';
 
 /** Counters keyed by code or reason: `<stage>:<code or reason>`. */

@@ -11,6 +11,8 @@ export interface CampaignReport {
 	read: number;
 	deliveryFailed: number;
 	optOuts: number;
+	/** Statuses that named nobody usable: counted, written against no contact. */
+	unattributed: number;
 	deliveryRate: number | null;
 	readRate: number | null;
 	optOutRate: number | null;
@@ -41,6 +43,7 @@ export function campaignReport(campaignId: string, counters: Record<string, numb
 		read: get('read'),
 		deliveryFailed,
 		optOuts: get('optOut'),
+		unattributed: get('unattributed'),
 		deliveryRate: ratio(delivered, delivered + deliveryFailed),
 		readRate: ratio(get('read'), delivered),
 		optOutRate: ratio(get('optOut'), sent),

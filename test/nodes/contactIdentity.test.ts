@@ -14,6 +14,7 @@ import {
 	INBOUND_TEXT,
 	INBOUND_USERNAME_ONLY,
 	MARKETING_RESUME,
+	STATUS_SENT_TO_BSUID,
 	STATUS_SENT_TO_PHONE_WITH_BSUID,
 	USER_CHANGED_NUMBER,
 } from '../fixtures/metaWebhooks';
@@ -259,5 +260,32 @@ describe('never a made-up key', () => {
 		const store = await openStore({ kind: 'sqlite' });
 		const pseudo = (await store.ledger.contactStates([store.contactKey('+')])).get(store.contactKey('+'))!;
 		expect(pseudo).toEqual({ consent: {}, suppressions: [] });
+	});
+
+	test('a failed status that names nobody is counted as unattributed in its campaign, emitted, and written against no one', async () => {
+		const body = structuredClone(STATUS_SENT_TO_BSUID) as unknown as Envelope;
+		const value = body.entry[0].changes[0].value;
+		Object.assign((value.statuses as IDataObject[])[0], {
+			id: `wamid.identity.${++messageSeq}`,
+			status: 'failed',
+			timestamp: now(),
+			recipient_user_id: undefined,
+			parent_recipient_user_id: undefined,
+			biz_opaque_callback_data: 'wac1|unattributed-run|A',
+			errors: [{ code: 131026, title: 'Message undeliverable' }],
+		});
+		delete value.contacts;
+		const execution = await post(body);
+		expect(execution![0][0].json).toMatchObject({
+			status: 'failed',
+			recipient: null,
+			recorded: false,
+			reason: 'NO_IDENTIFIER',
+		});
+		const report = await runWorkflow('campaign-control.json', {
+			items: [{}],
+			parameters: { 'Campaign Control': { operation: 'getReport', campaignId: 'unattributed-run' } },
+		});
+		expect(report.outputs('Campaign Control')[0][0].json.report).toMatchObject({ unattributed: 1, deliveryFailed: 1 });
 	});
 });

@@ -24,6 +24,8 @@ export async function handleStatuses(context: DeliveryContext, statuses: StatusE
 		};
 		const contactKey = await personKey({ store }, recipient, status.timestamp);
 		const by = { variant: status.variant, at: status.timestamp };
+		// Counted for the campaign, written against nobody.
+		if (!contactKey) counters.add(status.campaignId, 'unattributed');
 		// Meta accepted this message: whatever the sender recorded (it may have died before it could),
 		// the campaign must never send it again.
 		if (status.campaignId && contactKey)
@@ -71,6 +73,7 @@ export async function handleStatuses(context: DeliveryContext, statuses: StatusE
 			variant: status.variant ?? null,
 			errors: status.errors.map((e) => ({ ...e, meaning: classifyMetaError(e.code).meaning })),
 			final: isFinalStatus(status.status),
+			...(contactKey ? {} : { recorded: false, reason: 'NO_IDENTIFIER' }),
 			...(countedAs === 'delivered' ? { countedAs } : {}),
 		});
 	}
