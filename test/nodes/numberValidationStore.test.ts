@@ -59,6 +59,7 @@ describe.each(stores)('Number Validation with the $name', ({ config, parameters,
 			valid: false,
 			reason: 'NOT_ON_WHATSAPP',
 			input: '06 12 34 56 78',
+			recipient: '+33612345678',
 			e164: '+33612345678',
 			undeliverableSince: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
 		});

@@ -143,3 +143,34 @@ describe('when the store cannot take a webhook', () => {
 		}
 	}, 30_000);
 });
+
+describe('more than one machine', () => {
+	test('two receivers behind one load balancer share the Redis store: each status counts once, whichever receiver Meta’s delivery or its retry reaches', async () => {
+		const redis = await startRedisServer();
+		const credentials = {
+			...cloudApi,
+			whatsAppComplianceRedisApi: { host: redis.host, port: redis.port, database: 0, prefix: 'two:' },
+		};
+		const [a, b] = [
+			await startTriggerHost(NODE, { ...parameters, store: 'redis' }, credentials),
+			await startTriggerHost(NODE, { ...parameters, store: 'redis' }, credentials),
+		];
+		try {
+			// Round robin, and Meta's retry of each delivery lands on the other receiver.
+			for (let i = 0; i < 20; i++) {
+				const body = statusBody(`wamid.two.${i}`);
+				expect((await post((i % 2 ? a : b).url, body)).status).toBe(200);
+				expect((await post((i % 2 ? b : a).url, body)).status).toBe(200);
+			}
+			const store = await openStore({
+				kind: 'redis',
+				connection: { host: redis.host, port: redis.port, keyPrefix: 'two:' },
+			});
+			expect(await store.campaigns.counters('own-port-store')).toMatchObject({ delivered: 20 });
+		} finally {
+			await a.close();
+			await b.close();
+			await redis.stop();
+		}
+	}, 30_000);
+});
