@@ -16,7 +16,6 @@ import {
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 
-import { isBsuid } from '../../nodes/core/contactIdentity';
 import { checkTemplateComponents, DEFAULT_TEMPLATES, type TemplateDefinition } from './templates.ts';
 
 export type { TemplateDefinition } from './templates.ts';
@@ -990,6 +989,15 @@ function phoneFields(phone: SandboxPhoneNumber, fields: string | null) {
 	};
 	const wanted = (fields ?? 'display_phone_number,verified_name,quality_rating').split(',').map((f) => f.trim());
 	return Object.fromEntries(Object.entries(all).filter(([key]) => key === 'id' || wanted.includes(key)));
+}
+
+/**
+ * A business-scoped user ID as Meta documents it: two-letter country, a period, `ENT.` for a parent
+ * BSUID, then up to 128 alphanumerics. Written here, not imported: the sandbox plays Meta and runs as its
+ * own process (plain Node, no bundler).
+ */
+function isBsuid(value: string): boolean {
+	return /^[A-Z]{2}\.(ENT\.)?[A-Za-z0-9]{1,128}$/.test(value);
 }
 
 /** Who a recipient is to the sandbox: a BSUID as itself, a number by its digits. */

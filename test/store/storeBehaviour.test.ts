@@ -6,7 +6,7 @@ import path from 'node:path';
 import Redis from 'ioredis';
 
 import { DAY_MS, HOUR_MS } from '../../nodes/core/time';
-import { OPT_OUT_SUPPRESSION } from '../../nodes/core/types';
+import { FORGOTTEN_SUPPRESSION, OPT_OUT_SUPPRESSION } from '../../nodes/core/types';
 import { RedisStore } from '../../nodes/store/RedisStore';
 import { SqliteStore } from '../../nodes/store/SqliteStore';
 import type { CapRequest, PauseState } from '../../nodes/core/types';
@@ -150,6 +150,21 @@ describe.each(backends)('compliance store: $name', (backend) => {
 			// Linking again copies nothing twice.
 			await store.identities.link(bsuid, number, T0 + DAY_MS + 2);
 			expect(await store.ledger.consentHistory(number)).toHaveLength(2);
+		});
+
+		test('forgetting the person keeps every identifier of theirs blocked and drops the links between them', async () => {
+			const number = store.contactKey('+16315551182');
+			const bsuid = store.contactKey('US.13491208655302741919');
+			await store.ledger.recordConsent([
+				{ contactKey: number, action: 'opt_in', categories: ['marketing'], at: T0, source: 'web-form' },
+			]);
+			await store.identities.link(bsuid, number, T0);
+			await store.ledger.forgetContact(number, T0 + 1);
+			expect(await store.identities.resolve([bsuid])).toEqual([bsuid]);
+			for (const key of [number, bsuid])
+				expect((await store.ledger.contactStates([key])).get(key)!.suppressions).toContainEqual(
+					expect.objectContaining({ category: 'marketing', reason: FORGOTTEN_SUPPRESSION }),
+				);
 		});
 
 		test('holds no plain BSUID after links and ledger writes', async () => {

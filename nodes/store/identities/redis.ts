@@ -1,6 +1,7 @@
 /**
- * Contact aliases in Redis (the SQLite half: ./sqlite.ts). Key `al`: a hash alias → contact (both
- * keyed hashes; no identifier in a key name).
+ * Contact aliases in Redis (the SQLite half: ./sqlite.ts). Key `al`: a hash alias → contact; `ar:<contact>`:
+ * the contact's aliases, so that forgetting the contact reaches them (both keyed hashes; no identifier in
+ * a key name).
  */
 import { SET_SUPPRESSION } from '../ledger/redis';
 import type { RedisClient } from '../redis/client';
@@ -15,6 +16,7 @@ export const IDENTITY_SCRIPTS = {
 	linkAlias: `${SET_SUPPRESSION}
 local P, alias, contact = ARGV[1], ARGV[2], ARGV[3]
 if redis.call('HSETNX', P .. 'al', alias, contact) == 0 then return 0 end
+redis.call('SADD', P .. 'ar:' .. contact, alias)
 for _, raw in ipairs(redis.call('LRANGE', P .. 'ev:' .. alias, 0, -1)) do
 	local event = cjson.decode(raw)
 	event.contactKey = contact

@@ -63,13 +63,24 @@ local sp = ARGV[1] .. 'sp:' .. ARGV[2]
 for _, each in ipairs(cjson.decode(ARGV[5])) do setSuppression(sp, each, ARGV[3], tonumber(ARGV[4])) end
 return 1
 `,
-	/** ARGV: prefix, contact, at, JSON categories. Erases the ledger and facts, keeps (or adds) suppression. */
+	/**
+	 * ARGV: prefix, contact, at, JSON categories. Erases the ledger and facts, keeps (or adds) suppression;
+	 * the person's aliases (`ar:<contact>`, kept by ../identities/redis.ts) stay suppressed and unlinked.
+	 */
 	forget: `
 local P, contact, at = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local n = redis.call('LLEN', P .. 'ev:' .. contact)
 redis.call('DEL', P .. 'ev:' .. contact, P .. 'cf:' .. contact)
-for _, each in ipairs(cjson.decode(ARGV[4])) do
-	redis.call('HSETNX', P .. 'sp:' .. contact, each, cjson.encode({ reason = '${FORGOTTEN_SUPPRESSION}', at = at }))
+local keys = { contact }
+for _, alias in ipairs(redis.call('SMEMBERS', P .. 'ar:' .. contact)) do
+	table.insert(keys, alias)
+	redis.call('HDEL', P .. 'al', alias)
+end
+redis.call('DEL', P .. 'ar:' .. contact)
+for _, key in ipairs(keys) do
+	for _, each in ipairs(cjson.decode(ARGV[4])) do
+		redis.call('HSETNX', P .. 'sp:' .. key, each, cjson.encode({ reason = '${FORGOTTEN_SUPPRESSION}', at = at }))
+	end
 end
 return n
 `,

@@ -95,7 +95,15 @@ export class SqliteConsentLedger implements ConsentLedger {
 			const keep = this.db.statement(
 				'INSERT OR IGNORE INTO suppressions (contact, category, reason, at) VALUES (?, ?, ?, ?)',
 			);
-			for (const category of expandScope('all')) keep.run(contactKey, category, FORGOTTEN_SUPPRESSION, at);
+			// The person's other identifiers (BSUIDs) stay blocked too, and the links between them go.
+			const aliases = (
+				this.db.statement('SELECT alias FROM contact_aliases WHERE contact = ?').all(contactKey) as Array<{
+					alias: string;
+				}>
+			).map((row) => row.alias);
+			for (const key of [contactKey, ...aliases])
+				for (const category of expandScope('all')) keep.run(key, category, FORGOTTEN_SUPPRESSION, at);
+			this.db.statement('DELETE FROM contact_aliases WHERE contact = ?').run(contactKey);
 			return { eventsDeleted: Number(changes) };
 		});
 	}

@@ -89,6 +89,7 @@ CREATE INDEX IF NOT EXISTS webhook_seen_expiry ON webhook_seen (expires_at);
 /** Version 3: aliases (a BSUID's key → the contact it names). */
 const SCHEMA_V3 = `
 CREATE TABLE IF NOT EXISTS contact_aliases (alias TEXT PRIMARY KEY, contact TEXT NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS contact_aliases_contact ON contact_aliases (contact);
 `;
 
 /** The n8n user folder's store file: `<N8N_USER_FOLDER or ~>/.n8n/whatsapp-compliance.sqlite`. */
