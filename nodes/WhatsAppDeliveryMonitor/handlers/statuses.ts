@@ -43,7 +43,7 @@ export async function handleStatuses(context: DeliveryContext, statuses: StatusE
 			if (status.status === 'read' && contactKey) await store.facts.recordInteraction(contactKey, status.timestamp);
 		} else if (status.status === 'failed') {
 			// One final state per message: once it reached a device, a failure does not count
-			// (core/webhooks.ts DELIVERY_WINS_OVER_FAILURE), nor mark the person unreachable.
+			// (core/webhooks.ts, dedupeKeys.failure), nor mark the person unreachable.
 			const [delivered] = await dedupe.has([dedupeKeys.delivery(status.messageId)]);
 			countedAs = delivered ? 'delivered' : 'failed';
 			if (!delivered) {
