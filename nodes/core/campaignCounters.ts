@@ -47,20 +47,19 @@ export class CounterDeltas {
 
 	/**
 	 * Takes back what an earlier delivery counted (a failure that a later delivery contradicts): the
-	 * total, its variant and its code. The hour it was counted in is not known here, so the timeline
+	 * total, its variant and its codes. The hour it was counted in is not known here, so the timeline
 	 * keeps it.
 	 */
 	undo(
 		campaignId: string | undefined,
-		name: CounterName,
-		by: { variant?: string } = {},
-		keyed?: KeyedCounter,
-		codes: Array<string | number> = [],
+		name: CounterName & KeyedCounter,
+		by: { variant?: string },
+		codes: ReadonlyArray<string | number>,
 	): void {
 		if (!campaignId) return;
 		this.bump(campaignId, name, -1);
 		if (by.variant) this.bump(campaignId, `variant:${by.variant}:${name}`, -1);
-		for (const code of codes) if (keyed) this.bump(campaignId, `${keyed}:${code}`, -1);
+		for (const code of codes) this.bump(campaignId, `${name}:${code}`, -1);
 	}
 
 	/** A total, and the same total for its variant and its hour when given. */

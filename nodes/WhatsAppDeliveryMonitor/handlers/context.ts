@@ -44,26 +44,31 @@ export interface DeliveryContext {
 export class DeliveryDedupe {
 	private readonly store: ComplianceStore;
 	private readonly met = new Set<string>();
+	/** What the store said of keys already read in this delivery (marks are only written at commit). */
+	private readonly marked = new Map<string, boolean>();
 
 	constructor(store: ComplianceStore) {
 		this.store = store;
 	}
 
-	/** Whether this delivery has met the key already (no store read). */
-	metHere(key: string): boolean {
-		return this.met.has(key);
+	/** Reads the marks of these keys in one call, so later questions about them cost no store read. */
+	async prefetch(keys: string[]): Promise<void> {
+		const unknown = [...new Set(keys.filter((key) => !this.marked.has(key)))];
+		if (!unknown.length) return;
+		const seen = await this.store.dedupe.seen(unknown);
+		unknown.forEach((key, i) => this.marked.set(key, seen[i]));
 	}
 
 	/** Whether each key was marked by an earlier delivery or met in this one (nothing is marked). */
 	async has(keys: string[]): Promise<boolean[]> {
-		const seen = keys.length ? await this.store.dedupe.seen(keys) : [];
-		return keys.map((key, i) => seen[i] || this.met.has(key));
+		await this.prefetch(keys);
+		return keys.map((key) => this.marked.get(key)! || this.met.has(key));
 	}
 
 	async isNew(keys: string[]): Promise<boolean[]> {
-		const seen = keys.length ? await this.store.dedupe.seen(keys) : [];
+		const known = await this.has(keys);
 		return keys.map((key, i) => {
-			if (seen[i] || this.met.has(key)) return false;
+			if (known[i] || this.met.has(key)) return false;
 			this.met.add(key);
 			return true;
 		});

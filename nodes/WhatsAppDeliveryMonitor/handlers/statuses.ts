@@ -6,15 +6,17 @@ import { iso, personKey, personLabel, type DeliveryContext } from './context';
 export async function handleStatuses(context: DeliveryContext, statuses: StatusEvent[]): Promise<void> {
 	const { store, counters, out, dedupe } = context;
 	if (!statuses.length) return;
+	// Every mark this batch may ask about, in one read: each (message, status), each message's delivery
+	// and counted failure.
+	await dedupe.prefetch(
+		statuses.flatMap((s) => [
+			dedupeKeys.status(s.messageId, s.status),
+			dedupeKeys.delivery(s.messageId),
+			dedupeKeys.failure(s.messageId),
+		]),
+	);
 	// Each (message, status) once.
 	const fresh = await dedupe.isNew(statuses.map((s) => dedupeKeys.status(s.messageId, s.status)));
-	// Messages of this batch's deliveries that an earlier status counted as failed: one read per batch.
-	const deliveries = statuses.filter((s) => s.status !== 'failed' && s.status !== 'sent');
-	const failedBefore = new Set(
-		(await dedupe.has(deliveries.map((s) => dedupeKeys.failure(s.messageId))))
-			.map((failed, i) => (failed ? deliveries[i].messageId : undefined))
-			.filter((id) => id !== undefined),
-	);
 	for (const [index, status] of statuses.entries()) {
 		if (!fresh[index]) continue;
 		const recipient = {
@@ -36,8 +38,8 @@ export async function handleStatuses(context: DeliveryContext, statuses: StatusE
 			const [firstDelivery] = await dedupe.isNew([dedupeKeys.delivery(status.messageId)]);
 			if (firstDelivery) {
 				counters.add(status.campaignId, 'delivered', by);
-				if (failedBefore.has(status.messageId) || dedupe.metHere(dedupeKeys.failure(status.messageId)))
-					await undoFailure(context, status, contactKey);
+				const [failedBefore] = await dedupe.has([dedupeKeys.failure(status.messageId)]);
+				if (failedBefore) await undoFailure(context, status, contactKey);
 			}
 			if (status.status !== 'delivered') counters.add(status.campaignId, status.status, by);
 			if (status.status === 'read' && contactKey) await store.facts.recordInteraction(contactKey, status.timestamp);
@@ -111,7 +113,7 @@ async function undoFailure(
 	const known = [...META_ERROR_RULES.keys()];
 	const seen = await dedupe.has(known.map((code) => dedupeKeys.failureCode(status.messageId, code)));
 	const codes = known.filter((_, i) => seen[i]);
-	counters.undo(status.campaignId, 'deliveryFailed', { variant: status.variant }, 'deliveryFailed', codes);
+	counters.undo(status.campaignId, 'deliveryFailed', { variant: status.variant }, codes);
 	if (contactKey && codes.some((code) => classifyMetaError(code).undeliverable))
 		await store.facts.clearUndeliverable(contactKey, status.timestamp);
 }
