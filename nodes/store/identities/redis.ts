@@ -3,7 +3,7 @@
  * the contact's aliases, so that forgetting the contact reaches them (both keyed hashes; no identifier in
  * a key name).
  */
-import { SET_SUPPRESSION } from '../ledger/redis';
+import { FACT_MAX, SET_SUPPRESSION } from '../ledger/redis';
 import type { RedisClient } from '../redis/client';
 import type { ContactIdentities } from '../types';
 import { KnownLinks } from './knownLinks';
@@ -13,7 +13,7 @@ export const IDENTITY_SCRIPTS = {
 	 * ARGV: prefix, alias, contact. Links the alias once (the first pairing wins) and carries what was
 	 * recorded under it to the contact, as ./sqlite.ts does in its transaction. Returns 1 when new.
 	 */
-	linkAlias: `${SET_SUPPRESSION}
+	linkAlias: `${SET_SUPPRESSION}${FACT_MAX}
 local P, alias, contact = ARGV[1], ARGV[2], ARGV[3]
 if redis.call('HSETNX', P .. 'al', alias, contact) == 0 then return 0 end
 redis.call('SADD', P .. 'ar:' .. contact, alias)
@@ -29,10 +29,7 @@ for i = 1, #sp, 2 do
 	setSuppression(P .. 'sp:' .. contact, sp[i], s.reason, s.at)
 end
 local cf = redis.call('HGETALL', P .. 'cf:' .. alias)
-for i = 1, #cf, 2 do
-	local current = tonumber(redis.call('HGET', P .. 'cf:' .. contact, cf[i]) or '0')
-	if tonumber(cf[i + 1]) > current then redis.call('HSET', P .. 'cf:' .. contact, cf[i], cf[i + 1]) end
-end
+for i = 1, #cf, 2 do factMax(P .. 'cf:' .. contact, cf[i], cf[i + 1]) end
 return 1
 `,
 };

@@ -34,6 +34,14 @@ local function setSuppression(sp, category, reason, at)
 end
 `;
 
+/** A fact keeps its larger value (late webhook retries change nothing). */
+export const FACT_MAX = `
+local function factMax(key, field, value)
+	local current = tonumber(redis.call('HGET', key, field) or '0')
+	if tonumber(value) > current then redis.call('HSET', key, field, value) end
+end
+`;
+
 export const LEDGER_SCRIPTS = {
 	/**
 	 * One consent event: appended to the ledger, with the suppression it implies. ARGV: prefix, contact,
@@ -85,10 +93,8 @@ end
 return n
 `,
 	/** ARGV: prefix, contact, field, value. Keeps the larger value (late webhook retries change nothing). */
-	factMax: `
-local key = ARGV[1] .. 'cf:' .. ARGV[2]
-local current = tonumber(redis.call('HGET', key, ARGV[3]) or '0')
-if tonumber(ARGV[4]) > current then redis.call('HSET', key, ARGV[3], ARGV[4]) end
+	factMax: `${FACT_MAX}
+factMax(ARGV[1] .. 'cf:' .. ARGV[2], ARGV[3], ARGV[4])
 return 1
 `,
 	/** ARGV: prefix, contact, field, up to. Clears the field when its value is at or before `up to`. */
