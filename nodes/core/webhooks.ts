@@ -58,8 +58,21 @@ export interface InboundEvent {
 	 * (Meta's `system.wa_id`; older payloads name it `new_wa_id`).
 	 */
 	changedTo?: string;
-	/** The BSUID Meta gives the person after a number change or `user_changed_user_id` (`system.user_id`). */
+	/**
+	 * The BSUID and parent BSUID Meta gives the person after a number change or a `user_changed_user_id`
+	 * (`system.user_id`, `system.parent_user_id`).
+	 */
 	changedToUserId?: string;
+	changedToParentUserId?: string;
+	/**
+	 * Who the person was before the change (`system.previous_user_id`, `system.previous_parent_user_id`).
+	 * Meta's system messages reference (changelog of Aug 11, 2026): a number change regenerates the BSUID,
+	 * and a `user_changed_user_id` carries no phone number, often no `from` either; the previous BSUID is
+	 * then the only way to find the person. Meta also corrected there that `user_id_update` is not a
+	 * webhook field: BSUID changes arrive only as these system messages.
+	 */
+	previousUserId?: string;
+	previousParentUserId?: string;
 	raw: Record<string, unknown>;
 }
 
@@ -213,6 +226,8 @@ function parseMessage(
 			? interactive.list_reply
 			: undefined;
 	const system = part('system');
+	const identityChange =
+		type === 'system' && (system?.type === 'user_changed_number' || system?.type === 'user_changed_user_id');
 	const from = waId(message.from, 'from');
 	const fromUserId = bsuid(message.from_user_id, 'from_user_id');
 	const contact = contacts.find((c) => (from && c.waId === from) || (fromUserId && c.userId === fromUserId));
@@ -243,13 +258,20 @@ function parseMessage(
 			type === 'system' && system?.type === 'user_changed_number'
 				? waId(system.wa_id ?? system.new_wa_id, 'system.wa_id') || undefined
 				: undefined,
-		changedToUserId:
-			type === 'system' && (system?.type === 'user_changed_number' || system?.type === 'user_changed_user_id')
-				? bsuid(system.user_id, 'system.user_id')
-				: undefined,
+		...(identityChange ? identityChangeIds(system!) : {}),
 		profileName: contact?.profileName,
 		phoneNumberId,
 		raw: boundedCopy(message) as Record<string, unknown>,
+	};
+}
+
+/** The identifiers a `user_changed_number` or `user_changed_user_id` names, before and after. */
+function identityChangeIds(system: Record<string, any>) {
+	return {
+		changedToUserId: bsuid(system.user_id, 'system.user_id'),
+		changedToParentUserId: bsuid(system.parent_user_id, 'system.parent_user_id'),
+		previousUserId: bsuid(system.previous_user_id, 'system.previous_user_id'),
+		previousParentUserId: bsuid(system.previous_parent_user_id, 'system.previous_parent_user_id'),
 	};
 }
 

@@ -4,6 +4,7 @@ import { CAP_SCRIPTS, RedisFrequencyCaps } from './caps/redis';
 import { contactKeyer } from './contactKeys';
 import { RedisWebhookDedupe } from './dedupe/redis';
 import { IDENTITY_SCRIPTS, RedisContactIdentities } from './identities/redis';
+import { KnownLinks } from './identities/knownLinks';
 import { LEDGER_SCRIPTS, RedisConsentLedger, RedisContactFacts } from './ledger/redis';
 import { LIMITER_SCRIPTS, RedisSendLimiter } from './limiter/redis';
 import { RedisClient, type RedisConnection } from './redis/client';
@@ -40,8 +41,10 @@ export class RedisStore implements ComplianceStore {
 		this.client = client;
 		this.location = client.location;
 		this.contactKey = contactKeyer(client.secret);
-		this.identities = new RedisContactIdentities(client);
-		this.ledger = new RedisConsentLedger(client);
+		// One memory of seen links per store: Forget Contact (ledger) empties what identities remember.
+		const knownLinks = new KnownLinks();
+		this.identities = new RedisContactIdentities(client, knownLinks);
+		this.ledger = new RedisConsentLedger(client, knownLinks);
 		this.facts = new RedisContactFacts(client);
 		this.caps = new RedisFrequencyCaps(client);
 		this.sends = new RedisSendLog(client);

@@ -3,6 +3,7 @@ import { SqliteCampaignState } from './campaignState/sqlite';
 import { SqliteFrequencyCaps } from './caps/sqlite';
 import { contactKeyer } from './contactKeys';
 import { SqliteWebhookDedupe } from './dedupe/sqlite';
+import { KnownLinks } from './identities/knownLinks';
 import { SqliteContactIdentities } from './identities/sqlite';
 import { SqliteConsentLedger, SqliteContactFacts } from './ledger/sqlite';
 import { SqliteSendLimiter } from './limiter/sqlite';
@@ -31,8 +32,10 @@ export class SqliteStore implements ComplianceStore {
 		this.db = db;
 		this.location = db.file;
 		this.contactKey = contactKeyer(db.secret);
-		this.identities = new SqliteContactIdentities(db);
-		this.ledger = new SqliteConsentLedger(db);
+		// One memory of seen links per store: Forget Contact (ledger) empties what identities remember.
+		const knownLinks = new KnownLinks();
+		this.identities = new SqliteContactIdentities(db, knownLinks);
+		this.ledger = new SqliteConsentLedger(db, knownLinks);
 		this.facts = new SqliteContactFacts(db);
 		this.caps = new SqliteFrequencyCaps(db);
 		this.sends = new SqliteSendLog(db);

@@ -11,6 +11,8 @@ import {
 	INBOUND_USERNAME_ONLY,
 	STATUS_SENT_TO_BSUID,
 	STATUS_SENT_TO_PHONE_WITH_BSUID,
+	USER_CHANGED_NUMBER_WITH_BSUIDS,
+	USER_CHANGED_USER_ID,
 } from '../fixtures/metaWebhooks';
 
 describe('parseEnvelope on Meta’s payloads (fixtures from pywa’s test data)', () => {
@@ -120,6 +122,46 @@ describe('parseEnvelope on Meta’s payloads (fixtures from pywa’s test data)'
 	])('2026 identifiers (fixtures from whatsapp-api-js): %s', (_, body, expected) => {
 		const events = parseEnvelope(body, 1504902988_000)!;
 		expect(events).toEqual([expect.objectContaining(expected)]);
+	});
+
+	test.each([
+		[
+			'a BSUID change (user_changed_user_id): no number, the BSUIDs before and after',
+			USER_CHANGED_USER_ID,
+			{
+				kind: 'inbound',
+				type: 'system',
+				from: '',
+				previousUserId: 'IN.PREVIOUSBSUID',
+				previousParentUserId: 'IN.ENT.PREVIOUSBSUID',
+				changedToUserId: 'IN.CURRENTBSUID',
+				changedToParentUserId: 'IN.ENT.CURRENTBSUID',
+			},
+		],
+		[
+			'a number change that names the previous and the new BSUID',
+			USER_CHANGED_NUMBER_WITH_BSUIDS,
+			{
+				kind: 'inbound',
+				type: 'system',
+				changedTo: '16505550002',
+				previousUserId: 'IN.PREVIOUSBSUID',
+				changedToUserId: 'IN.CURRENTBSUID',
+			},
+		],
+	])(
+		'identifier changes (fixtures from Chatwoot, fields from Meta’s system messages reference): %s',
+		(_, body, expected) => {
+			expect(parseEnvelope(body, 1664799904_000)).toEqual([expect.objectContaining(expected)]);
+		},
+	);
+
+	test('a previous_user_id that is not a BSUID is reported, never keyed', () => {
+		const body = structuredClone(USER_CHANGED_USER_ID);
+		(body.entry[0].changes[0].value.messages[0].system as Record<string, unknown>).previous_user_id = 42;
+		expect(parseEnvelope(body, 1664799904_000)).toEqual([
+			expect.objectContaining({ kind: 'invalid', reason: 'system.previous_user_id is not a business-scoped user ID' }),
+		]);
 	});
 
 	test('a recipient_user_id that is not a BSUID is reported, never keyed', () => {

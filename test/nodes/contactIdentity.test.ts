@@ -17,6 +17,8 @@ import {
 	STATUS_SENT_TO_BSUID,
 	STATUS_SENT_TO_PHONE_WITH_BSUID,
 	USER_CHANGED_NUMBER,
+	USER_CHANGED_NUMBER_WITH_BSUIDS,
+	USER_CHANGED_USER_ID,
 } from '../fixtures/metaWebhooks';
 import { metaJson } from '../sandbox/server.ts';
 
@@ -232,6 +234,20 @@ describe('BSUID recipients end to end', () => {
 		expect(await marketingConsent('US.13491208655302749002')).toMatchObject({ allowed: true });
 	});
 
+	test('the sandbox’s number change and BSUID change: the person’s STOP under the newest BSUID blocks their new number', async () => {
+		const { sandbox, sendCampaign } = monitorLoop();
+		const [oldNumber, newNumber] = ['+16315559201', '+16315559202'];
+		sandbox.setBsuid(oldNumber, 'US.13491208655302749201');
+		await sendCampaign('bsuid-changes', [oldNumber]);
+		sandbox.injectNumberChange(oldNumber, newNumber, 'US.13491208655302749202');
+		sandbox.injectBsuidChange('US.13491208655302749202', 'US.13491208655302749203');
+		sandbox.injectUsernameText('US.13491208655302749203', 'STOP');
+		await sandbox.flushWebhooks();
+		expect(await marketingConsent(newNumber)).toMatchObject({ allowed: false, reason: 'OPTED_OUT' });
+		expect(await marketingConsent(oldNumber)).toMatchObject({ allowed: false, reason: 'NUMBER_CHANGED' });
+		expect(await marketingConsent('+16315559203')).toMatchObject({ allowed: true });
+	});
+
 	test('a BSUID Meta paired with a number is the number’s contact: a campaign to either reaches the same person once', async () => {
 		const { sandbox, sendCampaign } = monitorLoop();
 		const [number, bsuid] = ['+16315559101', 'US.13491208655302749101'];
@@ -287,5 +303,84 @@ describe('never a made-up key', () => {
 			parameters: { 'Campaign Control': { operation: 'getReport', campaignId: 'unattributed-run' } },
 		});
 		expect(report.outputs('Campaign Control')[0][0].json.report).toMatchObject({ unattributed: 1, deliveryFailed: 1 });
+	});
+});
+
+/** Chatwoot's `user_changed_user_id` (Meta's system message): the person's BSUIDs before and after. */
+function userIdChanged(ids: { previous?: string; previousParent?: string; next: string; nextParent?: string }) {
+	const body = structuredClone(USER_CHANGED_USER_ID) as unknown as Envelope;
+	const message = (body.entry[0].changes[0].value.messages as IDataObject[])[0];
+	Object.assign(message, { id: `wamid.identity.${++messageSeq}`, timestamp: now() });
+	message.system = {
+		type: 'user_changed_user_id',
+		user_id: ids.next,
+		...(ids.previous ? { previous_user_id: ids.previous } : {}),
+		...(ids.previousParent ? { previous_parent_user_id: ids.previousParent } : {}),
+		...(ids.nextParent ? { parent_user_id: ids.nextParent } : {}),
+	};
+	return body;
+}
+
+/** Chatwoot's `user_changed_number` with BSUIDs, sent by the old number. */
+function numberChangedWithBsuids(from: string, to: string, previous: string, next: string) {
+	const body = structuredClone(USER_CHANGED_NUMBER_WITH_BSUIDS) as unknown as Envelope;
+	const message = (body.entry[0].changes[0].value.messages as IDataObject[])[0];
+	Object.assign(message, { from, id: `wamid.identity.${++messageSeq}`, timestamp: now() });
+	Object.assign(message.system as IDataObject, { wa_id: to, previous_user_id: previous, user_id: next });
+	return body;
+}
+
+/** Consent Gate's marketing decision for a recipient given as Number Validation passes it (number or BSUID). */
+async function marketingConsentFor(recipient: string) {
+	const check = await runWorkflow('consent-check.json', {
+		items: [{ whatsapp: { recipient }, whatsappOptIn: true }],
+		parameters: { 'Consent Gate': {} },
+	});
+	return (check.json('Consent Gate', 0)[0]?.consent ?? check.json('Consent Gate', 1)[0].consent) as IDataObject;
+}
+
+describe('BSUID changes (system messages user_changed_user_id and user_changed_number)', () => {
+	test('after a BSUID change, a STOP from the new BSUID blocks the number the old one was paired with, and only it', async () => {
+		const [previous, next] = ['IN.98123400011', 'IN.98123400012'];
+		await post(statusPairing('919812340001', previous));
+		const execution = await post(
+			userIdChanged({ previous, next, previousParent: 'IN.ENT.9812340001', nextParent: 'IN.ENT.9812340002' }),
+		);
+		expect(execution![1][0].json).toMatchObject({
+			kind: 'user_id_change',
+			from: previous,
+			changedToUserId: next,
+			type: 'system',
+		});
+		await post(usernameText(next, 'STOP'));
+		expect(await marketingConsent('+919812340001')).toMatchObject({ allowed: false, reason: 'OPTED_OUT' });
+		expect(await marketingConsent('+919812340002')).toMatchObject({ allowed: true });
+	});
+
+	test('a username user who opted out under the old BSUID stays opted out under the new one (no number known)', async () => {
+		const [previous, next, nextParent] = ['IN.98123400021', 'IN.98123400022', 'IN.ENT.98123400022'];
+		await post(usernameText(previous, 'STOP'));
+		expect(await marketingConsentFor(next)).toMatchObject({ allowed: true });
+		await post(userIdChanged({ previous, next, nextParent }));
+		expect(await marketingConsentFor(next)).toMatchObject({ allowed: false, reason: 'OPTED_OUT' });
+		expect(await marketingConsentFor(nextParent)).toMatchObject({ allowed: false, reason: 'OPTED_OUT' });
+	});
+
+	test('a number change that names the new BSUID: the person’s STOP follows to the new number and its BSUID', async () => {
+		const [oldNumber, newNumber] = ['+919812340031', '+919812340032'];
+		const [previous, next] = ['IN.98123400031', 'IN.98123400032'];
+		await post(statusPairing(oldNumber.slice(1), previous));
+		await post(inboundText(oldNumber.slice(1), 'STOP'));
+		await post(numberChangedWithBsuids(oldNumber.slice(1), newNumber.slice(1), previous, next));
+		expect(await marketingConsentFor(next)).toMatchObject({ allowed: false, reason: 'OPTED_OUT' });
+		expect(await marketingConsent(newNumber)).toMatchObject({ allowed: false, reason: 'OPTED_OUT' });
+		expect(await marketingConsent(oldNumber)).toMatchObject({ allowed: false, reason: 'NUMBER_CHANGED' });
+	});
+
+	test('a BSUID change naming nobody known changes nothing for anyone else', async () => {
+		const execution = await post(userIdChanged({ previous: 'IN.98123400041', next: 'IN.98123400042' }));
+		expect(execution![1][0].json).toMatchObject({ kind: 'user_id_change', changedToUserId: 'IN.98123400042' });
+		expect(execution![1][0].json).not.toHaveProperty('recorded');
+		expect(await marketingConsentFor('IN.98123400042')).toMatchObject({ allowed: true });
 	});
 });

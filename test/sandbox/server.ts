@@ -415,6 +415,65 @@ export class CloudApiSandbox {
 		this.bsuids.set(digits(number), bsuid);
 	}
 
+	/**
+	 * The person behind `oldNumber` moved to `newNumber`: Meta's `system` message `user_changed_number`,
+	 * sent by the old number, with the new wa_id, and (Meta's system messages reference, Aug 2026) the old
+	 * and the new BSUID, since a number change regenerates the BSUID. No `contacts` array.
+	 */
+	injectNumberChange(oldNumber: string, newNumber: string, newBsuid?: string) {
+		const wamid = this.nextMessageId();
+		const [from, to] = [digits(oldNumber), digits(newNumber)];
+		const previous = this.bsuids.get(from);
+		if (newBsuid) this.bsuids.set(to, newBsuid);
+		this.queue({
+			phoneNumberId: this.defaultPhoneNumberId,
+			field: 'messages',
+			value: {
+				messages: [
+					{
+						from,
+						id: wamid,
+						timestamp: unixNow(),
+						type: 'system',
+						system: {
+							body: `User Sandbox User changed from ${from} to ${to}`,
+							wa_id: to,
+							type: 'user_changed_number',
+							...(newBsuid ? { user_id: newBsuid } : {}),
+							...(previous ? { previous_user_id: previous } : {}),
+						},
+					},
+				],
+			},
+		});
+		return wamid;
+	}
+
+	/**
+	 * The person's BSUID changed and no number can be shared: Meta's `system` message
+	 * `user_changed_user_id`, with no `from` and only the BSUIDs before and after (Chatwoot's fixture).
+	 * Numbers paired with the previous BSUID are paired with the new one from now on.
+	 */
+	injectBsuidChange(previous: string, next: string) {
+		const wamid = this.nextMessageId();
+		for (const [number, bsuid] of this.bsuids) if (bsuid === previous) this.bsuids.set(number, next);
+		this.queue({
+			phoneNumberId: this.defaultPhoneNumberId,
+			field: 'messages',
+			value: {
+				messages: [
+					{
+						id: wamid,
+						timestamp: unixNow(),
+						type: 'system',
+						system: { type: 'user_changed_user_id', previous_user_id: previous, user_id: next },
+					},
+				],
+			},
+		});
+		return wamid;
+	}
+
 	/** A text from a username user who withholds their number: only `from_user_id` (whatsapp-api-js's v25 shape). */
 	injectUsernameText(bsuid: string, text: string, username = '@sandboxuser') {
 		const wamid = this.nextMessageId();

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import { GraphApiClient, graphApiConfigFromCredentials } from '../../nodes/transport/GraphApiClient';
+import { USER_CHANGED_NUMBER, USER_CHANGED_NUMBER_WITH_BSUIDS, USER_CHANGED_USER_ID } from '../fixtures/metaWebhooks';
 import { CloudApiSandbox } from './server.ts';
 
 interface Received {
@@ -112,6 +113,45 @@ describe('sandbox status and inbound webhooks', () => {
 		const value = post.body.entry[0].changes[0].value;
 		expect(value.messages[0]).toMatchObject({ from: '33612345678', type: 'text', text: { body: 'Arrêt' } });
 		expect(value.contacts[0]).toEqual({ profile: { name: 'Zoë' }, wa_id: '33612345678' });
+	});
+
+	test('identifier changes are posted in the shapes of Meta’s system messages (Chatwoot’s and pywa’s fixtures)', async () => {
+		sandbox.setBsuid('+919812340051', 'IN.98123400051');
+		sandbox.injectNumberChange('+919812340051', '+919812340052', 'IN.98123400052');
+		sandbox.injectBsuidChange('IN.98123400052', 'IN.98123400053');
+		await sandbox.flushWebhooks();
+		const values = receiver.received.flatMap((r) => r.body.entry[0].changes.map((c: any) => c.value));
+		const [numberChange, bsuidChange] = values.flatMap((v) => v.messages ?? []);
+		expect(values.every((v) => v.contacts === undefined)).toBe(true);
+		const keys = (o: object) => Object.keys(o).sort();
+		const fixtureMessage = (f: { entry: Array<{ changes: Array<{ value: { messages: unknown[] } }> }> }) =>
+			f.entry[0].changes[0].value.messages[0] as any;
+		// Same fields as the fixtures: the envelope's message and its system object.
+		expect(keys(numberChange)).toEqual(keys(USER_CHANGED_NUMBER.entry[0].changes[0].value.messages[0]));
+		expect(keys(numberChange.system)).toEqual(
+			keys({
+				...USER_CHANGED_NUMBER.entry[0].changes[0].value.messages[0].system,
+				...fixtureMessage(USER_CHANGED_NUMBER_WITH_BSUIDS).system,
+			}),
+		);
+		expect(numberChange.system).toMatchObject({
+			type: 'user_changed_number',
+			wa_id: '919812340052',
+			previous_user_id: 'IN.98123400051',
+			user_id: 'IN.98123400052',
+		});
+		const {
+			previous_parent_user_id: _p,
+			parent_user_id: _n,
+			...withoutParents
+		} = fixtureMessage(USER_CHANGED_USER_ID).system;
+		expect(keys(bsuidChange)).toEqual(keys(fixtureMessage(USER_CHANGED_USER_ID)));
+		expect(keys(bsuidChange.system)).toEqual(keys(withoutParents));
+		expect(bsuidChange.system).toEqual({
+			type: 'user_changed_user_id',
+			previous_user_id: 'IN.98123400052',
+			user_id: 'IN.98123400053',
+		});
 	});
 
 	test('a quick-reply tap carries the payload and the wamid it answers', async () => {

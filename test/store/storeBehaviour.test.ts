@@ -167,6 +167,15 @@ describe.each(backends)('compliance store: $name', (backend) => {
 				);
 		});
 
+		test('after forgetting, Meta pairing the same BSUID with the number again links it again (no stale memory of the link)', async () => {
+			const number = store.contactKey('+16315551183');
+			const bsuid = store.contactKey('US.13491208655302741920');
+			expect(await store.identities.link(bsuid, number, T0)).toBe(true);
+			await store.ledger.forgetContact(number, T0 + 1);
+			expect(await store.identities.link(bsuid, number, T0 + 2)).toBe(true);
+			expect(await store.identities.resolve([bsuid])).toEqual([number]);
+		});
+
 		test('holds no plain BSUID after links and ledger writes', async () => {
 			const bsuid = store.contactKey(BSUID);
 			const parent = store.contactKey(PARENT);

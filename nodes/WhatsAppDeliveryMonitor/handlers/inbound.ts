@@ -1,4 +1,5 @@
 /** Inbound messages: an interaction, an opt-out or resubscribe keyword, an opt-out quick reply, or plain inbound. */
+import type { PersonIdentifiers } from '../../core/contactIdentity';
 import { matchesKeyword } from '../../core/keywords';
 import { MESSAGE_CATEGORIES } from '../../core/types';
 import { dedupeKeys, type InboundEvent } from '../../core/webhooks';
@@ -13,18 +14,25 @@ export async function handleInbound(context: DeliveryContext, messages: InboundE
 	const fresh = await dedupe.isNew(messages.map((m) => dedupeKeys.inbound(m.messageId)));
 	for (const [index, message] of messages.entries()) {
 		if (!fresh[index]) continue;
-		const sender = { waId: message.from, userId: message.fromUserId, parentUserId: message.fromParentUserId };
+		const sender = senderOf(message);
 		const contactKey = await personKey(context, sender, message.timestamp);
 		if (contactKey) await store.facts.recordInteraction(contactKey, message.timestamp);
 		// A new number comes with a new BSUID (Meta: "If a user changes a phone number, a new BSUID is
-		// generated"); `user_changed_user_id` gives a new BSUID for the same person.
+		// generated"): the new number's contact gets the new BSUIDs, and the person's stops.
 		const newKey = message.changedTo
-			? await personKey(context, { waId: message.changedTo, userId: message.changedToUserId }, message.timestamp)
+			? await personKey(
+					context,
+					{ waId: message.changedTo, userId: message.changedToUserId, parentUserId: message.changedToParentUserId },
+					message.timestamp,
+				)
 			: undefined;
 		const carried =
 			contactKey && newKey ? await carryOverNumberChange(context, contactKey, newKey, message.timestamp) : undefined;
-		if (!message.changedTo && message.changedToUserId && contactKey)
-			await store.identities.link(store.contactKey(message.changedToUserId), contactKey, message.timestamp);
+		// `user_changed_user_id`: the same person under new BSUIDs, which now lead to everything recorded
+		// for them (a STOP from the new BSUID blocks the number the old one was paired with).
+		if (!message.changedTo && contactKey)
+			for (const alias of [message.changedToUserId, message.changedToParentUserId])
+				if (alias) await store.identities.link(store.contactKey(alias), contactKey, message.timestamp);
 		const keywordOut =
 			matchesKeyword(message.text, options.optOutKeywords) ||
 			matchesKeyword(message.buttonText, options.optOutKeywords);
@@ -89,8 +97,9 @@ export async function handleInbound(context: DeliveryContext, messages: InboundE
 			});
 		} else {
 			out.inbound.push({
-				kind: message.changedTo ? 'number_change' : 'inbound',
+				kind: message.changedTo ? 'number_change' : isUserIdChange(message) ? 'user_id_change' : 'inbound',
 				...(message.changedTo ? { changedTo: e164(message.changedTo), consentCarriedOver: carried ?? null } : {}),
+				...(isUserIdChange(message) ? { changedToUserId: message.changedToUserId ?? null } : {}),
 				type: message.type,
 				text: message.text ?? null,
 				buttonPayload: message.buttonPayload ?? null,
@@ -99,4 +108,25 @@ export async function handleInbound(context: DeliveryContext, messages: InboundE
 			});
 		}
 	}
+}
+
+const isUserIdChange = (message: InboundEvent) => !message.changedTo && message.changedToUserId !== undefined;
+
+/**
+ * Who sent the message. For a change of identifiers that is who the person was before it: the old
+ * number (`from`) and the previous BSUIDs. Some payloads put the new BSUID in `from_user_id`; with no
+ * previous identifier at all, the new ones name the person (the change followed their first message).
+ */
+function senderOf(message: InboundEvent): PersonIdentifiers {
+	if (message.changedToUserId === undefined && message.changedTo === undefined)
+		return { waId: message.from, userId: message.fromUserId, parentUserId: message.fromParentUserId };
+	const notNew = (id: string | undefined) =>
+		id !== undefined && id !== message.changedToUserId && id !== message.changedToParentUserId ? id : undefined;
+	const before: PersonIdentifiers = {
+		waId: message.from,
+		userId: message.previousUserId ?? notNew(message.fromUserId),
+		parentUserId: message.previousParentUserId ?? notNew(message.fromParentUserId),
+	};
+	if (before.waId || before.userId || before.parentUserId || message.changedTo) return before;
+	return { waId: '', userId: message.changedToUserId, parentUserId: message.changedToParentUserId };
 }

@@ -6,7 +6,7 @@
 import { FACT_MAX, SET_SUPPRESSION } from '../ledger/redis';
 import type { RedisClient } from '../redis/client';
 import type { ContactIdentities } from '../types';
-import { KnownLinks } from './knownLinks';
+import type { KnownLinks } from './knownLinks';
 
 export const IDENTITY_SCRIPTS = {
 	/**
@@ -36,10 +36,11 @@ return 1
 
 export class RedisContactIdentities implements ContactIdentities {
 	private readonly client: RedisClient;
-	private readonly known = new KnownLinks();
+	private readonly known: KnownLinks;
 
-	constructor(client: RedisClient) {
+	constructor(client: RedisClient, known: KnownLinks) {
 		this.client = client;
+		this.known = known;
 	}
 
 	async link(aliasKey: string, contactKey: string): Promise<boolean> {

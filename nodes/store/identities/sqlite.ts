@@ -1,14 +1,15 @@
 /** Contact aliases in SQLite (the Redis half: ./redis.ts). Table `contact_aliases` (schema version 3). */
 import { chunks, placeholders, type SqliteDatabase } from '../sqlite/database';
 import type { ContactIdentities } from '../types';
-import { KnownLinks } from './knownLinks';
+import type { KnownLinks } from './knownLinks';
 
 export class SqliteContactIdentities implements ContactIdentities {
 	private readonly db: SqliteDatabase;
-	private readonly known = new KnownLinks();
+	private readonly known: KnownLinks;
 
-	constructor(db: SqliteDatabase) {
+	constructor(db: SqliteDatabase, known: KnownLinks) {
 		this.db = db;
+		this.known = known;
 	}
 
 	async link(aliasKey: string, contactKey: string, at: number): Promise<boolean> {

@@ -16,6 +16,7 @@ import {
 	type Suppression,
 	type SuppressionReason,
 } from '../../core/types';
+import type { KnownLinks } from '../identities/knownLinks';
 import { execPipeline, luaSet, type RedisClient } from '../redis/client';
 import type { ConsentLedger, ContactFacts } from '../types';
 
@@ -119,9 +120,11 @@ return 1
 
 export class RedisConsentLedger implements ConsentLedger {
 	private readonly client: RedisClient;
+	private readonly knownLinks: KnownLinks;
 
-	constructor(client: RedisClient) {
+	constructor(client: RedisClient, knownLinks: KnownLinks) {
 		this.client = client;
+		this.knownLinks = knownLinks;
 	}
 
 	async recordConsent(events: ConsentEventInput[]): Promise<void> {
@@ -201,6 +204,7 @@ export class RedisConsentLedger implements ConsentLedger {
 		const deleted = await this.client.run((redis) =>
 			redis.forget(this.client.prefix, contactKey, at, JSON.stringify(expandScope('all'))),
 		);
+		this.knownLinks.clear();
 		return { eventsDeleted: Number(deleted) };
 	}
 

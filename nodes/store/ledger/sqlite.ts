@@ -12,6 +12,7 @@ import {
 	type Suppression,
 	type SuppressionReason,
 } from '../../core/types';
+import type { KnownLinks } from '../identities/knownLinks';
 import { chunks, placeholders, sqlList, type SqliteDatabase } from '../sqlite/database';
 import type { ConsentLedger, ContactFacts } from '../types';
 
@@ -21,9 +22,11 @@ const UPSERT_SUPPRESSION =
 
 export class SqliteConsentLedger implements ConsentLedger {
 	private readonly db: SqliteDatabase;
+	private readonly knownLinks: KnownLinks;
 
-	constructor(db: SqliteDatabase) {
+	constructor(db: SqliteDatabase, knownLinks: KnownLinks) {
 		this.db = db;
+		this.knownLinks = knownLinks;
 	}
 
 	async recordConsent(events: ConsentEventInput[]): Promise<void> {
@@ -104,6 +107,7 @@ export class SqliteConsentLedger implements ConsentLedger {
 			for (const key of [contactKey, ...aliases])
 				for (const category of expandScope('all')) keep.run(key, category, FORGOTTEN_SUPPRESSION, at);
 			this.db.statement('DELETE FROM contact_aliases WHERE contact = ?').run(contactKey);
+			this.knownLinks.clear();
 			return { eventsDeleted: Number(changes) };
 		});
 	}
