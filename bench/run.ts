@@ -18,7 +18,7 @@ import type { CapRequest } from '../nodes/core/types';
 import type { ComplianceStore } from '../nodes/store/types';
 import { runWorkflow } from '../test/harness/WorkflowHarness';
 import { startWebhookHost } from '../test/harness/webhookHost';
-import { startRedisServer } from '../test/helpers/redisServer';
+import { startRedisServer, TEST_CONTACT_KEY_SECRET } from '../test/helpers/redisServer';
 import { benchInRealN8n } from './n8n.ts';
 import { postStatusLoad } from './statusLoad.ts';
 import { sustainedRate } from './sustained.ts';
@@ -357,7 +357,12 @@ async function main() {
 		const sqlite = SqliteStore.open(path.join(dir, 'caps.sqlite'));
 		await benchCaps('embedded SQLite', sqlite, 'cap.embedded');
 		await sqlite.close();
-		const redis = await RedisStore.open({ host: redisServer.host, port: redisServer.port, keyPrefix: 'bench:' });
+		const redis = await RedisStore.open({
+			host: redisServer.host,
+			port: redisServer.port,
+			keyPrefix: 'bench:',
+			contactKeySecret: TEST_CONTACT_KEY_SECRET,
+		});
 		await benchCaps('Redis', redis, 'cap.redis');
 		await redis.close();
 	} finally {

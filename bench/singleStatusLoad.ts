@@ -4,6 +4,7 @@
  * `sent`, `delivered` and `read`, tagged with the campaign so that the Delivery Monitor counts them.
  * Latency from request to answer; a request unanswered after `timeoutMs` counts as no answer.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
@@ -66,7 +67,11 @@ export async function postSingleStatuses(options: {
 										status: STATUSES[slot % STATUSES.length],
 										timestamp: String(started + Math.floor(slot / perSecond)),
 										recipient_id: `3361${String(message).padStart(8, '0')}`,
-										biz_opaque_callback_data: callbackData(campaign, 'A'),
+										biz_opaque_callback_data: callbackData(
+											campaign,
+											'A',
+											benchSendKey(`3361${String(message).padStart(8, '0')}`),
+										),
 										pricing: { billable: true, pricing_model: 'PMP', category: 'marketing', type: 'regular' },
 									},
 								],
@@ -100,3 +105,6 @@ export async function postSingleStatuses(options: {
 		percentile: (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))],
 	};
 }
+
+/** Stands for the contact key Template Send would have tagged the send with (a 64-hex keyed hash). */
+const benchSendKey = (recipient: string) => createHash('sha256').update(recipient).digest('hex');

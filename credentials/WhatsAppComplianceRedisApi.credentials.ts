@@ -34,5 +34,15 @@ export class WhatsAppComplianceRedisApi implements ICredentialType {
 			default: 'wac:',
 			description: 'Every key the store writes starts with this, so several n8n instances can share one Redis',
 		},
+		{
+			displayName: 'Contact Key Secret',
+			name: 'contactKeySecret',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			hint: 'Generate one with: openssl rand -hex 32',
+			description:
+				'Numbers and BSUIDs are stored only as keyed hashes made with this secret. n8n keeps it encrypted and it is never written to Redis, so a Redis dump alone does not reveal who is in it. Use the same value in every n8n that shares the store. A store created before this field existed keeps its secret in Redis (key &lt;prefix&gt;secret) until you copy that value here.',
+		},
 	];
 }

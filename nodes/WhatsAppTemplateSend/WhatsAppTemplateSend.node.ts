@@ -269,7 +269,7 @@ export class WhatsAppTemplateSend implements INodeType {
 						name: send.template.name,
 						languageCode: send.template.language,
 						components: send.components,
-						bizOpaqueCallbackData: callbackData(campaignId, send.variant),
+						bizOpaqueCallbackData: callbackData(campaignId, send.variant, send.contactKey),
 					}),
 				};
 			}

@@ -319,7 +319,7 @@ class CampaignRun {
 					name: send.template.name,
 					languageCode: send.template.language,
 					components: send.components,
-					bizOpaqueCallbackData: callbackData(this.options.campaignId, send.variant),
+					bizOpaqueCallbackData: callbackData(this.options.campaignId, send.variant, send.contactKey),
 				},
 				{
 					onWritten: (at) => {

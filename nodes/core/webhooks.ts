@@ -31,6 +31,8 @@ export interface StatusEvent {
 	recipientParentUserId?: string;
 	campaignId?: string;
 	variant?: string;
+	/** The contact key the send was claimed under, from our callback tag (core/callbackData.ts). */
+	sendKey?: string;
 	errors: Array<{ code: number; title?: string; message?: string; details?: string }>;
 	pricing?: Record<string, unknown>;
 	phoneNumberId?: string;

@@ -14,7 +14,7 @@ const openStores = new Map<string, Promise<ComplianceStore>>();
 function cacheKey(config: StoreConfig): string {
 	if (config.kind === 'sqlite') return `sqlite:${config.file ?? defaultSqlitePath()}`;
 	const c = config.connection;
-	return `redis:${c.username ?? ''}@${c.host}:${c.port}/${c.database ?? 0}/${c.keyPrefix ?? 'wac:'}/${c.tls ? 'tls' : ''}/${c.password ?? ''}`;
+	return `redis:${c.username ?? ''}@${c.host}:${c.port}/${c.database ?? 0}/${c.keyPrefix ?? 'wac:'}/${c.tls ? 'tls' : ''}/${c.password ?? ''}/${c.contactKeySecret ?? ''}`;
 }
 
 export function openStore(config: StoreConfig): Promise<ComplianceStore> {

@@ -12,7 +12,7 @@ import {
 
 import { openStore, type StoreConfig } from './openStore';
 import { describeSystemError } from './errors';
-import { selectDatabase } from './redis/client';
+import { secretProblem, selectDatabase } from './redis/client';
 import type { RedisConnection } from './RedisStore';
 import { StoreUnavailableError, type ComplianceStore } from './types';
 
@@ -47,6 +47,7 @@ function redisConnection(data: Record<string, unknown>): RedisConnection {
 		database: Number(data.database ?? 0),
 		tls: data.tls === true,
 		keyPrefix: (data.prefix as string) || 'wac:',
+		contactKeySecret: (data.contactKeySecret as string) || undefined,
 	};
 }
 
@@ -127,6 +128,9 @@ export async function whatsAppComplianceRedisTest(
 		await redis.connect();
 		await selectDatabase(redis, connection);
 		const pong = await redis.ping();
+		const location = `redis://${connection.host}:${connection.port}/${connection.database ?? 0}`;
+		const problem = await secretProblem(redis, connection.keyPrefix ?? 'wac:', connection.contactKeySecret, location);
+		if (problem) return { status: 'Error', message: problem };
 		return { status: 'OK', message: `Connected to Redis at ${connection.host}:${connection.port} (${pong})` };
 	} catch (error) {
 		return {

@@ -2,6 +2,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { freePort } from './freePort';
 
+/** The Contact Key Secret the tests' Redis credentials and connections carry (never kept in Redis). */
+export const TEST_CONTACT_KEY_SECRET = 'b'.repeat(64);
+
 export interface RedisServer {
 	host: string;
 	port: number;

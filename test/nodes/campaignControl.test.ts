@@ -55,6 +55,49 @@ describe('WhatsApp Campaign Control', () => {
 		expect(missing.error?.message).toBe('Enter the Campaign ID to pause');
 	});
 
+	test('an in-doubt send is settled by its status through the tag, even when Meta names the recipient by a wa_id that keys elsewhere', async () => {
+		const { sandbox, credentials } = monitorLoop();
+		const recipient = fresh();
+		// Meta's statuses name this person by another wa_id (no national rule maps one to the other).
+		sandbox.setWaId(recipient, '447700900999');
+		sandbox.latencyMs = 1_300;
+		const send = async () =>
+			(
+				await runWorkflow('template-send.json', {
+					items: [{ whatsapp: { e164: recipient } }],
+					credentials: credentials() as Record<string, ICredentialDataDecryptedObject>,
+					parameters: {
+						'Template Send': { ...helloWorld, campaignId: 'doubt-tag', options: { rate: 500, timeoutSeconds: 1 } },
+					},
+				})
+			).outputs('Template Send');
+		try {
+			const [, failed] = await send();
+			expect(failed[0].json.whatsappSend).toMatchObject({ status: 'failed', reason: 'IN_DOUBT' });
+		} finally {
+			sandbox.latencyMs = 0;
+		}
+		await new Promise((resolve) => setTimeout(resolve, 500)); // Meta's late answer
+		await sandbox.flushWebhooks();
+		// The status settled the exact claim: a re-run sees a sent message, with its wamid.
+		const [, , notSent] = await send();
+		const [accepted] = sandbox.acceptedSends().filter((r) => r.to === recipient);
+		expect(notSent[0].json.whatsappSend).toMatchObject({
+			status: 'not_sent',
+			reason: 'ALREADY_SENT',
+			detail: expect.stringContaining(`as ${accepted.messageId}`),
+		});
+		const released = await runWorkflow('campaign-control.json', {
+			items: [{}],
+			parameters: { 'Campaign Control': { operation: 'releaseInDoubt', campaignId: 'doubt-tag', recipient } },
+		});
+		expect(released.outputs('Campaign Control')[0][0].json.campaignControl).toMatchObject({
+			released: false,
+			reason: 'NOT_IN_DOUBT',
+		});
+		expect(sandbox.acceptedSends().filter((r) => r.to === recipient)).toHaveLength(1);
+	});
+
 	test('Release In-Doubt Send: a send that got no answer is held back until the operator releases it, then sent once', async () => {
 		const { sandbox, credentials } = monitorLoop();
 		const recipient = fresh();

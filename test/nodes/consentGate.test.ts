@@ -6,7 +6,7 @@ import type { ICredentialDataDecryptedObject, IDataObject } from 'n8n-workflow';
 
 import { closeAllStores } from '../../nodes/store/openStore';
 import { runWorkflow, type RunOptions } from '../harness/WorkflowHarness';
-import { startRedisServer, type RedisServer } from '../helpers/redisServer';
+import { startRedisServer, type RedisServer, TEST_CONTACT_KEY_SECRET } from '../helpers/redisServer';
 
 const GATE = 'Consent Gate';
 const DAY = 86_400_000;
@@ -44,7 +44,14 @@ const backends: Backend[] = [
 		name: 'Redis store',
 		store: { store: 'redis' },
 		credentials: () => ({
-			whatsAppComplianceRedisApi: { host: redis.host, port: redis.port, database: 0, tls: false, prefix: 'cg:' },
+			whatsAppComplianceRedisApi: {
+				host: redis.host,
+				port: redis.port,
+				database: 0,
+				tls: false,
+				prefix: 'cg:',
+				contactKeySecret: TEST_CONTACT_KEY_SECRET,
+			},
 		}),
 		rawContent: async () => {
 			const client = new Redis({ host: redis.host, port: redis.port });

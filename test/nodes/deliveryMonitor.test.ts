@@ -1,3 +1,4 @@
+import { parseCallbackData } from '../../nodes/core/callbackData';
 import type { IDataObject } from 'n8n-workflow';
 
 import { closeAllStores, openStore } from '../../nodes/store/openStore';
@@ -110,7 +111,7 @@ describe('WhatsApp Delivery Monitor trigger', () => {
 			const recipients = Array.from({ length: 20 }, fresh);
 			await sendCampaign('monitor-dupes', recipients);
 			await sandbox.flushWebhooks();
-			const truth = sandbox.statusLog.filter((s) => s.biz === 'wac1|monitor-dupes|A');
+			const truth = sandbox.statusLog.filter((s) => parseCallbackData(s.biz).campaignId === 'monitor-dupes');
 			const counters = await (await store()).campaigns.counters('monitor-dupes');
 			expect(counters.delivered).toBe(truth.filter((s) => s.status === 'delivered').length);
 			expect(counters.read).toBe(truth.filter((s) => s.status === 'read').length);

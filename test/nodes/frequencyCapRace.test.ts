@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { runTs } from '../helpers/childProcess';
-import { startRedisServer, type RedisServer } from '../helpers/redisServer';
+import { startRedisServer, type RedisServer, TEST_CONTACT_KEY_SECRET } from '../helpers/redisServer';
 
 let redis: RedisServer;
 beforeAll(async () => {
@@ -33,7 +33,14 @@ describe.each([
 		store: { store: 'redis' },
 		credentials: () => ({
 			...cloud,
-			whatsAppComplianceRedisApi: { host: redis.host, port: redis.port, database: 0, tls: false, prefix: 'race:' },
+			whatsAppComplianceRedisApi: {
+				host: redis.host,
+				port: redis.port,
+				database: 0,
+				tls: false,
+				prefix: 'race:',
+				contactKeySecret: TEST_CONTACT_KEY_SECRET,
+			},
 		}),
 	},
 ])('two executions racing through Frequency Cap ($name)', ({ store, credentials }) => {

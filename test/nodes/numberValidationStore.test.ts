@@ -2,7 +2,7 @@ import type { ICredentialDataDecryptedObject, IDataObject } from 'n8n-workflow';
 
 import { closeAllStores, openStore, type StoreConfig } from '../../nodes/store/openStore';
 import { runWorkflow } from '../harness/WorkflowHarness';
-import { startRedisServer, type RedisServer } from '../helpers/redisServer';
+import { startRedisServer, type RedisServer, TEST_CONTACT_KEY_SECRET } from '../helpers/redisServer';
 
 const NODE = 'Validate numbers';
 const DAY = 86_400_000;
@@ -30,10 +30,20 @@ const stores: Array<{
 	},
 	{
 		name: 'Redis store',
-		config: () => ({ kind: 'redis', connection: { host: redis.host, port: redis.port, keyPrefix: 'nv:' } }),
+		config: () => ({
+			kind: 'redis',
+			connection: { host: redis.host, port: redis.port, keyPrefix: 'nv:', contactKeySecret: TEST_CONTACT_KEY_SECRET },
+		}),
 		parameters: { store: 'redis' },
 		credentials: () => ({
-			whatsAppComplianceRedisApi: { host: redis.host, port: redis.port, database: 0, tls: false, prefix: 'nv:' },
+			whatsAppComplianceRedisApi: {
+				host: redis.host,
+				port: redis.port,
+				database: 0,
+				tls: false,
+				prefix: 'nv:',
+				contactKeySecret: TEST_CONTACT_KEY_SECRET,
+			},
 		}),
 	},
 ];
@@ -96,7 +106,16 @@ test('an unreachable Redis stops the node with a message naming the host, and no
 	await server.stop();
 	const result = await runWorkflow('number-validation.json', {
 		items: [{ phone: '+33612345678' }],
-		credentials: { whatsAppComplianceRedisApi: { host: '127.0.0.1', port, database: 0, tls: false, prefix: 'x:' } },
+		credentials: {
+			whatsAppComplianceRedisApi: {
+				host: '127.0.0.1',
+				port,
+				database: 0,
+				tls: false,
+				prefix: 'x:',
+				contactKeySecret: TEST_CONTACT_KEY_SECRET,
+			},
+		},
 		parameters: { [NODE]: { store: 'redis' } },
 	});
 	expect(result.status).toBe('error');

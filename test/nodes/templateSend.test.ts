@@ -1,5 +1,6 @@
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 
+import { parseCallbackData } from '../../nodes/core/callbackData';
 import { closeAllStores, openStore } from '../../nodes/store/openStore';
 import { runWorkflow } from '../harness/WorkflowHarness';
 import { CloudApiSandbox } from '../sandbox/server.ts';
@@ -88,7 +89,8 @@ describe('WhatsApp Template Send node against the sandbox', () => {
 			recipient_type: 'individual',
 			to: a,
 			type: 'template',
-			biz_opaque_callback_data: 'wac1|spring-2026|A',
+			// The tag names the send: variant, the contact key it was claimed under, campaign.
+			biz_opaque_callback_data: `wac2|A|${(await openStore({ kind: 'sqlite' })).contactKey(a)}|spring-2026`,
 			template: {
 				name: 'spring_sale',
 				language: { code: 'fr' },
@@ -160,7 +162,7 @@ describe('WhatsApp Template Send node against the sandbox', () => {
 			options: { dryRun: true },
 		});
 		expect(of(0).send.requestBody).not.toHaveProperty('template.components');
-		expect((of(0).send.requestBody as IDataObject).biz_opaque_callback_data).toMatch(/\|A$/);
+		expect((of(0).send.requestBody as IDataObject).biz_opaque_callback_data).toMatch(/^wac2\|A\|[0-9a-f]{64}\|/);
 	});
 
 	test('re-running a campaign sends nobody twice (ALREADY_SENT)', async () => {
@@ -447,11 +449,10 @@ describe('WhatsApp Template Send node against the sandbox', () => {
 		const counters = await (await openStore({ kind: 'sqlite' })).campaigns.counters('ab-test');
 		expect(counters['variant:A:sent'] + counters['variant:B:sent']).toBe(60);
 		expect(
-			sandbox
-				.acceptedSends()
-				.every((r) =>
-					['wac1|ab-test|A', 'wac1|ab-test|B'].includes((r.body as IDataObject).biz_opaque_callback_data as string),
-				),
+			sandbox.acceptedSends().every((r) => {
+				const tag = parseCallbackData((r.body as IDataObject).biz_opaque_callback_data);
+				return tag.campaignId === 'ab-test' && ['A', 'B'].includes(tag.variant!) && tag.sendKey !== undefined;
+			}),
 		).toBe(true);
 		// Same contacts, same variants, in another campaign.
 		const again = await send(items, { ...parameters, campaignId: 'ab-test-2' });

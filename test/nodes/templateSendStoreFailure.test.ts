@@ -3,11 +3,14 @@
  * item still leaves through exactly one output, the ones not sent say STORE_UNAVAILABLE, and the node
  * does not fail the run. A real redis-server, stopped while Template Send runs against the sandbox.
  */
+import { spawn } from 'node:child_process';
+
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 
 import { closeAllStores } from '../../nodes/store/openStore';
+import { defaultSqlitePath } from '../../nodes/store/SqliteStore';
 import { runWorkflow } from '../harness/WorkflowHarness';
-import { startRedisServer, type RedisServer } from '../helpers/redisServer';
+import { startRedisServer, type RedisServer, TEST_CONTACT_KEY_SECRET } from '../helpers/redisServer';
 import { CloudApiSandbox } from '../sandbox/server.ts';
 
 let sandbox: CloudApiSandbox;
@@ -36,7 +39,13 @@ test('Redis stops mid-campaign: no request leaves after the failure is seen, eve
 		items: recipients.map((e164) => ({ whatsapp: { e164 } })),
 		credentials: {
 			whatsAppCloudApi: sandbox.credentials(),
-			whatsAppComplianceRedisApi: { host: redis.host, port: redis.port, database: 0, prefix: 'fail:' },
+			whatsAppComplianceRedisApi: {
+				host: redis.host,
+				port: redis.port,
+				database: 0,
+				prefix: 'fail:',
+				contactKeySecret: TEST_CONTACT_KEY_SECRET,
+			},
 		},
 		parameters: {
 			'Template Send': {
@@ -68,4 +77,72 @@ test('Redis stops mid-campaign: no request leaves after the failure is seen, eve
 	const unrecorded = sent.filter((i) => (i.json.whatsappSend as IDataObject).recorded === false);
 	for (const item of unrecorded)
 		expect((item.json.whatsappSend as IDataObject).warning).toMatch(/Meta accepted this message/);
+}, 60_000);
+
+test('another process holds the SQLite write lock for 12 s mid-campaign: nothing leaves after the failure, nobody gets two, every item in one output', async () => {
+	const file = defaultSqlitePath();
+	const recipients = Array.from({ length: 300 }, (_, i) => `+3361${String(8_100_000 + i)}`);
+	const parameters = (campaignId: string) => ({
+		'Template Send': {
+			campaignId,
+			template: { __rl: true, mode: 'name', value: 'hello_world:en_US' },
+			variables: { mappingMode: 'defineBelow', value: {}, matchingColumns: [], schema: [] },
+			options: { rate: 100, concurrency: 8 },
+		},
+	});
+	// The store file exists before the lock is taken (a first small campaign creates it).
+	await runWorkflow('template-send.json', {
+		items: [{ whatsapp: { e164: '+33618099999' } }],
+		credentials: { whatsAppCloudApi: sandbox.credentials() },
+		parameters: parameters('lock-warmup'),
+	});
+	sandbox.resetLog();
+	// Another process (a second n8n, a backup tool) takes the write lock once Meta has accepted 30.
+	let holder: ReturnType<typeof spawn> | undefined;
+	const watcher = setInterval(() => {
+		if (holder || sandbox.acceptedSends().length < 30) return;
+		clearInterval(watcher);
+		holder = spawn(process.execPath, [
+			'-e',
+			`const { DatabaseSync } = require('node:sqlite'); const db = new DatabaseSync(${JSON.stringify(file)});
+			 db.exec('BEGIN IMMEDIATE'); setTimeout(() => { db.exec('COMMIT'); db.close(); }, 12000);`,
+		]);
+	}, 5);
+	try {
+		const result = await runWorkflow('template-send.json', {
+			items: recipients.map((e164) => ({ whatsapp: { e164 } })),
+			credentials: { whatsAppCloudApi: sandbox.credentials() },
+			parameters: parameters('lock-held'),
+		});
+		const returnedAt = Date.now();
+		clearInterval(watcher);
+		expect(holder).toBeDefined();
+		const [sent, failed, notSent] = result.outputs('Template Send') as INodeExecutionData[][];
+		// Every item leaves through exactly one output.
+		const items = [...sent, ...failed, ...notSent].map((i) => (i.pairedItem as { item: number }).item);
+		expect(new Set(items).size).toBe(recipients.length);
+		expect(items).toHaveLength(recipients.length);
+		expect(notSent.length).toBeGreaterThan(0);
+		for (const item of notSent)
+			expect(item.json.whatsappSend).toMatchObject({ status: 'not_sent', reason: 'STORE_UNAVAILABLE' });
+		// Meta's side: nobody got two, and nothing was accepted after the node returned.
+		await new Promise((resolve) => setTimeout(resolve, 500));
+		const accepted = sandbox.acceptedSends();
+		expect(new Set(accepted.map((r) => r.to)).size).toBe(accepted.length);
+		expect(accepted.filter((r) => r.receivedAt > returnedAt)).toEqual([]);
+		// Everything Meta accepted is on Sent, or on Failed IN_DOUBT when the lock held the process past the
+		// request's timeout before its answer was read (it may have been delivered: never resent).
+		const byRecipient = new Map(
+			[...sent, ...failed, ...notSent].map((i) => [(i.json.whatsapp as IDataObject).e164, i.json.whatsappSend]),
+		);
+		const outcomes = accepted.map((r) => byRecipient.get(r.to) as IDataObject);
+		expect(outcomes.filter((o) => o.status !== 'sent' && o.reason !== 'IN_DOUBT')).toEqual([]);
+		expect(outcomes.filter((o) => o.status === 'sent')).toHaveLength(sent.length);
+	} finally {
+		clearInterval(watcher);
+		await new Promise<void>((resolve) =>
+			holder && holder.exitCode === null ? holder.on('exit', () => resolve()) : resolve(),
+		);
+		await closeAllStores();
+	}
 }, 60_000);

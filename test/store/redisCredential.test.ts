@@ -1,5 +1,5 @@
 import { whatsAppComplianceRedisTest } from '../../nodes/store/storeParameter';
-import { startRedisServer } from '../helpers/redisServer';
+import { startRedisServer, TEST_CONTACT_KEY_SECRET } from '../helpers/redisServer';
 
 const run = (data: Record<string, unknown>) =>
 	whatsAppComplianceRedisTest.call({} as never, {
@@ -13,7 +13,14 @@ test('the WhatsApp Compliance Redis credential test pings the server, and names 
 	const server = await startRedisServer();
 	try {
 		await expect(
-			run({ host: server.host, port: server.port, database: 0, tls: false, prefix: 'wac:' }),
+			run({
+				host: server.host,
+				port: server.port,
+				database: 0,
+				tls: false,
+				prefix: 'wac:',
+				contactKeySecret: TEST_CONTACT_KEY_SECRET,
+			}),
 		).resolves.toEqual({
 			status: 'OK',
 			message: `Connected to Redis at ${server.host}:${server.port} (PONG)`,

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -49,7 +49,14 @@ const backends: Backend[] = [
 	},
 	{
 		name: 'Redis',
-		open: async () => RedisStore.open({ host: redisServer.host, port: redisServer.port, keyPrefix: `t${++counter}:` }),
+		open: async () =>
+			RedisStore.open({
+				host: redisServer.host,
+				port: redisServer.port,
+				keyPrefix: `t${++counter}:`,
+				// Each store its own secret, as each install has its own credential.
+				contactKeySecret: randomBytes(32).toString('hex'),
+			}),
 		rawContent: async () => {
 			const redis = new Redis({ host: redisServer.host, port: redisServer.port });
 			const dump: string[] = [];

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { openStore, closeAllStores, type StoreConfig } from '../../nodes/store/openStore';
 import { SqliteStore } from '../../nodes/store/SqliteStore';
 import { runTs, spawnTs } from '../helpers/childProcess';
-import { startRedisServer, type RedisServer } from '../helpers/redisServer';
+import { startRedisServer, type RedisServer, TEST_CONTACT_KEY_SECRET } from '../helpers/redisServer';
 
 const runWorker = (mode: string, config: StoreConfig, options: object): Promise<any> =>
 	runTs('test/workers/storeWorker.ts', [mode, JSON.stringify(config), JSON.stringify(options)]);
@@ -29,7 +29,12 @@ const backends: Array<{ name: string; config: () => StoreConfig }> = [
 		name: 'Redis',
 		config: () => ({
 			kind: 'redis',
-			connection: { host: redisServer.host, port: redisServer.port, keyPrefix: `race${++n}:` },
+			connection: {
+				host: redisServer.host,
+				port: redisServer.port,
+				keyPrefix: `race${++n}:`,
+				contactKeySecret: TEST_CONTACT_KEY_SECRET,
+			},
 		}),
 	},
 ];
@@ -165,7 +170,12 @@ describe('Redis store when Redis is unreachable', () => {
 		const server = await startRedisServer();
 		const store = await openStore({
 			kind: 'redis',
-			connection: { host: server.host, port: server.port, keyPrefix: 'gone:' },
+			connection: {
+				host: server.host,
+				port: server.port,
+				keyPrefix: 'gone:',
+				contactKeySecret: TEST_CONTACT_KEY_SECRET,
+			},
 		});
 		await server.stop();
 		await expect(

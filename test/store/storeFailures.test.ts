@@ -13,7 +13,7 @@ import { SqliteStore } from '../../nodes/store/SqliteStore';
 import { whatsAppComplianceRedisTest } from '../../nodes/store/storeParameter';
 import { StoreUnavailableError } from '../../nodes/store/types';
 import { runWorkflow } from '../harness/WorkflowHarness';
-import { startRedisServer, type RedisServer } from '../helpers/redisServer';
+import { startRedisServer, type RedisServer, TEST_CONTACT_KEY_SECRET } from '../helpers/redisServer';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -29,7 +29,13 @@ describe('a Redis database the server does not have', () => {
 			id: '1',
 			name: 'Redis',
 			type: 'whatsAppComplianceRedisApi',
-			data: { host: server.host, port: server.port, database: 99, prefix: 'wac:' } as never,
+			data: {
+				host: server.host,
+				port: server.port,
+				database: 99,
+				prefix: 'wac:',
+				contactKeySecret: TEST_CONTACT_KEY_SECRET,
+			} as never,
 		});
 		expect(result).toEqual({
 			status: 'Error',
@@ -45,7 +51,10 @@ describe('Redis that goes away and comes back', () => {
 	test('fails closed while it is away, and is used again once it is back, without reopening the store', async () => {
 		let server = await startRedisServer();
 		const { host, port } = server;
-		const store = await openStore({ kind: 'redis', connection: { host, port, keyPrefix: 'recover:' } });
+		const store = await openStore({
+			kind: 'redis',
+			connection: { host, port, keyPrefix: 'recover:', contactKeySecret: TEST_CONTACT_KEY_SECRET },
+		});
 		try {
 			expect(await store.dedupe.markSeen(['before'], 60_000)).toEqual([true]);
 			await server.stop();
@@ -65,7 +74,12 @@ describe('Redis that goes away and comes back', () => {
 			expect(back).toBe(true);
 			expect(await store.dedupe.markSeen(['after'], 60_000)).toEqual([true]);
 			// The same store object is the one every execution gets.
-			expect(await openStore({ kind: 'redis', connection: { host, port, keyPrefix: 'recover:' } })).toBe(store);
+			expect(
+				await openStore({
+					kind: 'redis',
+					connection: { host, port, keyPrefix: 'recover:', contactKeySecret: TEST_CONTACT_KEY_SECRET },
+				}),
+			).toBe(store);
 		} finally {
 			await server.stop();
 		}

@@ -24,14 +24,17 @@ export async function handleStatuses(context: DeliveryContext, statuses: StatusE
 			userId: status.recipientUserId,
 			parentUserId: status.recipientParentUserId,
 		};
-		const contactKey = await personKey({ store }, recipient, status.timestamp);
+		// Who the status is about: the recipient Meta names, else the person our tag says it was sent to.
+		const contactKey = (await personKey({ store }, recipient, status.timestamp)) ?? status.sendKey;
 		const by = { variant: status.variant, at: status.timestamp };
 		// Counted for the campaign, written against nobody.
 		if (!contactKey) counters.add(status.campaignId, 'unattributed');
-		// Meta accepted this message: whatever the sender recorded (it may have died before it could),
-		// the campaign must never send it again.
-		if (status.campaignId && contactKey)
-			await store.sends.completeSend(status.campaignId, contactKey, status.messageId, status.timestamp);
+		// Meta accepted this message: whatever the sender recorded (it may have died before it could, or
+		// its request got no answer: in doubt), the campaign must never send it again. The tag names the
+		// exact claim; without one (older tags) the recipient's key does.
+		const claimKey = status.sendKey ?? contactKey;
+		if (status.campaignId && claimKey)
+			await store.sends.completeSend(status.campaignId, claimKey, status.messageId, status.timestamp);
 		let countedAs: 'delivered' | 'failed' | undefined;
 		if (status.status === 'delivered' || status.status === 'read' || status.status === 'played') {
 			// A late "delivered" after "read" changes nothing: the message counts as delivered once.

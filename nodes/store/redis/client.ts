@@ -3,7 +3,7 @@
  * failures into StoreUnavailableError. Each concern's Redis half (ledger/redis.ts, …) runs its commands
  * and scripts through this. Every key starts with the configured prefix; ARGV[1] of every script is it.
  */
-import { randomBytes } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 
 import Redis, { type RedisOptions } from 'ioredis';
 
@@ -19,6 +19,11 @@ export interface RedisConnection {
 	tls?: boolean;
 	/** Prefix of every key, so several n8n instances (or tests) can share one Redis. */
 	keyPrefix?: string;
+	/**
+	 * The secret contact keys are made with (the credential's Contact Key Secret, which n8n encrypts).
+	 * It is never written to Redis: a dump of Redis alone does not tell whose keys are in it.
+	 */
+	contactKeySecret?: string;
 }
 
 type Script = (...args: Array<string | number>) => Promise<unknown>;
@@ -29,7 +34,7 @@ export class RedisClient {
 	readonly location: string;
 	readonly redis: ScriptedRedis;
 	readonly prefix: string;
-	/** The contact-key secret, created once by whichever worker got there first. */
+	/** The contact-key secret (see `storeSecret`). */
 	readonly secret: Buffer;
 
 	private constructor(location: string, redis: ScriptedRedis, prefix: string, secret: Buffer) {
@@ -69,14 +74,13 @@ export class RedisClient {
 			await redis.connect();
 			await selectDatabase(redis, connection);
 			const prefix = connection.keyPrefix ?? 'wac:';
-			await redis.set(`${prefix}secret`, randomBytes(32).toString('hex'), 'NX');
-			const secret = await redis.get(`${prefix}secret`);
+			const secret = await storeSecret(redis, prefix, connection.contactKeySecret, location);
 			// Once open, ride out short outages (a Redis restart, a failover) by reconnecting.
 			// Once open, reconnect for as long as it takes (a restart, a failover, a long outage): while
 			// Redis is away every command fails at once (no offline queue), and once it is back the same
 			// connection serves again, without restarting n8n.
 			redis.options.retryStrategy = (attempt) => Math.min(attempt * 200, 2_000);
-			return new RedisClient(location, redis, prefix, Buffer.from(secret!, 'hex'));
+			return new RedisClient(location, redis, prefix, secret);
 		} catch (error) {
 			redis.disconnect();
 			if (error instanceof StoreUnavailableError) throw error;
@@ -139,3 +143,62 @@ export async function execPipeline(pipeline: {
 
 /** A Lua set literal: `{ ['a'] = true, ['b'] = true }`. */
 export const luaSet = (values: readonly string[]) => `{ ${values.map((v) => `['${v}'] = true`).join(', ')} }`;
+
+/**
+ * The store's contact-key secret. It comes from the credential and never lives in Redis; Redis keeps
+ * only a check value, so a worker given another secret is refused instead of keying people apart.
+ * Stores created before the credential had the field kept a random secret in Redis (`<prefix>secret`):
+ * they keep working while the field is empty, and once the same value is entered in the credential it
+ * is deleted from Redis. A new store needs the field.
+ */
+async function storeSecret(
+	redis: ScriptedRedis,
+	prefix: string,
+	given: string | undefined,
+	location: string,
+): Promise<Buffer> {
+	const problem = await secretProblem(redis, prefix, given, location);
+	if (problem) throw new StoreUnavailableError(problem);
+	const legacy = await redis.get(`${prefix}secret`);
+	if (!given) return Buffer.from(legacy!, 'hex');
+	const secret = secretBytes(given);
+	const check = secretCheck(secret);
+	await redis.set(`${prefix}secretcheck`, check, 'NX');
+	// Another worker created the store with another secret in the meantime.
+	if ((await redis.get(`${prefix}secretcheck`)) !== check)
+		throw new StoreUnavailableError((await secretProblem(redis, prefix, given, location))!);
+	// Moved to the credential: the copy beside the data goes.
+	if (legacy) await redis.del(`${prefix}secret`);
+	return secret;
+}
+
+/** Why this secret cannot open the store at `prefix`, read-only (the credential test asks it too), or undefined. */
+export async function secretProblem(
+	redis: Redis,
+	prefix: string,
+	given: string | undefined,
+	location: string,
+): Promise<string | undefined> {
+	const store = `the Redis store at ${location} (key prefix "${prefix}")`;
+	const [legacy, check] = await Promise.all([redis.get(`${prefix}secret`), redis.get(`${prefix}secretcheck`)]);
+	if (!given)
+		return legacy
+			? undefined
+			: `${store[0].toUpperCase()}${store.slice(1)} needs a Contact Key Secret: enter one in the WhatsApp Compliance Redis credential (for example the output of "openssl rand -hex 32"), the same in every n8n that shares this store. It is kept by n8n, never in Redis.`;
+	if (!/^[0-9a-fA-F]{64}$/.test(given) && given.length < 32)
+		return 'The Contact Key Secret must be at least 32 characters (for example the output of "openssl rand -hex 32").';
+	const secret = secretBytes(given);
+	if (legacy && !Buffer.from(legacy, 'hex').equals(secret))
+		return `The Contact Key Secret in the credential is not the secret ${store} was created with: copy the value of the key ${prefix}secret into the credential, or use another Key Prefix for a new store.`;
+	if (check && check !== secretCheck(secret))
+		return `The Contact Key Secret in the credential is not the one ${store} was created with: every n8n sharing the store needs the same secret (or use another Key Prefix for a new store).`;
+	return undefined;
+}
+
+/** What Redis keeps to compare secrets: an HMAC of a constant under the secret, which reveals nothing of it. */
+const secretCheck = (secret: Buffer) =>
+	createHmac('sha256', secret).update('whatsapp-compliance contact key check').digest('hex');
+
+/** 64 hex characters are the secret's bytes (the form earlier stores kept in Redis); other text is taken as is. */
+const secretBytes = (given: string) =>
+	/^[0-9a-fA-F]{64}$/.test(given) ? Buffer.from(given, 'hex') : Buffer.from(given, 'utf8');

@@ -6,7 +6,7 @@
 import { createServer } from 'node:net';
 
 import { closeAllStores, openStore } from '../../../nodes/store/openStore';
-import { startRedisServer } from '../../helpers/redisServer';
+import { startRedisServer, TEST_CONTACT_KEY_SECRET } from '../../helpers/redisServer';
 import { sign, startMonitorLoop, APP_SECRET, VERIFY_TOKEN, type MonitorLoop } from '../../harness/monitorLoop';
 import { startTriggerHost } from '../../harness/webhookHost';
 import { metaJson } from '../../sandbox/server.ts';
@@ -118,7 +118,13 @@ describe('when the store cannot take a webhook', () => {
 			{ ...parameters, store: 'redis' },
 			{
 				...cloudApi,
-				whatsAppComplianceRedisApi: { host, port, database: 0, prefix: 'ownport:' },
+				whatsAppComplianceRedisApi: {
+					host,
+					port,
+					database: 0,
+					prefix: 'ownport:',
+					contactKeySecret: TEST_CONTACT_KEY_SECRET,
+				},
 			},
 		);
 		try {
@@ -135,7 +141,10 @@ describe('when the store cannot take a webhook', () => {
 			expect(status).toBe(200);
 			// Meta's later duplicate of the same bytes changes nothing.
 			expect((await post(trigger.url, body)).status).toBe(200);
-			const store = await openStore({ kind: 'redis', connection: { host, port, keyPrefix: 'ownport:' } });
+			const store = await openStore({
+				kind: 'redis',
+				connection: { host, port, keyPrefix: 'ownport:', contactKeySecret: TEST_CONTACT_KEY_SECRET },
+			});
 			expect(await store.campaigns.counters('own-port-store')).toMatchObject({ delivered: 1 });
 		} finally {
 			await trigger.close();
@@ -149,7 +158,13 @@ describe('more than one machine', () => {
 		const redis = await startRedisServer();
 		const credentials = {
 			...cloudApi,
-			whatsAppComplianceRedisApi: { host: redis.host, port: redis.port, database: 0, prefix: 'two:' },
+			whatsAppComplianceRedisApi: {
+				host: redis.host,
+				port: redis.port,
+				database: 0,
+				prefix: 'two:',
+				contactKeySecret: TEST_CONTACT_KEY_SECRET,
+			},
 		};
 		const [a, b] = [
 			await startTriggerHost(NODE, { ...parameters, store: 'redis' }, credentials),
@@ -164,7 +179,12 @@ describe('more than one machine', () => {
 			}
 			const store = await openStore({
 				kind: 'redis',
-				connection: { host: redis.host, port: redis.port, keyPrefix: 'two:' },
+				connection: {
+					host: redis.host,
+					port: redis.port,
+					keyPrefix: 'two:',
+					contactKeySecret: TEST_CONTACT_KEY_SECRET,
+				},
 			});
 			expect(await store.campaigns.counters('own-port-store')).toMatchObject({ delivered: 20 });
 		} finally {
