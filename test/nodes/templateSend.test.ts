@@ -270,6 +270,37 @@ describe('WhatsApp Template Send node against the sandbox', () => {
 		expect(states.get(store.contactKey(a))).toMatchObject({ state: 'in_doubt' });
 	});
 
+	test('a 5.5 s latency spike with the default 5 s timeout, 400 recipients: nobody gets two, the spiked ones are IN_DOUBT, every item leaves once', async () => {
+		const recipients = Array.from({ length: 400 }, fresh);
+		// Meta slows to 5.5 s for 300 ms once 100 messages are accepted (issue #18's probe), then recovers.
+		let spiked = false;
+		const watcher = setInterval(() => {
+			if (spiked || sandbox.acceptedSends().length < 100) return;
+			spiked = true;
+			sandbox.latencyMs = 5_500;
+			setTimeout(() => (sandbox.latencyMs = 0), 300);
+		}, 2);
+		try {
+			const run = await send(
+				recipients.map((e164) => ({ whatsapp: { e164 } })),
+				{ ...helloWorld, options: { rate: 200 } },
+			);
+			expect(spiked).toBe(true);
+			const outcomes = recipients.map((_, i) => run.of(i));
+			expect(outcomes.every((o) => o !== undefined)).toBe(true);
+			const inDoubt = outcomes.filter((o) => o.send.reason === 'IN_DOUBT');
+			expect(inDoubt.length).toBeGreaterThan(0);
+			expect(outcomes.filter((o) => o.output === 'sent').length + inDoubt.length).toBe(recipients.length);
+			await new Promise((resolve) => setTimeout(resolve, 1_000)); // the spiked requests are answered late
+		} finally {
+			clearInterval(watcher);
+			sandbox.latencyMs = 0;
+		}
+		const accepted = sandbox.acceptedSends().filter((r) => recipients.includes(r.to!));
+		expect(new Set(accepted.map((r) => r.to)).size).toBe(accepted.length);
+		expect(accepted).toHaveLength(recipients.length);
+	}, 30_000);
+
 	test('Meta accepts but answers after the timeout: each recipient gets one message, Failed IN_DOUBT, and a re-run sends nothing', async () => {
 		const recipients = [fresh(), fresh(), fresh()];
 		const campaignId = `late-answers-${++n}`;
