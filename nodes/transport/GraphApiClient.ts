@@ -174,7 +174,8 @@ export interface TemplateMessage {
 export interface SendHooks {
 	/**
 	 * When the request was handed to the kernel (ms since the epoch): at once on an open connection,
-	 * after the handshake on a new one. Not called on the proxy path (axios), nor if it never left.
+	 * after the handshake on a new one. On the proxy path (axios), where the socket is not observable:
+	 * after any answer, and after any failure that does not prove the request never left.
 	 */
 	onWritten?: (at: number) => void;
 }
@@ -226,6 +227,9 @@ export function buildTemplateBody(message: TemplateMessage): Record<string, unkn
 }
 
 const MAX_TEMPLATE_PAGES = 100;
+
+/** Errors that prove a request never left this machine: its first hop (the proxy) could not be reached. */
+const NEVER_LEFT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH']);
 
 /** The proxy variables axios follows (proxy-from-env); with one set, sends go through axios and its proxy. */
 const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'];
@@ -295,8 +299,19 @@ export class GraphApiClient {
 		const path = `/${encodeURIComponent(this.config.phoneNumberId)}/messages`;
 		const body = buildTemplateBody(message);
 		if (this.direct) return parseSendResponse(await this.postJson(path, body, hooks.onWritten));
-		const response = await this.call(() => this.http.post(path, body));
-		return parseSendResponse(response.data);
+		// Through a proxy the request's way to Meta is not observable: unless the error proves it never
+		// left this machine (the proxy itself could not be reached), a request without an answer may
+		// have reached Meta, and counts as written (in doubt, never resent on a guess).
+		const startedAt = Date.now();
+		try {
+			const response = await this.http.post(path, body);
+			hooks.onWritten?.(startedAt);
+			return parseSendResponse(response.data);
+		} catch (error) {
+			if (!(error instanceof AxiosError && error.response) && !NEVER_LEFT.has((error as AxiosError).code ?? ''))
+				hooks.onWritten?.(startedAt);
+			throw toGraphApiError(error);
+		}
 	}
 
 	/** POST a JSON body; resolves with the parsed 2xx answer, rejects with a GraphApiError. */

@@ -361,6 +361,49 @@ describe('GraphApiClient against the local Cloud API sandbox', () => {
 		}
 	});
 
+	test('through a proxy, a request that got no answer counts as written (in doubt); one the proxy never took does not', async () => {
+		// A proxy that forwards the request to Meta (the sandbox accepts it) and never answers the client.
+		const proxy = createServer((req) => {
+			const target = new URL(req.url!);
+			req.pipe(
+				httpRequest({
+					host: target.hostname,
+					port: target.port,
+					path: target.pathname,
+					method: req.method,
+					headers: req.headers,
+				}),
+			);
+		});
+		await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+		const before = sandbox.acceptedSends().length;
+		process.env.HTTP_PROXY = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+		try {
+			const viaProxy = new GraphApiClient(graphApiConfigFromCredentials(sandbox.credentials()), { timeoutMs: 500 });
+			const written: number[] = [];
+			const error = await rejection(
+				viaProxy.sendTemplate(springSale('+33612345679'), { onWritten: (at) => written.push(at) }),
+			);
+			expect(error).toMatchObject({ responseReceived: false });
+			expect(written).toHaveLength(1);
+			expect(sandbox.acceptedSends().length).toBe(before + 1); // Meta did take it
+			// The proxy cannot be reached at all: provably never sent.
+			process.env.HTTP_PROXY = 'http://127.0.0.1:1';
+			const unreachable = new GraphApiClient(graphApiConfigFromCredentials(sandbox.credentials()), {
+				timeoutMs: 500,
+			});
+			const refused: number[] = [];
+			await expect(
+				unreachable.sendTemplate(springSale('+33612345670'), { onWritten: (at) => refused.push(at) }),
+			).rejects.toMatchObject({ responseReceived: false });
+			expect(refused).toEqual([]);
+		} finally {
+			delete process.env.HTTP_PROXY;
+			proxy.closeAllConnections();
+			proxy.close();
+		}
+	});
+
 	test('over the throughput limit the sandbox answers 130429, classified RETRY', async () => {
 		sandbox.setThroughput(5);
 		try {
