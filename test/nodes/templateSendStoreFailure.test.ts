@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 
+import Redis from 'ioredis';
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 
 import { closeAllStores } from '../../nodes/store/openStore';
@@ -25,6 +26,31 @@ afterAll(async () => {
 	await sandbox.close();
 });
 
+/** A 300-recipient campaign on the Redis store under `prefix`, 100/s, 8 at a time. */
+const redisCampaign = (recipients: string[], prefix: string, campaignId: string) =>
+	runWorkflow('template-send.json', {
+		items: recipients.map((e164) => ({ whatsapp: { e164 } })),
+		credentials: {
+			whatsAppCloudApi: sandbox.credentials(),
+			whatsAppComplianceRedisApi: {
+				host: redis.host,
+				port: redis.port,
+				database: 0,
+				prefix,
+				contactKeySecret: TEST_CONTACT_KEY_SECRET,
+			},
+		},
+		parameters: {
+			'Template Send': {
+				store: 'redis',
+				campaignId,
+				template: { __rl: true, mode: 'name', value: 'hello_world:en_US' },
+				variables: { mappingMode: 'defineBelow', value: {}, matchingColumns: [], schema: [] },
+				options: { rate: 100, concurrency: 8 },
+			},
+		},
+	});
+
 test('Redis stops mid-campaign: no request leaves after the failure is seen, every item in one output, the rest Not Sent STORE_UNAVAILABLE', async () => {
 	const recipients = Array.from({ length: 300 }, (_, i) => `+3361${String(8_000_000 + i)}`);
 	// Redis goes away once Meta has accepted a few dozen messages.
@@ -35,28 +61,7 @@ test('Redis stops mid-campaign: no request leaves after the failure is seen, eve
 		clearInterval(watcher);
 		void redis.stop();
 	}, 5);
-	const result = await runWorkflow('template-send.json', {
-		items: recipients.map((e164) => ({ whatsapp: { e164 } })),
-		credentials: {
-			whatsAppCloudApi: sandbox.credentials(),
-			whatsAppComplianceRedisApi: {
-				host: redis.host,
-				port: redis.port,
-				database: 0,
-				prefix: 'fail:',
-				contactKeySecret: TEST_CONTACT_KEY_SECRET,
-			},
-		},
-		parameters: {
-			'Template Send': {
-				store: 'redis',
-				campaignId: 'store-fails',
-				template: { __rl: true, mode: 'name', value: 'hello_world:en_US' },
-				variables: { mappingMode: 'defineBelow', value: {}, matchingColumns: [], schema: [] },
-				options: { rate: 100, concurrency: 8 },
-			},
-		},
-	});
+	const result = await redisCampaign(recipients, 'fail:', 'store-fails');
 	clearInterval(watcher);
 	expect(stoppedAt).toBeGreaterThan(0);
 	expect(result.status).toBe('success');
@@ -77,6 +82,37 @@ test('Redis stops mid-campaign: no request leaves after the failure is seen, eve
 	const unrecorded = sent.filter((i) => (i.json.whatsappSend as IDataObject).recorded === false);
 	for (const item of unrecorded)
 		expect((item.json.whatsappSend as IDataObject).warning).toMatch(/Meta accepted this message/);
+}, 60_000);
+
+test('Redis connections dropped every 400 ms mid-campaign: nothing is accepted after the node returns, nobody gets two, every item in one output', async () => {
+	const recipients = Array.from({ length: 300 }, (_, i) => `+3361${String(8_200_000 + i)}`);
+	await redis.stop(); // the test above stopped it; this one needs a server that stays up
+	redis = await startRedisServer();
+	const killer = new Redis({ host: redis.host, port: redis.port });
+	sandbox.resetLog();
+	// From the 20th accepted message on, every client connection but the killer's is cut every 400 ms.
+	const kills = setInterval(() => {
+		if (sandbox.acceptedSends().length >= 20) void killer.client('KILL', 'TYPE', 'normal').catch(() => undefined);
+	}, 400);
+	try {
+		const result = await redisCampaign(recipients, 'drops:', 'connections-drop');
+		const returnedAt = Date.now();
+		// The run does not fail: what was not sent leaves Not Sent STORE_UNAVAILABLE.
+		expect(result.status).toBe('success');
+		const [sent, failed, notSent] = result.outputs('Template Send') as INodeExecutionData[][];
+		const items = [...sent, ...failed, ...notSent].map((i) => (i.pairedItem as { item: number }).item);
+		expect(items).toHaveLength(recipients.length);
+		expect(new Set(items).size).toBe(recipients.length);
+		expect(notSent.some((i) => (i.json.whatsappSend as IDataObject).reason === 'STORE_UNAVAILABLE')).toBe(true);
+		await new Promise((resolve) => setTimeout(resolve, 500));
+		const accepted = sandbox.acceptedSends().filter((r) => recipients.includes(r.to!));
+		expect(accepted.length).toBeGreaterThanOrEqual(20);
+		expect(new Set(accepted.map((r) => r.to)).size).toBe(accepted.length);
+		expect(accepted.filter((r) => r.receivedAt > returnedAt)).toEqual([]);
+	} finally {
+		clearInterval(kills);
+		killer.disconnect();
+	}
 }, 60_000);
 
 test('another process holds the SQLite write lock for 12 s mid-campaign: nothing leaves after the failure, nobody gets two, every item in one output', async () => {
