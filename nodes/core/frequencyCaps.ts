@@ -13,6 +13,10 @@ import { CAP_DENIALS, META_HOLD_CATEGORIES, type CapDecision, type CapRequest } 
 export interface CapFacts {
 	/** Times of this contact's live sends and reservations in this category, ascending. */
 	contactTimes: readonly number[];
+	/** The latest of those that is a confirmed send (undefined: none). */
+	lastConfirmed?: number;
+	/** When the latest unconfirmed reservation among them lapses (undefined: none). */
+	pendingUntil?: number;
 	holdUntil?: number;
 	/** The phone number's live sends and reservations in the last hour and the last 24 h. */
 	phoneLastHour: number;
@@ -48,7 +52,15 @@ export function decideCap(request: CapRequest, facts: CapFacts, now: number): Ca
 		const times = facts.contactTimes;
 		const last = times.at(-1);
 		if (rule.minGapMs > 0 && last !== undefined && now - last < rule.minGapMs) {
-			return { allowed: false, reason: CAP_DENIALS.MIN_GAP, nextAllowedAt: last + rule.minGapMs };
+			const sentRecently = facts.lastConfirmed !== undefined && now - facts.lastConfirmed < rule.minGapMs;
+			// Only a reservation (nothing sent yet): say so, and when it lapses at the latest.
+			if (!sentRecently && facts.pendingUntil !== undefined)
+				return { allowed: false, reason: CAP_DENIALS.RESERVED, nextAllowedAt: facts.pendingUntil };
+			return {
+				allowed: false,
+				reason: CAP_DENIALS.MIN_GAP,
+				nextAllowedAt: (sentRecently ? facts.lastConfirmed! : last) + rule.minGapMs,
+			};
 		}
 		// Full when `maxCount` sends are in the window; room again when the maxCount-th most recent leaves it.
 		if (rule.maxCount > 0 && times.length - firstAfter(times, now - rule.windowMs) >= rule.maxCount) {

@@ -14,3 +14,11 @@ export const PHONE_WINDOW_TTL_MS = DAY_MS + HOUR_MS;
 export const LIMITER_STATE_TTL_MS = DAY_MS;
 /** Meta retries failed webhook deliveries for up to 7 days: a dedupe mark outlives that. */
 export const WEBHOOK_DEDUPE_TTL_MS = 8 * DAY_MS;
+
+/**
+ * A process's hold on its unconfirmed cap reservations: renewed every third of this while it lives.
+ * Once it lapses (the process was killed: a queue-mode worker, a crashed n8n) the reservations it left
+ * no longer hold anyone back, so a re-run reaches the people it never messaged at once instead of when
+ * the reservations expire. The send log, not the cap, keeps anyone it did message from a second one.
+ */
+export const RESERVATION_LEASE_MS = 30_000;

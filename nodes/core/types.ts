@@ -129,6 +129,11 @@ export const META_HOLD_CATEGORIES: readonly MessageCategory[] = ['marketing'];
 export const CAP_DENIALS = {
 	META_HOLD: 'META_HOLD',
 	MIN_GAP: 'MIN_GAP',
+	/**
+	 * Held only by an unconfirmed reservation of a run still in progress (nothing sent yet): confirmed or
+	 * released when that run sends, at the latest free when the reservation lapses (`nextAllowedAt`).
+	 */
+	RESERVED: 'RESERVED',
 	CONTACT_CAP: 'CONTACT_CAP',
 	HOURLY_BUDGET: 'HOURLY_BUDGET',
 	DAILY_BUDGET: 'DAILY_BUDGET',

@@ -1,5 +1,8 @@
 /** The Redis store: one connection, offered by concern. For n8n in queue mode (several workers). */
+import { randomUUID } from 'node:crypto';
+
 import { RedisCampaignState } from './campaignState/redis';
+import { renewLeases } from './caps/leases';
 import { CAP_SCRIPTS, RedisFrequencyCaps } from './caps/redis';
 import { contactKeyer } from './contactKeys';
 import { RedisWebhookDedupe } from './dedupe/redis';
@@ -36,6 +39,7 @@ export class RedisStore implements ComplianceStore {
 	readonly dedupe: RedisWebhookDedupe;
 
 	private readonly client: RedisClient;
+	private readonly leaseTimer: NodeJS.Timeout;
 
 	private constructor(client: RedisClient) {
 		this.client = client;
@@ -46,7 +50,8 @@ export class RedisStore implements ComplianceStore {
 		this.identities = new RedisContactIdentities(client, knownLinks);
 		this.ledger = new RedisConsentLedger(client, knownLinks);
 		this.facts = new RedisContactFacts(client);
-		this.caps = new RedisFrequencyCaps(client);
+		this.caps = new RedisFrequencyCaps(client, randomUUID());
+		this.leaseTimer = renewLeases(this.caps);
 		this.sends = new RedisSendLog(client);
 		this.campaigns = new RedisCampaignState(client);
 		this.limiter = new RedisSendLimiter(client);
@@ -62,6 +67,7 @@ export class RedisStore implements ComplianceStore {
 	}
 
 	close(): Promise<void> {
+		clearInterval(this.leaseTimer);
 		return this.client.close();
 	}
 }

@@ -1,5 +1,8 @@
 /** The embedded store: one SQLite file (node:sqlite), offered by concern. The default backend. */
+import { randomUUID } from 'node:crypto';
+
 import { SqliteCampaignState } from './campaignState/sqlite';
+import { renewLeases } from './caps/leases';
 import { SqliteFrequencyCaps } from './caps/sqlite';
 import { contactKeyer } from './contactKeys';
 import { SqliteWebhookDedupe } from './dedupe/sqlite';
@@ -27,6 +30,7 @@ export class SqliteStore implements ComplianceStore {
 	readonly dedupe: SqliteWebhookDedupe;
 
 	private readonly db: SqliteDatabase;
+	private readonly leaseTimer: NodeJS.Timeout;
 
 	private constructor(db: SqliteDatabase) {
 		this.db = db;
@@ -37,7 +41,8 @@ export class SqliteStore implements ComplianceStore {
 		this.identities = new SqliteContactIdentities(db, knownLinks);
 		this.ledger = new SqliteConsentLedger(db, knownLinks);
 		this.facts = new SqliteContactFacts(db);
-		this.caps = new SqliteFrequencyCaps(db);
+		this.caps = new SqliteFrequencyCaps(db, randomUUID());
+		this.leaseTimer = renewLeases(this.caps);
 		this.sends = new SqliteSendLog(db);
 		this.campaigns = new SqliteCampaignState(db);
 		this.limiter = new SqliteSendLimiter(db);
@@ -52,6 +57,7 @@ export class SqliteStore implements ComplianceStore {
 	async check(): Promise<void> {}
 
 	close(): Promise<void> {
+		clearInterval(this.leaseTimer);
 		return this.db.close();
 	}
 }

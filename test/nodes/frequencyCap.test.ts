@@ -1,6 +1,7 @@
 import type { IDataObject } from 'n8n-workflow';
 
 import { closeAllStores, openStore } from '../../nodes/store/openStore';
+import { defaultSqlitePath, SqliteStore } from '../../nodes/store/SqliteStore';
 import { runWorkflow } from '../harness/WorkflowHarness';
 import { CloudApiSandbox } from '../sandbox/server.ts';
 
@@ -212,6 +213,37 @@ describe('WhatsApp Frequency Cap node', () => {
 		const store = await openStore({ kind: 'sqlite' });
 		expect(await store.caps.releaseReservation(again.decision(0).reservationId as string)).toBe(true);
 		expect((await cap([item(e164)], oncePerDay)).decision(0).allowed).toBe(true);
+	});
+
+	test('a contact held only by another n8n process’s reservation is RESERVED; once that process is dead (lease lapsed), the campaign reaches them', async () => {
+		const e164 = fresh();
+		setClock('2026-06-05T12:00:00Z');
+		// Another n8n process on this store file (a queue-mode worker) reserves, then is killed.
+		const worker = SqliteStore.open(defaultSqlitePath());
+		const [reserved] = await worker.caps.reserve(
+			[
+				{
+					contactKey: worker.contactKey(e164),
+					category: 'marketing',
+					phoneNumberId: sandbox.defaultPhoneNumberId,
+					rule: { maxCount: 2, windowMs: DAY, minGapMs: 6 * HOUR },
+					reservationTtlMs: 15 * 60_000,
+				},
+			],
+			Date.now(),
+		);
+		expect(reserved.allowed).toBe(true);
+		await worker.close();
+		setClock('2026-06-05T12:00:10Z');
+		expect((await cap([item(e164)])).decision(0)).toEqual({
+			allowed: false,
+			category: 'marketing',
+			reason: 'RESERVED',
+			nextAllowedAt: '2026-06-05T12:15:00.000Z',
+		});
+		// Its lease (30 s) has lapsed: the person it never messaged is reached now, not at 12:15.
+		setClock('2026-06-05T12:01:00Z');
+		expect((await cap([item(e164)])).decision(0)).toMatchObject({ allowed: true, reservationId: expect.any(String) });
 	});
 
 	test('a dry run decides without reserving', async () => {

@@ -62,7 +62,7 @@ describe('the embedded store’s contact-key secret', () => {
 		expect(() => SqliteStore.open(file)).toThrow(`The contact-key file ${file}.key is missing`);
 	});
 
-	test('a version-2 store (before BSUID aliases) opens as version 3 with its keys and data, and takes aliases', async () => {
+	test('a version-2 store (before BSUID aliases) opens as the current version with its keys and data, and takes aliases', async () => {
 		const file = fileIn();
 		const before = SqliteStore.open(file);
 		const number = before.contactKey('+16315551181');
@@ -71,7 +71,9 @@ describe('the embedded store’s contact-key secret', () => {
 		]);
 		await before.close();
 		const db = new DatabaseSync(file);
-		db.exec('DROP TABLE contact_aliases; PRAGMA user_version = 2');
+		db.exec(
+			'DROP TABLE contact_aliases; ALTER TABLE send_log DROP COLUMN owner; DROP TABLE cap_owners; PRAGMA user_version = 2',
+		);
 		db.close();
 
 		const store = SqliteStore.open(file);
@@ -82,7 +84,39 @@ describe('the embedded store’s contact-key secret', () => {
 		expect(await store.identities.resolve([bsuid])).toEqual([number]);
 		await store.close();
 		const check = new DatabaseSync(file);
-		expect(check.prepare('PRAGMA user_version').get()).toEqual({ user_version: 3 });
+		expect(check.prepare('PRAGMA user_version').get()).toEqual({ user_version: SQLITE_SCHEMA_VERSION });
+		check.close();
+	});
+
+	test('a version-3 store (before reservation owners) opens as version 4 with its sends, and takes reservations', async () => {
+		const file = fileIn();
+		const before = SqliteStore.open(file);
+		const contact = before.contactKey('+33612345678');
+		const request = {
+			contactKey: contact,
+			category: 'marketing' as const,
+			phoneNumberId: 'phone-1',
+			rule: { maxCount: 2, windowMs: 86_400_000, minGapMs: 3_600_000 },
+			reservationTtlMs: 900_000,
+		};
+		const now = Date.now();
+		const [sent] = await before.caps.reserve([request], now - 7_200_000);
+		await before.caps.confirmReservation((sent as { reservationId: string }).reservationId, now - 7_200_000);
+		await before.close();
+		const db = new DatabaseSync(file);
+		db.exec('ALTER TABLE send_log DROP COLUMN owner; DROP TABLE cap_owners; PRAGMA user_version = 3');
+		db.close();
+
+		const store = SqliteStore.open(file);
+		// The send made before the migration still counts: one more fits in the window, then the cap.
+		expect((await store.caps.reserve([request], now))[0].allowed).toBe(true);
+		expect((await store.caps.reserve([request], now + 1))[0]).toMatchObject({ allowed: false, reason: 'RESERVED' });
+		await store.close();
+		const check = new DatabaseSync(file);
+		expect(check.prepare('PRAGMA user_version').get()).toEqual({ user_version: 4 });
+		expect(check.prepare('SELECT owner FROM send_log WHERE confirmed = 0').all()).toEqual([
+			{ owner: expect.any(String) },
+		]);
 		check.close();
 	});
 

@@ -5,6 +5,7 @@ import path from 'node:path';
 
 import Redis from 'ioredis';
 
+import { RESERVATION_LEASE_MS } from '../../nodes/core/retention';
 import { DAY_MS, HOUR_MS } from '../../nodes/core/time';
 import { FORGOTTEN_SUPPRESSION, OPT_OUT_SUPPRESSION } from '../../nodes/core/types';
 import { RedisStore } from '../../nodes/store/RedisStore';
@@ -29,14 +30,18 @@ afterAll(async () => {
 interface Backend {
 	name: string;
 	open(): Promise<ComplianceStore>;
+	/** Another store object on the data of the last `open` (another process sharing the store). */
+	openAgain(): Promise<ComplianceStore>;
 	/** Every byte the store wrote, to look for plain phone numbers. */
 	rawContent(store: ComplianceStore): Promise<string>;
 }
 
+let lastRedisSecret = '';
 const backends: Backend[] = [
 	{
 		name: 'embedded SQLite',
 		open: async () => SqliteStore.open(path.join(tempDir, `store-${++counter}.sqlite`)),
+		openAgain: async () => SqliteStore.open(path.join(tempDir, `store-${counter}.sqlite`)),
 		rawContent: async (store) => {
 			await store.close();
 			const dir = path.dirname(store.location);
@@ -55,7 +60,14 @@ const backends: Backend[] = [
 				port: redisServer.port,
 				keyPrefix: `t${++counter}:`,
 				// Each store its own secret, as each install has its own credential.
-				contactKeySecret: randomBytes(32).toString('hex'),
+				contactKeySecret: (lastRedisSecret = randomBytes(32).toString('hex')),
+			}),
+		openAgain: async () =>
+			RedisStore.open({
+				host: redisServer.host,
+				port: redisServer.port,
+				keyPrefix: `t${counter}:`,
+				contactKeySecret: lastRedisSecret,
 			}),
 		rawContent: async () => {
 			const redis = new Redis({ host: redisServer.host, port: redisServer.port });
@@ -400,7 +412,61 @@ describe.each(backends)('compliance store: $name', (backend) => {
 				[request(c), request(c), request(c, { rule: { maxCount: 1, windowMs: DAY_MS, minGapMs: 0 } })],
 				T0,
 			);
-			expect(decisions.map((d) => (d.allowed ? 'ok' : d.reason))).toEqual(['ok', 'MIN_GAP', 'CONTACT_CAP']);
+			// The second is held by the first's reservation only: nothing has been sent yet.
+			expect(decisions.map((d) => (d.allowed ? 'ok' : d.reason))).toEqual(['ok', 'RESERVED', 'CONTACT_CAP']);
+		});
+
+		test('a killed process’s unconfirmed reservations stop holding contacts once its lease lapses; until then they are RESERVED, not MIN_GAP', async () => {
+			const c = store.contactKey('+33612345601');
+			const ttl = 15 * 60_000;
+			// Process A reserves, then is killed: nothing confirmed, nothing released, its lease no longer renewed.
+			const a = await backend.openAgain();
+			expect((await a.caps.reserve([request(c, { budgets: { messagesPerHour: 1 } })], T0))[0].allowed).toBe(true);
+			await a.close();
+			// Process B, while A's lease still runs: held by the reservation alone, free when it lapses.
+			expect((await store.caps.reserve([request(c)], T0 + 10_000))[0]).toEqual({
+				allowed: false,
+				reason: 'RESERVED',
+				nextAllowedAt: T0 + ttl,
+			});
+			// Once the lease has lapsed, B reaches the person at once, and the number's hourly budget of one
+			// counts B's reservation only.
+			const [taken] = await store.caps.reserve(
+				[request(c, { budgets: { messagesPerHour: 1 } })],
+				T0 + RESERVATION_LEASE_MS + 1,
+			);
+			expect(taken).toMatchObject({ allowed: true, reservationId: expect.any(String) });
+			expect(
+				(
+					await store.caps.reserve(
+						[request(store.contactKey('+33612345602'), { budgets: { messagesPerHour: 1 } })],
+						T0 + RESERVATION_LEASE_MS + 2,
+					)
+				)[0],
+			).toMatchObject({
+				allowed: false,
+				reason: 'HOURLY_BUDGET',
+				nextAllowedAt: T0 + RESERVATION_LEASE_MS + 1 + HOUR_MS,
+			});
+			// Once a message went out, the minimum gap holds.
+			await store.caps.confirmReservation((taken as { reservationId: string }).reservationId, T0 + 40_000);
+			expect((await store.caps.reserve([request(c)], T0 + 50_000))[0]).toEqual({
+				allowed: false,
+				reason: 'MIN_GAP',
+				nextAllowedAt: T0 + 40_000 + 6 * HOUR_MS,
+			});
+		});
+
+		test('a live process keeps its reservations however long its campaign takes (its lease is renewed)', async () => {
+			const c = store.contactKey('+33612345603');
+			const a = await backend.openAgain();
+			expect((await a.caps.reserve([request(c)], T0))[0].allowed).toBe(true);
+			await (a.caps as unknown as { renewLease(now: number): Promise<void> }).renewLease(T0 + 5 * 60_000);
+			expect((await store.caps.reserve([request(c)], T0 + 5 * 60_000 + 1))[0]).toMatchObject({
+				allowed: false,
+				reason: 'RESERVED',
+			});
+			await a.close();
 		});
 
 		test('hourly and daily budgets of the phone number, with when a slot frees up', async () => {

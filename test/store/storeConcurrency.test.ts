@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { openStore, closeAllStores, type StoreConfig } from '../../nodes/store/openStore';
-import { SqliteStore } from '../../nodes/store/SqliteStore';
+import { SQLITE_SCHEMA_VERSION, SqliteStore } from '../../nodes/store/SqliteStore';
 import { runTs, spawnTs } from '../helpers/childProcess';
 import { startRedisServer, type RedisServer, TEST_CONTACT_KEY_SECRET } from '../helpers/redisServer';
 
@@ -142,7 +142,9 @@ describe('embedded store durability and bad files', () => {
 		db.exec('PRAGMA user_version = 99; CREATE TABLE future (x)');
 		db.close();
 		expect(() => SqliteStore.open(file)).toThrow(
-			/written by a newer version .* \(schema 99, this version reads up to 3\)\. Update the package; the file was not changed\./,
+			new RegExp(
+				`written by a newer version .* \\(schema 99, this version reads up to ${SQLITE_SCHEMA_VERSION}\\)\\. Update the package; the file was not changed\\.`,
+			),
 		);
 		const check = new DatabaseSync(file);
 		expect(check.prepare('PRAGMA user_version').get()).toEqual({ user_version: 99 });

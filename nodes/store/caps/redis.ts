@@ -3,11 +3,17 @@
  * core/frequencyCaps.ts#decideCap restated, same checks, same order, same half-open windows, with its
  * reason codes, time units and retention taken from core (the SQLite half runs decideCap itself:
  * ./sqlite.ts). Keys: `res:<id>` a reservation, `ck:<contact>:<category>` and `ca:<contact>` a
- * contact's sends, `ph:<phone>` and `uq:<phone>` the number's sends and contacts, `rx` expiries.
+ * contact's sends, `ph:<phone>` and `uq:<phone>` the number's sends and contacts, `rx` expiries, `co`
+ * each process's lease and `or:<owner>` its unconfirmed reservations.
  */
 import { randomUUID } from 'node:crypto';
 
-import { EXPIRED_RESERVATION_GRACE_MS, PHONE_WINDOW_TTL_MS, SEND_LOG_RETENTION_MS } from '../../core/retention';
+import {
+	EXPIRED_RESERVATION_GRACE_MS,
+	PHONE_WINDOW_TTL_MS,
+	RESERVATION_LEASE_MS,
+	SEND_LOG_RETENTION_MS,
+} from '../../core/retention';
 import { DAY_MS, HOUR_MS } from '../../core/time';
 import { CAP_DENIALS, META_HOLD_CATEGORIES, type CapDecision, type CapDenial, type CapRequest } from '../../core/types';
 import { HOLD_FIELD } from '../ledger/redis';
@@ -19,9 +25,10 @@ const CHUNK = 1000;
 /** Removes a reservation from the live sets; `keep` leaves its hash so a late confirmation still works. */
 const REMOVE_ENTRY = `
 local function removeEntry(P, id, keep)
-	local r = redis.call('HMGET', P .. 'res:' .. id, 'c', 'k', 'p')
+	local r = redis.call('HMGET', P .. 'res:' .. id, 'c', 'k', 'p', 'o')
 	redis.call('ZREM', P .. 'rx', id)
 	local c, k, p = r[1], r[2], r[3]
+	if r[4] then redis.call('SREM', P .. 'or:' .. r[4], id) end
 	if not c then return 0 end
 	redis.call('ZREM', P .. 'ck:' .. c .. ':' .. k, id)
 	redis.call('ZREM', P .. 'ca:' .. c, id)
@@ -49,15 +56,31 @@ end
 const D = CAP_DENIALS;
 
 export const CAP_SCRIPTS = {
-	/** Check-and-reserve for a batch. ARGV: prefix, now, JSON requests. */
+	/** Check-and-reserve for a batch. ARGV: prefix, now, JSON requests, owner (this process). */
 	reserve: `${REMOVE_ENTRY}
 local P = ARGV[1]
 local now = tonumber(ARGV[2])
 local requests = cjson.decode(ARGV[3])
+local owner = ARGV[4]
 local DAY, HOUR, RETENTION, PHONE_TTL = ${DAY_MS}, ${HOUR_MS}, ${SEND_LOG_RETENTION_MS}, ${PHONE_WINDOW_TTL_MS}
 local HELD = ${luaSet(META_HOLD_CATEGORIES)}
 
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'rx', '-inf', now)) do removeEntry(P, id, true) end
+-- The unconfirmed reservations of processes whose lease lapsed (killed) stop holding anyone back; this
+-- process is alive whatever clock now is read from. co: owner -> lease end; or:<owner>: its reservations.
+local leases = redis.call('HGETALL', P .. 'co')
+for j = 1, #leases, 2 do
+	if leases[j] ~= owner and tonumber(leases[j + 1]) <= now then
+		for _, id in ipairs(redis.call('SMEMBERS', P .. 'or:' .. leases[j])) do
+			local x = redis.call('HGET', P .. 'res:' .. id, 'x')
+			if x and x ~= '0' then removeEntry(P, id, false) end
+		end
+		redis.call('DEL', P .. 'or:' .. leases[j])
+		redis.call('HDEL', P .. 'co', leases[j])
+	end
+end
+local lease = now + ${RESERVATION_LEASE_MS}
+if tonumber(redis.call('HGET', P .. 'co', owner) or '0') < lease then redis.call('HSET', P .. 'co', owner, lease) end
 
 local pruned = {}
 local results = {}
@@ -71,14 +94,34 @@ for i, q in ipairs(requests) do
 
 	local ck = P .. 'ck:' .. c .. ':' .. k
 	if not decision and q.win then
-		local last = redis.call('ZREVRANGE', ck, 0, 0, 'WITHSCORES')
-		if q.gap > 0 and #last > 0 and now - tonumber(last[2]) < q.gap then
-			decision = { 0, '${D.MIN_GAP}', tonumber(last[2]) + q.gap }
+		-- The contact's live sends and reservations in the window (expired ones were removed above).
+		local times, lastConfirmed, pendingUntil = {}, nil, nil
+		local entries = redis.call('ZRANGEBYSCORE', ck, '(' .. (now - math.max(q.win, q.gap)), '+inf', 'WITHSCORES')
+		for j = 1, #entries, 2 do
+			local r = redis.call('HMGET', P .. 'res:' .. entries[j], 'x')
+			local t = tonumber(entries[j + 1])
+			if r[1] == '0' or r[1] == false then
+				times[#times + 1] = t
+				lastConfirmed = t
+			else
+				times[#times + 1] = t
+				local x = tonumber(r[1])
+				if not pendingUntil or x > pendingUntil then pendingUntil = x end
+			end
+		end
+		local last = times[#times]
+		if q.gap > 0 and last and now - last < q.gap then
+			local sentRecently = lastConfirmed and now - lastConfirmed < q.gap
+			if not sentRecently and pendingUntil then
+				decision = { 0, '${D.RESERVED}', pendingUntil }
+			else
+				decision = { 0, '${D.MIN_GAP}', (sentRecently and lastConfirmed or last) + q.gap }
+			end
 		end
 		if not decision and q.max > 0 then
-			local times = redis.call('ZRANGEBYSCORE', ck, '(' .. (now - q.win), '+inf', 'WITHSCORES')
-			local n = #times / 2
-			if n >= q.max then decision = { 0, '${D.CONTACT_CAP}', tonumber(times[(n - q.max) * 2 + 2]) + q.win } end
+			local n, first = 0, nil
+			for j = 1, #times do if times[j] > now - q.win then n = n + 1; if not first then first = j end end end
+			if n >= q.max then decision = { 0, '${D.CONTACT_CAP}', times[first + n - q.max] + q.win } end
 		end
 	end
 
@@ -115,6 +158,9 @@ for i, q in ipairs(requests) do
 	else
 		local id = q.id
 		redis.call('HSET', P .. 'res:' .. id, 'c', c, 'k', k, 'p', p, 'at', now, 'x', now + q.ttl)
+		redis.call('HSET', P .. 'res:' .. id, 'o', owner)
+		redis.call('SADD', P .. 'or:' .. owner, id)
+		redis.call('PEXPIRE', P .. 'or:' .. owner, RETENTION)
 		redis.call('PEXPIRE', P .. 'res:' .. id, RETENTION)
 		for _, key in ipairs({ ck, P .. 'ca:' .. c }) do
 			redis.call('ZADD', key, now, id)
@@ -134,9 +180,11 @@ return cjson.encode(results)
 	/** ARGV: prefix, reservation id, time of the send. Returns 1 when the reservation existed. */
 	confirm: `
 local P, id, at = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local r = redis.call('HMGET', P .. 'res:' .. id, 'c', 'k', 'p')
+local r = redis.call('HMGET', P .. 'res:' .. id, 'c', 'k', 'p', 'o')
 local c, k, p = r[1], r[2], r[3]
 if not c then return 0 end
+-- a sent message is nobody's reservation any more: no lease decides about it
+if r[4] then redis.call('SREM', P .. 'or:' .. r[4], id) end
 redis.call('HSET', P .. 'res:' .. id, 'at', at, 'x', '0')
 redis.call('PEXPIRE', P .. 'res:' .. id, ${SEND_LOG_RETENTION_MS})
 redis.call('ZREM', P .. 'rx', id)
@@ -157,9 +205,19 @@ return removeEntry(P, id, false)
 
 export class RedisFrequencyCaps implements FrequencyCapStore {
 	private readonly client: RedisClient;
+	/** This process, as the owner of the reservations it makes (core/retention.ts, RESERVATION_LEASE_MS). */
+	private readonly owner: string;
+	private reserved = false;
 
-	constructor(client: RedisClient) {
+	constructor(client: RedisClient, owner: string) {
 		this.client = client;
+		this.owner = owner;
+	}
+
+	/** Keeps this process's reservations holding (called on a timer while the store is open). */
+	async renewLease(now: number): Promise<void> {
+		if (!this.reserved) return;
+		await this.client.run((redis) => redis.hset(`${this.client.prefix}co`, this.owner, now + RESERVATION_LEASE_MS));
 	}
 
 	async reserve(requests: CapRequest[], now: number): Promise<CapDecision[]> {
@@ -182,7 +240,8 @@ export class RedisFrequencyCaps implements FrequencyCapStore {
 					if (r.dryRun) q.dry = true;
 					return q;
 				});
-				const raw = (await redis.reserve(this.client.prefix, now, JSON.stringify(part))) as string;
+				this.reserved = true;
+				const raw = (await redis.reserve(this.client.prefix, now, JSON.stringify(part), this.owner)) as string;
 				for (const [allowed, detail, next] of JSON.parse(raw) as Array<[number, string?, string?]>) {
 					if (allowed) decisions.push(detail ? { allowed: true, reservationId: detail } : { allowed: true });
 					else decisions.push({ allowed: false, reason: detail as CapDenial, nextAllowedAt: Number(next) });

@@ -3,7 +3,7 @@
  * table (the Redis half, the same rule in Lua: ./redis.ts).
  */
 import { decideCap } from '../../core/frequencyCaps';
-import { EXPIRED_RESERVATION_GRACE_MS, SEND_LOG_RETENTION_MS } from '../../core/retention';
+import { EXPIRED_RESERVATION_GRACE_MS, RESERVATION_LEASE_MS, SEND_LOG_RETENTION_MS } from '../../core/retention';
 import { DAY_MS, HOUR_MS } from '../../core/time';
 import type { CapDecision, CapRequest } from '../../core/types';
 import type { SqliteDatabase } from '../sqlite/database';
@@ -17,15 +17,46 @@ export class SqliteFrequencyCaps implements FrequencyCapStore {
 
 	private readonly db: SqliteDatabase;
 
-	constructor(db: SqliteDatabase) {
+	/** This process, as the owner of the reservations it makes (see RESERVATION_LEASE_MS). */
+	private readonly owner: string;
+	private reserved = false;
+
+	constructor(db: SqliteDatabase, owner: string) {
 		this.db = db;
+		this.owner = owner;
+	}
+
+	/** Keeps this process's reservations holding (called on a timer while the store is open). */
+	async renewLease(now: number): Promise<void> {
+		if (!this.reserved) return;
+		this.db.write(() => this.lease(now));
+	}
+
+	private lease(now: number) {
+		this.db
+			.statement(
+				'INSERT INTO cap_owners (owner, until) VALUES (?, ?) ON CONFLICT (owner) DO UPDATE SET until = max(until, excluded.until)',
+			)
+			.run(this.owner, now + RESERVATION_LEASE_MS);
+	}
+
+	/** The unconfirmed reservations of processes whose lease lapsed (killed) stop holding anyone back. */
+	private reapDeadOwners(now: number) {
+		// Never this process's own: it is alive, whatever clock `now` is read from.
+		const dead = this.db
+			.statement('SELECT owner FROM cap_owners WHERE until <= ? AND owner <> ?')
+			.all(now, this.owner) as Array<{ owner: string }>;
+		for (const { owner } of dead) {
+			this.db.statement('DELETE FROM send_log WHERE confirmed = 0 AND owner = ?').run(owner);
+			this.db.statement('DELETE FROM cap_owners WHERE owner = ?').run(owner);
+		}
 	}
 
 	async reserve(requests: CapRequest[], now: number): Promise<CapDecision[]> {
 		const LIVE = '(confirmed = 1 OR expires_at > ?)';
 		const db = this.db;
 		const contactTimes = db.statement(
-			`SELECT at FROM send_log INDEXED BY send_log_contact WHERE contact = ? AND category = ? AND at > ? AND ${LIVE} ORDER BY at`,
+			`SELECT at, confirmed, expires_at FROM send_log INDEXED BY send_log_contact WHERE contact = ? AND category = ? AND at > ? AND ${LIVE} ORDER BY at`,
 		);
 		const holdOf = db.statement('SELECT hold_until FROM contact_facts WHERE contact = ?');
 		const phoneCount = db.statement(`SELECT COUNT(*) AS n FROM send_log WHERE phone = ? AND at > ? AND ${LIVE}`);
@@ -42,11 +73,14 @@ export class SqliteFrequencyCaps implements FrequencyCapStore {
 			`SELECT MIN(latest) AS t FROM (SELECT MAX(at) AS latest FROM send_log WHERE phone = ? AND at > ? AND ${LIVE} GROUP BY contact)`,
 		);
 		const insert = db.statement(
-			'INSERT INTO send_log (phone, contact, category, at, confirmed, expires_at) VALUES (?, ?, ?, ?, 0, ?)',
+			'INSERT INTO send_log (phone, contact, category, at, confirmed, expires_at, owner) VALUES (?, ?, ?, ?, 0, ?, ?)',
 		);
 		const since24h = now - DAY_MS;
 
 		return db.write(() => {
+			this.reapDeadOwners(now);
+			this.lease(now);
+			this.reserved = true;
 			// Phone-wide counts are read once per batch and kept current as the batch reserves: the write
 			// lock is held throughout, so nobody else can change them meanwhile. SQLite counts; only the
 			// time a slot frees up is looked up, and only when a budget is full.
@@ -77,14 +111,21 @@ export class SqliteFrequencyCaps implements FrequencyCapStore {
 					budgets.uniqueContactsPer24h !== undefined &&
 					reached.get(request.contactKey, phone, since24h, now) !== undefined;
 				const hold = holdOf.get(request.contactKey) as { hold_until: number | null } | undefined;
+				const rows = request.rule
+					? (contactTimes.all(request.contactKey, request.category, now - window, now) as Array<{
+							at: number;
+							confirmed: number;
+							expires_at: number | null;
+						}>)
+					: [];
+				const confirmed = rows.filter((r) => r.confirmed === 1);
+				const pending = rows.filter((r) => r.confirmed === 0);
 				const decision = decideCap(
 					request,
 					{
-						contactTimes: request.rule
-							? (
-									contactTimes.all(request.contactKey, request.category, now - window, now) as Array<{ at: number }>
-								).map((r) => r.at)
-							: [],
+						contactTimes: rows.map((r) => r.at),
+						lastConfirmed: confirmed.at(-1)?.at,
+						pendingUntil: pending.length ? Math.max(...pending.map((r) => r.expires_at ?? 0)) : undefined,
 						holdUntil: hold?.hold_until ?? undefined,
 						phoneLastHour: counts.hour,
 						phoneLast24h: counts.day,
@@ -102,7 +143,7 @@ export class SqliteFrequencyCaps implements FrequencyCapStore {
 					budgets.uniqueContactsPer24h !== undefined
 						? alreadyReached
 						: cached !== undefined && reached.get(request.contactKey, phone, since24h, now) !== undefined;
-				const reservationId = `r${insert.run(phone, request.contactKey, request.category, now, now + request.reservationTtlMs).lastInsertRowid}`;
+				const reservationId = `r${insert.run(phone, request.contactKey, request.category, now, now + request.reservationTtlMs, this.owner).lastInsertRowid}`;
 				if (cached) {
 					cached.hour++;
 					cached.day++;

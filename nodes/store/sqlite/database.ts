@@ -27,7 +27,7 @@ import { BACKSTOP_AUTOCHECKPOINT_PAGES, startWalCheckpointer, type WalCheckpoint
  * 1: the tables below. 2: the contact-key secret moved out of the file into a key file beside it (an
  * older package would otherwise create a new secret in the file and key everyone differently).
  */
-export const SQLITE_SCHEMA_VERSION = 3;
+export const SQLITE_SCHEMA_VERSION = 4;
 
 /*
  * Schema version 1, as every existing store file has it: a migration to version 2 adds to this, never
@@ -91,6 +91,13 @@ const SCHEMA_V3 = `
 CREATE TABLE IF NOT EXISTS contact_aliases (alias TEXT PRIMARY KEY, contact TEXT NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS contact_aliases_contact ON contact_aliases (contact);
 `;
+
+/**
+ * Version 4: which process made a cap reservation, and each process's lease: the reservations of a
+ * process whose lease lapsed (killed) stop holding contacts back (core/retention.ts, RESERVATION_LEASE_MS).
+ */
+const SCHEMA_V4 = `ALTER TABLE send_log ADD COLUMN owner TEXT;`;
+const SCHEMA_V4_OWNERS = `CREATE TABLE IF NOT EXISTS cap_owners (owner TEXT PRIMARY KEY, until INTEGER NOT NULL) WITHOUT ROWID;`;
 
 /** The n8n user folder's store file: `<N8N_USER_FOLDER or ~>/.n8n/whatsapp-compliance.sqlite`. */
 export function defaultSqlitePath(env: NodeJS.ProcessEnv = process.env): string {
@@ -209,6 +216,9 @@ export class SqliteDatabase {
 				try {
 					db.exec(SCHEMA_V1);
 					db.exec(SCHEMA_V3);
+					// ALTER TABLE has no IF NOT EXISTS: add the column only where it is missing.
+					if (!db.prepare("SELECT 1 FROM pragma_table_info('send_log') WHERE name = 'owner'").get()) db.exec(SCHEMA_V4);
+					db.exec(SCHEMA_V4_OWNERS);
 					// Version 1 kept the secret in the file: move it to the key file, and overwrite it in the
 					// database's pages as it is deleted (secure_delete), so a copy of the file no longer holds it.
 					const old = db.prepare('SELECT value FROM meta WHERE key = ?').get('contact_key_secret') as
