@@ -345,8 +345,9 @@ async function main() {
 	process.env.N8N_LOG_LEVEL ??= 'silent';
 	const redisServer = await startRedisServer();
 	try {
-		// Real n8n first, while the machine is freshest; `--n8n-only` runs just this part.
-		await benchInRealN8n(quick, record, notes);
+		// Real n8n first, while the machine is freshest; `--n8n-only` runs just this part, `--no-n8n` all
+		// but it (for comparing store and node figures between two commits quickly; nothing is recorded).
+		if (!process.argv.includes('--no-n8n')) await benchInRealN8n(quick, record, notes);
 		if (process.argv.includes('--n8n-only')) return finish();
 		await benchValidation();
 		await benchConsent();
@@ -420,9 +421,9 @@ function finish() {
 		path.join(ROOT, 'bench', 'results', 'latest.json'),
 		`${JSON.stringify({ ...meta, results }, null, 2)}\n`,
 	);
-	if (!quick && !process.argv.includes('--n8n-only'))
-		writeFileSync(path.join(ROOT, 'bench', 'RESULTS.md'), resultsMarkdown(meta, targets));
-	console.log(`\nWrote bench/results/latest.json${quick ? '' : ' and bench/RESULTS.md'}`);
+	const complete = !quick && !process.argv.includes('--n8n-only') && !process.argv.includes('--no-n8n');
+	if (complete) writeFileSync(path.join(ROOT, 'bench', 'RESULTS.md'), resultsMarkdown(meta, targets));
+	console.log(`\nWrote bench/results/latest.json${complete ? ' and bench/RESULTS.md' : ''}`);
 }
 
 function resultsMarkdown(meta: Record<string, unknown>, targets: Array<[string, string, boolean]>) {
