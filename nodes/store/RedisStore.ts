@@ -2,7 +2,6 @@
 import { randomUUID } from 'node:crypto';
 
 import { RedisCampaignState } from './campaignState/redis';
-import { renewLeases } from './caps/leases';
 import { CAP_SCRIPTS, RedisFrequencyCaps } from './caps/redis';
 import { contactKeyer } from './contactKeys';
 import { RedisWebhookDedupe } from './dedupe/redis';
@@ -39,7 +38,6 @@ export class RedisStore implements ComplianceStore {
 	readonly dedupe: RedisWebhookDedupe;
 
 	private readonly client: RedisClient;
-	private readonly leaseTimer: NodeJS.Timeout;
 
 	private constructor(client: RedisClient) {
 		this.client = client;
@@ -51,7 +49,6 @@ export class RedisStore implements ComplianceStore {
 		this.ledger = new RedisConsentLedger(client, knownLinks);
 		this.facts = new RedisContactFacts(client);
 		this.caps = new RedisFrequencyCaps(client, randomUUID());
-		this.leaseTimer = renewLeases(this.caps);
 		this.sends = new RedisSendLog(client);
 		this.campaigns = new RedisCampaignState(client);
 		this.limiter = new RedisSendLimiter(client);
@@ -67,7 +64,7 @@ export class RedisStore implements ComplianceStore {
 	}
 
 	close(): Promise<void> {
-		clearInterval(this.leaseTimer);
+		this.caps.lease.stop();
 		return this.client.close();
 	}
 }

@@ -2,7 +2,6 @@
 import { randomUUID } from 'node:crypto';
 
 import { SqliteCampaignState } from './campaignState/sqlite';
-import { renewLeases } from './caps/leases';
 import { SqliteFrequencyCaps } from './caps/sqlite';
 import { contactKeyer } from './contactKeys';
 import { SqliteWebhookDedupe } from './dedupe/sqlite';
@@ -30,7 +29,6 @@ export class SqliteStore implements ComplianceStore {
 	readonly dedupe: SqliteWebhookDedupe;
 
 	private readonly db: SqliteDatabase;
-	private readonly leaseTimer: NodeJS.Timeout;
 
 	private constructor(db: SqliteDatabase) {
 		this.db = db;
@@ -42,7 +40,6 @@ export class SqliteStore implements ComplianceStore {
 		this.ledger = new SqliteConsentLedger(db, knownLinks);
 		this.facts = new SqliteContactFacts(db);
 		this.caps = new SqliteFrequencyCaps(db, randomUUID());
-		this.leaseTimer = renewLeases(this.caps);
 		this.sends = new SqliteSendLog(db);
 		this.campaigns = new SqliteCampaignState(db);
 		this.limiter = new SqliteSendLimiter(db);
@@ -57,7 +54,7 @@ export class SqliteStore implements ComplianceStore {
 	async check(): Promise<void> {}
 
 	close(): Promise<void> {
-		clearInterval(this.leaseTimer);
+		this.caps.lease.stop();
 		return this.db.close();
 	}
 }

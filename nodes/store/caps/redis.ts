@@ -19,6 +19,7 @@ import { CAP_DENIALS, META_HOLD_CATEGORIES, type CapDecision, type CapDenial, ty
 import { HOLD_FIELD } from '../ledger/redis';
 import { luaSet, type RedisClient } from '../redis/client';
 import type { FrequencyCapStore } from '../types';
+import { LeaseRenewal } from './leases';
 
 const CHUNK = 1000;
 
@@ -207,7 +208,8 @@ export class RedisFrequencyCaps implements FrequencyCapStore {
 	private readonly client: RedisClient;
 	/** This process, as the owner of the reservations it makes (core/retention.ts, RESERVATION_LEASE_MS). */
 	private readonly owner: string;
-	private reserved = false;
+	/** Renews this process's lease from its first reservation on; stopped when the store closes. */
+	readonly lease = new LeaseRenewal((now) => this.renewLease(now));
 
 	constructor(client: RedisClient, owner: string) {
 		this.client = client;
@@ -216,7 +218,6 @@ export class RedisFrequencyCaps implements FrequencyCapStore {
 
 	/** Keeps this process's reservations holding (called on a timer while the store is open). */
 	async renewLease(now: number): Promise<void> {
-		if (!this.reserved) return;
 		await this.client.run((redis) => redis.hset(`${this.client.prefix}co`, this.owner, now + RESERVATION_LEASE_MS));
 	}
 
@@ -240,7 +241,7 @@ export class RedisFrequencyCaps implements FrequencyCapStore {
 					if (r.dryRun) q.dry = true;
 					return q;
 				});
-				this.reserved = true;
+				this.lease.start();
 				const raw = (await redis.reserve(this.client.prefix, now, JSON.stringify(part), this.owner)) as string;
 				for (const [allowed, detail, next] of JSON.parse(raw) as Array<[number, string?, string?]>) {
 					if (allowed) decisions.push(detail ? { allowed: true, reservationId: detail } : { allowed: true });

@@ -8,6 +8,7 @@ import { DAY_MS, HOUR_MS } from '../../core/time';
 import type { CapDecision, CapRequest } from '../../core/types';
 import type { SqliteDatabase } from '../sqlite/database';
 import type { FrequencyCapStore } from '../types';
+import { LeaseRenewal } from './leases';
 
 /** Old sends are pruned once every this many reserving batches. */
 const PRUNE_EVERY = 200;
@@ -19,7 +20,8 @@ export class SqliteFrequencyCaps implements FrequencyCapStore {
 
 	/** This process, as the owner of the reservations it makes (see RESERVATION_LEASE_MS). */
 	private readonly owner: string;
-	private reserved = false;
+	/** Renews this process's lease from its first reservation on; stopped when the store closes. */
+	readonly lease = new LeaseRenewal((now) => this.renewLease(now));
 
 	constructor(db: SqliteDatabase, owner: string) {
 		this.db = db;
@@ -28,11 +30,10 @@ export class SqliteFrequencyCaps implements FrequencyCapStore {
 
 	/** Keeps this process's reservations holding (called on a timer while the store is open). */
 	async renewLease(now: number): Promise<void> {
-		if (!this.reserved) return;
-		this.db.write(() => this.lease(now));
+		this.db.write(() => this.writeLease(now));
 	}
 
-	private lease(now: number) {
+	private writeLease(now: number) {
 		this.db
 			.statement(
 				'INSERT INTO cap_owners (owner, until) VALUES (?, ?) ON CONFLICT (owner) DO UPDATE SET until = max(until, excluded.until)',
@@ -79,8 +80,8 @@ export class SqliteFrequencyCaps implements FrequencyCapStore {
 
 		return db.write(() => {
 			this.reapDeadOwners(now);
-			this.lease(now);
-			this.reserved = true;
+			this.writeLease(now);
+			this.lease.start();
 			// Phone-wide counts are read once per batch and kept current as the batch reserves: the write
 			// lock is held throughout, so nobody else can change them meanwhile. SQLite counts; only the
 			// time a slot frees up is looked up, and only when a budget is full.
