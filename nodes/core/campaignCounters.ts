@@ -3,8 +3,11 @@
  * Delivery Monitor) and one reader (readCounters, used by the campaign report and the auto-pause), so
  * the format lives here only. A name is a total (`sent`), a total by code or reason
  * (`failed:131026`, `notSent:PAUSED`), by A/B variant (`variant:B:read`) or by UTC hour
- * (`hour:2026-12-02T11:delivered`).
+ * (`hour:2026-12-02T11:delivered`), or what Meta bills (core/pricing.ts): billed messages by category
+ * (`billed:marketing`) and by destination country (`billedIn:FR:marketing`), free ones by type
+ * (`free:free_customer_service`).
  */
+import type { MessagePricing } from './pricing';
 
 /** Totals, as both nodes count them. */
 export type CounterName =
@@ -70,6 +73,14 @@ export class CounterDeltas {
 		if (by.at !== undefined) this.bump(campaignId, `hour:${hourBucket(by.at)}:${name}`);
 	}
 
+	/** What Meta bills for one delivered message (the Delivery Monitor counts it at the first delivery). */
+	addPricing(campaignId: string | undefined, pricing: MessagePricing, country: string | undefined): void {
+		if (!campaignId) return;
+		if (!pricing.billable) return this.bump(campaignId, `free:${pricing.freeType}`);
+		this.bump(campaignId, `billed:${pricing.category}`);
+		if (country && /^[A-Z]{2}$/.test(country)) this.bump(campaignId, `billedIn:${country}:${pricing.category}`);
+	}
+
 	/** A count by Meta error code or by our reason (`failed:131026`, `notSent:PAUSED`). */
 	addKeyed(campaignId: string | undefined, name: KeyedCounter, key: string | number): void {
 		if (campaignId) this.bump(campaignId, `${name}:${key}`);
@@ -92,6 +103,12 @@ export interface ReadCounters {
 	variants: Record<string, Record<string, number>>;
 	/** Per UTC hour (`2026-12-02T11`), counts by name. */
 	hours: Record<string, Record<string, number>>;
+	/** Messages Meta bills, by pricing category and by destination country; free ones by type. */
+	pricing: {
+		billed: Record<string, number>;
+		billedByCountry: Record<string, Record<string, number>>;
+		free: Record<string, number>;
+	};
 }
 
 export function readCounters(counters: Record<string, number>): ReadCounters {
@@ -99,7 +116,14 @@ export function readCounters(counters: Record<string, number>): ReadCounters {
 	const notSentByReason: Record<string, number> = {};
 	const variants: ReadCounters['variants'] = {};
 	const hours: ReadCounters['hours'] = {};
+	const pricing: ReadCounters['pricing'] = { billed: {}, billedByCountry: {}, free: {} };
 	for (const [name, value] of Object.entries(counters)) {
+		const billed = /^billed:(\w+)$/.exec(name);
+		if (billed) pricing.billed[billed[1]] = value;
+		const billedIn = /^billedIn:([A-Z]{2}):(\w+)$/.exec(name);
+		if (billedIn) (pricing.billedByCountry[billedIn[1]] ??= {})[billedIn[2]] = value;
+		const free = /^free:(\w+)$/.exec(name);
+		if (free) pricing.free[free[1]] = value;
 		const keyed = /^(failed|deliveryFailed|notSent):(\w+)$/.exec(name);
 		if (keyed) {
 			if (keyed[1] === 'notSent') notSentByReason[keyed[2]] = value;
@@ -116,7 +140,7 @@ export function readCounters(counters: Record<string, number>): ReadCounters {
 		const hour = /^hour:(\d{4}-\d\d-\d\dT\d\d):(\w+)$/.exec(name);
 		if (hour) (hours[hour[1]] ??= {})[hour[2]] = value;
 	}
-	return { total: (name) => counters[name] ?? 0, failuresByCode, notSentByReason, variants, hours };
+	return { total: (name) => counters[name] ?? 0, failuresByCode, notSentByReason, variants, hours, pricing };
 }
 
 /**

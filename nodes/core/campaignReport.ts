@@ -21,6 +21,16 @@ export interface CampaignReport {
 	variants: Record<string, Record<string, number>>;
 	/** Per UTC hour: sent, delivered, read, deliveryFailed, optOut. */
 	timeline: Array<{ hour: string } & Record<string, number | string>>;
+	/**
+	 * What Meta bills, from the `pricing` object of the statuses (each message once): messages billed by
+	 * pricing category and by destination country, free ones by type. Counts, not money: no rates here.
+	 */
+	billing: {
+		billed: number;
+		billedByCategory: Record<string, number>;
+		billedByCountry: Record<string, Record<string, number>>;
+		free: Record<string, number>;
+	};
 }
 
 const ratio = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 1000) / 1000 : null);
@@ -53,6 +63,12 @@ export function campaignReport(campaignId: string, counters: Record<string, numb
 		timeline: Object.keys(read.hours)
 			.sort()
 			.map((hour) => ({ hour: `${hour}:00Z`, ...read.hours[hour] })),
+		billing: {
+			billed: Object.values(read.pricing.billed).reduce((a, b) => a + b, 0),
+			billedByCategory: read.pricing.billed,
+			billedByCountry: read.pricing.billedByCountry,
+			free: read.pricing.free,
+		},
 	};
 }
 

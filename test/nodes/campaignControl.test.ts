@@ -42,6 +42,32 @@ describe('WhatsApp Campaign Control', () => {
 		expect(svg).toContain('Delivery rate 75.0 %');
 	});
 
+	test('Get Report: what Meta bills, from the statuses’ pricing, each delivered message once, by category and destination country', async () => {
+		const { sandbox } = monitorLoop();
+		const french = [fresh(), fresh(), fresh()];
+		const brazilian = '+5531996880777';
+		const username = 'US.13491208655302749301';
+		// Delivered messages carry pricing on sent, delivered and read; a failed one is not billed.
+		sandbox.setOutcome(french[0], { kind: 'failLater', code: 131026 });
+		await sendCampaign('billing', [...french, brazilian, username]);
+		await sandbox.flushWebhooks();
+		const priced = sandbox.statusLog.filter((s) => s.status !== 'failed');
+		expect(priced.length).toBeGreaterThan(4); // sent, delivered and read of each delivered message
+		const result = await runWorkflow('campaign-control.json', {
+			items: [{}],
+			parameters: { 'Campaign Control': { operation: 'getReport', campaignId: 'billing' } },
+		});
+		expect(result.outputs('Campaign Control')[0][0].json.report).toMatchObject({
+			delivered: 4,
+			billing: {
+				billed: 4,
+				billedByCategory: { utility: 4 },
+				billedByCountry: { FR: { utility: 2 }, BR: { utility: 1 }, US: { utility: 1 } },
+				free: {},
+			},
+		});
+	});
+
 	test('Pause stops Template Send; configuration mistakes say what to fix', async () => {
 		await runWorkflow('campaign-control.json', {
 			items: [{ campaign: 'control-pause', reason: 'customer complaint' }],

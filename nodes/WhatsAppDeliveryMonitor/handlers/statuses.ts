@@ -1,5 +1,6 @@
 /** Message statuses: the send log, the campaign's counters and the contact's facts. */
 import { classifyMetaError, META_ERROR_RULES } from '../../core/metaErrors';
+import { destinationCountry, readPricing } from '../../core/pricing';
 import { dedupeKeys, isFinalStatus, type StatusEvent } from '../../core/webhooks';
 import { iso, personKey, personLabel, type DeliveryContext } from './context';
 
@@ -41,6 +42,15 @@ export async function handleStatuses(context: DeliveryContext, statuses: StatusE
 			const [firstDelivery] = await dedupe.isNew([dedupeKeys.delivery(status.messageId)]);
 			if (firstDelivery) {
 				counters.add(status.campaignId, 'delivered', by);
+				// Meta bills a message once it is delivered, by its pricing category and the recipient's
+				// country: counted here, once per message (core/pricing.ts).
+				const pricing = status.campaignId ? readPricing(status.pricing) : undefined;
+				if (pricing)
+					counters.addPricing(
+						status.campaignId,
+						pricing,
+						destinationCountry(status.recipientWaId, status.recipientUserId),
+					);
 				const [failedBefore] = await dedupe.has([dedupeKeys.failure(status.messageId)]);
 				if (failedBefore) await undoFailure(context, status, contactKey);
 			}
