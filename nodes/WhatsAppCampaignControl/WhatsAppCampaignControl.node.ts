@@ -9,6 +9,7 @@ import {
 
 import { resumeDetails } from '../core/campaignCounters';
 import { campaignReport, funnelSvg } from '../core/campaignReport';
+import { campaignCost, parseRateCard } from '../core/pricing';
 import { readContacts } from '../shared/contacts';
 import { getComplianceStore, storeProperty, whatsAppComplianceRedisTest } from '../store/storeParameter';
 import type { ComplianceStore } from '../store/types';
@@ -143,6 +144,27 @@ export class WhatsAppCampaignControl implements INodeType {
 				displayOptions: scoped('getReport'),
 				description: 'Whether to add a funnel chart (SVG) as binary data "chart", to post to Slack or email',
 			},
+			{
+				displayName: 'Rate Card',
+				name: 'rateCard',
+				type: 'string',
+				typeOptions: { rows: 4 },
+				default: '',
+				displayOptions: scoped('getReport'),
+				placeholder: 'country,category,rate\nFR,marketing,0.0859\n*,utility,0.02',
+				hint: 'Your prices per delivered message, from your own rate card or invoice: this node invents none',
+				description:
+					'Optional. Turns the billed messages into a cost: CSV lines "country,category,rate" (* for any other country) or JSON {"currency":"EUR","rates":{"FR":{"marketing":0.0859}}}. Categories are Meta\'s pricing categories (marketing, utility, authentication, authentication_international, service, …). Messages without a rate are listed as unpriced.',
+			},
+			{
+				displayName: 'Currency',
+				name: 'currency',
+				type: 'string',
+				default: '',
+				displayOptions: { show: { operation: ['getReport'] }, hide: { rateCard: [''] } },
+				placeholder: 'EUR',
+				description: "The rate card's currency (ISO 4217), unless its JSON names one",
+			},
 		],
 	};
 
@@ -158,6 +180,17 @@ export class WhatsAppCampaignControl implements INodeType {
 				const campaignId = (this.getNodeParameter('campaignId', itemIndex) as string).trim();
 				if (!campaignId) throw new NodeOperationError(this.getNode(), 'Enter the Campaign ID', { itemIndex });
 				const report = campaignReport(campaignId, await store.campaigns.counters(campaignId));
+				const rateCardText = (this.getNodeParameter('rateCard', itemIndex, '') as string).trim();
+				if (rateCardText) {
+					const parsed = parseRateCard(rateCardText, this.getNodeParameter('currency', itemIndex, '') as string);
+					if ('error' in parsed)
+						throw new NodeOperationError(this.getNode(), `Rate Card: ${parsed.error}`, {
+							itemIndex,
+							description:
+								'CSV lines "country,category,rate" or JSON {"currency":"EUR","rates":{"FR":{"marketing":0.0859}}}',
+						});
+					report.cost = campaignCost(report.billing, parsed.card);
+				}
 				const pause = await store.campaigns.activePause([{ scope: 'campaign', id: campaignId }]);
 				const item: INodeExecutionData = {
 					json: {

@@ -1,5 +1,6 @@
 /** A campaign's figures from its counters (Template Send's and the Delivery Monitor's), and a funnel chart. */
 import { readCounters } from './campaignCounters';
+import type { CampaignCost } from './pricing';
 import { classifyMetaError } from './metaErrors';
 
 export interface CampaignReport {
@@ -31,6 +32,8 @@ export interface CampaignReport {
 		billedByCountry: Record<string, Record<string, number>>;
 		free: Record<string, number>;
 	};
+	/** The billed messages priced with the operator's rate card (Campaign Control's Rate Card), when given. */
+	cost?: CampaignCost;
 }
 
 const ratio = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 1000) / 1000 : null);
@@ -93,5 +96,14 @@ export function funnelSvg(report: CampaignReport): string {
 		})
 		.join('');
 	const rate = (r: number | null) => (r === null ? 'n/a' : `${(r * 100).toFixed(1)} %`);
-	return `<svg xmlns="http://www.w3.org/2000/svg" width="640" height="300" font-family="Arial, Helvetica, sans-serif"><rect width="640" height="300" fill="#fff"/><text x="20" y="30" font-size="18" font-weight="bold">Campaign ${escape(report.campaignId)}</text>${rows}<text x="20" y="285" font-size="13">Delivery rate ${rate(report.deliveryRate)} · read rate ${rate(report.readRate)} · opt-out rate ${rate(report.optOutRate)}</text></svg>`;
+	return `<svg xmlns="http://www.w3.org/2000/svg" width="640" height="300" font-family="Arial, Helvetica, sans-serif"><rect width="640" height="300" fill="#fff"/><text x="20" y="30" font-size="18" font-weight="bold">Campaign ${escape(report.campaignId)}</text>${rows}<text x="20" y="285" font-size="13">Delivery rate ${rate(report.deliveryRate)} · read rate ${rate(report.readRate)} · opt-out rate ${rate(report.optOutRate)}${costText(report)}</text></svg>`;
+}
+
+/** The cost line of the chart: billed messages, and their cost when a rate card priced them. */
+function costText(report: CampaignReport): string {
+	if (!report.billing.billed) return '';
+	const cost = report.cost;
+	if (!cost) return ` · billed ${report.billing.billed.toLocaleString('en')}`;
+	const unpriced = cost.unpriced.reduce((sum, u) => sum + u.messages, 0);
+	return ` · cost ${cost.total.toLocaleString('en', { maximumFractionDigits: 4 })} ${escape(cost.currency)}${unpriced ? ` (${unpriced.toLocaleString('en')} unpriced)` : ''}`;
 }

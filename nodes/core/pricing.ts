@@ -52,3 +52,115 @@ export function destinationCountry(waId: string | undefined, userId: string | un
 	}
 	return userId ? bsuidCountry(userId) : undefined;
 }
+
+/**
+ * The operator's prices per delivered message, in their currency: rates by destination country and
+ * pricing category, `*` for any country not listed. We invent no rates: a category or country without
+ * one stays unpriced (reported as such), never guessed.
+ */
+export interface RateCard {
+	currency: string;
+	rates: Record<string, Partial<Record<PricingCategory, number>>>;
+}
+
+export type RateCardResult = { card: RateCard } | { error: string };
+
+/**
+ * Reads a rate card given as JSON (`{ "currency": "EUR", "rates": { "FR": { "marketing": 0.0859 },
+ * "*": { "utility": 0.02 } } }`) or CSV (`country,category,rate` per line, a header line allowed;
+ * `currency` comes from the node then). An error names the line or entry to fix.
+ */
+export function parseRateCard(text: string, currency?: string): RateCardResult {
+	const trimmed = text.trim();
+	if (!trimmed) return { error: 'The rate card is empty' };
+	const card: RateCard = { currency: (currency ?? '').trim().toUpperCase(), rates: {} };
+	const add = (country: string, category: string, rate: unknown, where: string): string | undefined => {
+		const place = country.trim().toUpperCase();
+		if (place !== '*' && !/^[A-Z]{2}$/.test(place))
+			return `${where}: "${country}" is not a two-letter country code or *`;
+		if (!(PRICING_CATEGORIES as readonly string[]).includes(category.trim()))
+			return `${where}: "${category}" is not one of Meta's pricing categories (${PRICING_CATEGORIES.join(', ')})`;
+		const value = typeof rate === 'string' ? Number(rate.trim()) : rate;
+		if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+			return `${where}: the rate "${String(rate)}" is not a number of at least 0`;
+		(card.rates[place] ??= {})[category.trim() as PricingCategory] = value;
+		return undefined;
+	};
+	if (trimmed.startsWith('{')) {
+		let json: unknown;
+		try {
+			json = JSON.parse(trimmed);
+		} catch (error) {
+			return { error: `The rate card is not valid JSON: ${(error as Error).message}` };
+		}
+		const { currency: jsonCurrency, rates } = (json ?? {}) as { currency?: unknown; rates?: unknown };
+		if (typeof jsonCurrency === 'string' && jsonCurrency.trim()) card.currency = jsonCurrency.trim().toUpperCase();
+		if (typeof rates !== 'object' || rates === null || Array.isArray(rates))
+			return { error: 'The rate card JSON needs "rates": { "<country>": { "<category>": <rate> } }' };
+		for (const [country, byCategory] of Object.entries(rates)) {
+			if (typeof byCategory !== 'object' || byCategory === null)
+				return { error: `rates.${country} is not an object of category rates` };
+			for (const [category, rate] of Object.entries(byCategory)) {
+				const error = add(country, category, rate, `rates.${country}.${category}`);
+				if (error) return { error };
+			}
+		}
+	} else {
+		const lines = trimmed.split(/\r?\n/);
+		for (const [index, line] of lines.entries()) {
+			if (!line.trim()) continue;
+			const cells = line.split(/[,;\t]/).map((cell) => cell.trim());
+			if (index === 0 && /^country$/i.test(cells[0])) continue;
+			if (cells.length !== 3) return { error: `Line ${index + 1}: expected country,category,rate` };
+			const error = add(cells[0], cells[1], cells[2], `Line ${index + 1}`);
+			if (error) return { error };
+		}
+	}
+	if (!/^[A-Z]{3}$/.test(card.currency))
+		return { error: 'Give the rate card’s currency as a three-letter code (ISO 4217, e.g. EUR)' };
+	return { card };
+}
+
+/** The operator's rate for one delivered message, or undefined when the card has none. */
+export function rateFor(card: RateCard, country: string | undefined, category: PricingCategory): number | undefined {
+	return (country ? card.rates[country]?.[category] : undefined) ?? card.rates['*']?.[category];
+}
+
+export interface CampaignCost {
+	currency: string;
+	/** Rounded to 4 decimals (Meta's rate cards have 4). */
+	total: number;
+	byCategory: Record<string, number>;
+	/** Billed messages the card has no rate for: counted, never priced by a guess. */
+	unpriced: Array<{ country: string; category: string; messages: number }>;
+}
+
+/**
+ * What the billed messages cost under the card. Messages billed with no known destination country
+ * (`billedByCategory` beyond the per-country counts) take the card's `*` rate, else stay unpriced.
+ */
+export function campaignCost(
+	billed: { billedByCategory: Record<string, number>; billedByCountry: Record<string, Record<string, number>> },
+	card: RateCard,
+): CampaignCost {
+	const byCountry: Record<string, Record<string, number>> = structuredClone(billed.billedByCountry);
+	for (const [category, messages] of Object.entries(billed.billedByCategory)) {
+		const placed = Object.values(billed.billedByCountry).reduce((sum, c) => sum + (c[category] ?? 0), 0);
+		if (messages > placed) (byCountry['?'] ??= {})[category] = messages - placed;
+	}
+	const round = (n: number) => Math.round(n * 10_000) / 10_000;
+	const byCategory: Record<string, number> = {};
+	const unpriced: CampaignCost['unpriced'] = [];
+	let total = 0;
+	for (const [country, categories] of Object.entries(byCountry))
+		for (const [category, messages] of Object.entries(categories)) {
+			const rate = rateFor(card, country === '?' ? undefined : country, category as PricingCategory);
+			if (rate === undefined) {
+				unpriced.push({ country, category, messages });
+				continue;
+			}
+			total += rate * messages;
+			byCategory[category] = round((byCategory[category] ?? 0) + rate * messages);
+		}
+	return { currency: card.currency, total: round(total), byCategory, unpriced };
+}

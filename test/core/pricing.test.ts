@@ -4,7 +4,14 @@
  * `billable` only in older payloads; david-lev/pywa, pywa/types/message_status.py) and the free service
  * message that Meta's pricing documentation describes (`free_customer_service`, category `service`).
  */
-import { destinationCountry, readPricing } from '../../nodes/core/pricing';
+import {
+	campaignCost,
+	destinationCountry,
+	parseRateCard,
+	rateFor,
+	readPricing,
+	type RateCard,
+} from '../../nodes/core/pricing';
 import { STATUS_SENT_TO_PHONE_WITH_BSUID } from '../fixtures/metaWebhooks';
 
 describe('readPricing', () => {
@@ -57,4 +64,58 @@ describe('destinationCountry', () => {
 		['a number wins over the BSUID', '16315551181', 'US.13491208655302741918', 'US'],
 		['nothing usable', '999', undefined, undefined],
 	])('%s', (_, waId, userId, expected) => expect(destinationCountry(waId, userId)).toBe(expected));
+});
+
+describe('rate cards: the operator’s prices, never ours', () => {
+	const csv = 'country,category,rate\nFR,marketing,0.0859\nFR,utility,0.03\n*,utility,0.02\n';
+
+	test('CSV and JSON give the same card; * is any other country', () => {
+		const fromCsv = parseRateCard(csv, 'eur');
+		const fromJson = parseRateCard(
+			JSON.stringify({ currency: 'EUR', rates: { FR: { marketing: 0.0859, utility: 0.03 }, '*': { utility: 0.02 } } }),
+		);
+		expect(fromCsv).toEqual(fromJson);
+		const card = (fromCsv as { card: RateCard }).card;
+		expect(rateFor(card, 'FR', 'utility')).toBe(0.03);
+		expect(rateFor(card, 'BR', 'utility')).toBe(0.02);
+		expect(rateFor(card, 'BR', 'marketing')).toBeUndefined();
+	});
+
+	test.each([
+		['FR,marketing', 'Line 1: expected country,category,rate'],
+		['France,marketing,0.08', 'Line 1: "France" is not a two-letter country code or *'],
+		['FR,promo,0.08', 'Line 1: "promo" is not one of Meta'],
+		['FR,marketing,cheap', 'Line 1: the rate "cheap" is not a number of at least 0'],
+		['FR,marketing,-1', 'Line 1: the rate "-1" is not a number of at least 0'],
+		['{"rates": [1]}', 'The rate card JSON needs "rates"'],
+		['{"rates": ', 'The rate card is not valid JSON'],
+	])('%p is refused: %s', (text, message) => {
+		expect(parseRateCard(text, 'EUR')).toEqual({ error: expect.stringContaining(message) });
+	});
+
+	test('a card without a currency is refused', () => {
+		expect(parseRateCard('FR,marketing,0.08')).toEqual({ error: expect.stringContaining('three-letter code') });
+	});
+
+	test('the cost of billed messages; what the card has no rate for stays unpriced, never guessed', () => {
+		const card = (parseRateCard(csv, 'EUR') as { card: RateCard }).card;
+		expect(
+			campaignCost(
+				{
+					billedByCategory: { marketing: 12, utility: 5 },
+					billedByCountry: { FR: { marketing: 10, utility: 2 }, BR: { marketing: 1, utility: 2 } },
+				},
+				card,
+			),
+		).toEqual({
+			currency: 'EUR',
+			// 10 × 0.0859 + 2 × 0.03 + 2 × 0.02 (BR by *) + 1 × 0.02 (a utility message with no known country, by *)
+			total: 0.979,
+			byCategory: { marketing: 0.859, utility: 0.12 },
+			unpriced: [
+				{ country: 'BR', category: 'marketing', messages: 1 },
+				{ country: '?', category: 'marketing', messages: 1 },
+			],
+		});
+	});
 });

@@ -1,4 +1,4 @@
-import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
+import type { ICredentialDataDecryptedObject, IDataObject } from 'n8n-workflow';
 
 import { runWorkflow } from '../harness/WorkflowHarness';
 import { helloWorld, useMonitorLoop } from '../harness/monitorLoop';
@@ -51,8 +51,8 @@ describe('WhatsApp Campaign Control', () => {
 		sandbox.setOutcome(french[0], { kind: 'failLater', code: 131026 });
 		await sendCampaign('billing', [...french, brazilian, username]);
 		await sandbox.flushWebhooks();
-		const priced = sandbox.statusLog.filter((s) => s.status !== 'failed');
-		expect(priced.length).toBeGreaterThan(4); // sent, delivered and read of each delivered message
+		const withPricing = sandbox.statusLog.filter((s) => s.status !== 'failed');
+		expect(withPricing.length).toBeGreaterThan(4); // sent, delivered and read of each delivered message
 		const result = await runWorkflow('campaign-control.json', {
 			items: [{}],
 			parameters: { 'Campaign Control': { operation: 'getReport', campaignId: 'billing' } },
@@ -66,6 +66,39 @@ describe('WhatsApp Campaign Control', () => {
 				free: {},
 			},
 		});
+		// With the operator's rate card: the cost, what it has no rate for listed, and on the chart.
+		const priced = await runWorkflow('campaign-control.json', {
+			items: [{}],
+			parameters: {
+				'Campaign Control': {
+					operation: 'getReport',
+					campaignId: 'billing',
+					chart: true,
+					rateCard: 'country,category,rate\nFR,utility,0.0318\nBR,utility,0.0068',
+					currency: 'usd',
+				},
+			},
+		});
+		const [item] = priced.outputs('Campaign Control')[0];
+		expect((item.json.report as IDataObject).cost).toEqual({
+			currency: 'USD',
+			total: 0.0704,
+			byCategory: { utility: 0.0704 },
+			unpriced: [{ country: 'US', category: 'utility', messages: 1 }],
+		});
+		expect(Buffer.from(item.binary!.chart.data, 'base64').toString('utf8')).toContain('cost 0.0704 USD (1 unpriced)');
+		const wrong = await runWorkflow('campaign-control.json', {
+			items: [{}],
+			parameters: {
+				'Campaign Control': {
+					operation: 'getReport',
+					campaignId: 'billing',
+					rateCard: 'FR,marketing',
+					currency: 'EUR',
+				},
+			},
+		});
+		expect(wrong.error?.message).toBe('Rate Card: Line 1: expected country,category,rate');
 	});
 
 	test('Pause stops Template Send; configuration mistakes say what to fix', async () => {
