@@ -9,7 +9,8 @@ import {
 
 import { resumeDetails } from '../core/campaignCounters';
 import { campaignReport, funnelSvg } from '../core/campaignReport';
-import { campaignCost, parseRateCard } from '../core/pricing';
+import { campaignCost } from '../core/pricing';
+import { readRateCard } from '../shared/rateCard';
 import { readContacts } from '../shared/contacts';
 import { getComplianceStore, storeProperty, whatsAppComplianceRedisTest } from '../store/storeParameter';
 import type { ComplianceStore } from '../store/types';
@@ -180,17 +181,13 @@ export class WhatsAppCampaignControl implements INodeType {
 				const campaignId = (this.getNodeParameter('campaignId', itemIndex) as string).trim();
 				if (!campaignId) throw new NodeOperationError(this.getNode(), 'Enter the Campaign ID', { itemIndex });
 				const report = campaignReport(campaignId, await store.campaigns.counters(campaignId));
-				const rateCardText = (this.getNodeParameter('rateCard', itemIndex, '') as string).trim();
-				if (rateCardText) {
-					const parsed = parseRateCard(rateCardText, this.getNodeParameter('currency', itemIndex, '') as string);
-					if ('error' in parsed)
-						throw new NodeOperationError(this.getNode(), `Rate Card: ${parsed.error}`, {
-							itemIndex,
-							description:
-								'CSV lines "country,category,rate" or JSON {"currency":"EUR","rates":{"FR":{"marketing":0.0859}}}',
-						});
-					report.cost = campaignCost(report.billing, parsed.card);
-				}
+				const card = readRateCard(
+					this,
+					this.getNodeParameter('rateCard', itemIndex, '') as string,
+					this.getNodeParameter('currency', itemIndex, '') as string,
+					itemIndex,
+				);
+				if (card) report.cost = campaignCost(report.billing, card);
 				const pause = await store.campaigns.activePause([{ scope: 'campaign', id: campaignId }]);
 				const item: INodeExecutionData = {
 					json: {

@@ -15,9 +15,12 @@ import {
 import { callbackData } from '../core/callbackData';
 import { CounterDeltas } from '../core/campaignCounters';
 import { optedOutSince } from '../core/consent';
+import { isBsuid } from '../core/contactIdentity';
+import { destinationCountry, rateFor, type PricingCategory, type RateCard } from '../core/pricing';
 import { DEFAULT_RETRY } from '../core/retryPolicy';
 import { buildComponents, optOutPathWarning, templateSlots, type TemplateDefinition } from '../core/templates';
 import { readContacts } from '../shared/contacts';
+import { readRateCard } from '../shared/rateCard';
 import { iso } from '../shared/values';
 import { getComplianceStore, whatsAppComplianceRedisTest } from '../store/storeParameter';
 import { StoreUnavailableError } from '../store/types';
@@ -120,6 +123,8 @@ export class WhatsAppTemplateSend implements INodeType {
 			progressEvery?: number;
 			variantTemplate?: string;
 			variantPercent?: number;
+			rateCard?: string;
+			rateCardCurrency?: string;
 		};
 
 		// ---- the templates, checked before anything is sent ----
@@ -256,6 +261,7 @@ export class WhatsAppTemplateSend implements INodeType {
 		});
 
 		if (options.dryRun) {
+			const card = readRateCard(this, options.rateCard, options.rateCardCurrency);
 			for (const send of sends) {
 				results[send.itemIndex] = {
 					status: 'dry_run',
@@ -271,6 +277,9 @@ export class WhatsAppTemplateSend implements INodeType {
 						components: send.components,
 						bizOpaqueCallbackData: callbackData(campaignId, send.variant, send.contactKey),
 					}),
+					...(card
+						? { estimatedCost: estimateCost(card, send.to, (send.variant === 'B' ? templateB! : templateA).category) }
+						: {}),
 				};
 			}
 		} else if (sends.length) {
@@ -429,4 +438,14 @@ async function approvedTemplates(config: GraphApiConfig, fresh = false): Promise
 	const templates = all.filter((t) => t.status === 'APPROVED') as TemplateDefinition[];
 	templateCache.set(key, { at: Date.now(), templates });
 	return templates;
+}
+
+/** What one message would cost once delivered, from the recipient's country and the template's category. */
+function estimateCost(card: RateCard, to: string, templateCategory: string): IDataObject {
+	const category = templateCategory.toLowerCase() as PricingCategory;
+	const country = isBsuid(to) ? destinationCountry(undefined, to) : destinationCountry(to, undefined);
+	const amount = rateFor(card, country, category);
+	return amount === undefined
+		? { unpriced: true, country: country ?? null, category }
+		: { amount, currency: card.currency, country: country ?? null, category };
 }

@@ -183,6 +183,25 @@ export const templateSendProperties: INodeProperties[] = [
 					'Shared by every execution (and worker) sending from this number: Meta allows 80/s, raised to 1,000/s for large senders',
 			},
 			{
+				displayName: 'Rate Card (Dry Run Estimate)',
+				name: 'rateCard',
+				type: 'string',
+				typeOptions: { rows: 4 },
+				default: '',
+				placeholder: 'country,category,rate\nFR,marketing,0.0859',
+				hint: 'Your prices per delivered message: this node invents none',
+				description:
+					'With Dry Run: each item gets estimatedCost from this card (the recipient\'s country and the template\'s category), as if delivered. CSV lines "country,category,rate" (* for any other country) or JSON {"currency":"EUR","rates":{…}}, as in Campaign Control.',
+			},
+			{
+				displayName: 'Rate Card Currency',
+				name: 'rateCardCurrency',
+				type: 'string',
+				default: '',
+				placeholder: 'EUR',
+				description: "The rate card's currency (ISO 4217), unless its JSON names one",
+			},
+			{
 				displayName: 'Refuse Suppressed Contacts',
 				name: 'suppressAtSendTime',
 				type: 'boolean',

@@ -145,6 +145,18 @@ describe('WhatsApp Template Send node against the sandbox', () => {
 		expect(sandbox.counters.sendRequests).toBe(0);
 	});
 
+	test('a dry run with the operator’s rate card estimates each message’s cost from its country and the template’s category', async () => {
+		const { of } = await send([contact(fresh()), contact('+5531996880888')], {
+			options: { dryRun: true, rateCard: 'FR,marketing,0.0859\nFR,utility,0.03', rateCardCurrency: 'eur' },
+		});
+		expect(of(0).send.estimatedCost).toEqual({ amount: 0.0859, currency: 'EUR', country: 'FR', category: 'marketing' });
+		// No rate for Brazil on the card: unpriced, never a guess.
+		expect(of(1).send.estimatedCost).toEqual({ unpriced: true, country: 'BR', category: 'marketing' });
+		expect(sandbox.counters.sendRequests).toBe(0);
+		const wrong = await send([contact(fresh())], { options: { dryRun: true, rateCard: 'FR,marketing,cheap' } });
+		expect(wrong.result.error?.message).toBe('Rate Card: Line 1: the rate "cheap" is not a number of at least 0');
+	});
+
 	test('a dry run renders exactly the body a real run sends', async () => {
 		const campaignId = `long-${'x'.repeat(190)}`;
 		const item = contact(fresh());
