@@ -8,7 +8,7 @@ import {
 } from 'n8n-workflow';
 
 import { resumeDetails } from '../core/campaignCounters';
-import { campaignReport, funnelSvg } from '../core/campaignReport';
+import { campaignReport, funnelSvg, timelineSvg } from '../core/campaignReport';
 import { campaignCost } from '../core/pricing';
 import { readRateCard } from '../shared/rateCard';
 import { readContacts } from '../shared/contacts';
@@ -143,7 +143,8 @@ export class WhatsAppCampaignControl implements INodeType {
 				type: 'boolean',
 				default: false,
 				displayOptions: scoped('getReport'),
-				description: 'Whether to add a funnel chart (SVG) as binary data "chart", to post to Slack or email',
+				description:
+					'Whether to add a funnel chart (SVG) as binary data "chart" and sent/delivered/read per hour as "timeline", to post to Slack or email',
 			},
 			{
 				displayName: 'Rate Card',
@@ -209,6 +210,11 @@ export class WhatsAppCampaignControl implements INodeType {
 						chart: await this.helpers.prepareBinaryData(
 							Buffer.from(funnelSvg(report)),
 							`${campaignId}-funnel.svg`,
+							'image/svg+xml',
+						),
+						timeline: await this.helpers.prepareBinaryData(
+							Buffer.from(timelineSvg(report)),
+							`${campaignId}-per-hour.svg`,
 							'image/svg+xml',
 						),
 					};

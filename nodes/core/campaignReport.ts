@@ -107,3 +107,38 @@ function costText(report: CampaignReport): string {
 	const unpriced = cost.unpriced.reduce((sum, u) => sum + u.messages, 0);
 	return ` · cost ${cost.total.toLocaleString('en', { maximumFractionDigits: 4 })} ${escape(cost.currency)}${unpriced ? ` (${unpriced.toLocaleString('en')} unpriced)` : ''}`;
 }
+
+/** Sent, delivered and read per UTC hour as an SVG line chart (the report's `timeline`), beside the funnel. */
+export function timelineSvg(report: CampaignReport): string {
+	const series: Array<[string, string]> = [
+		['sent', '#128C7E'],
+		['delivered', '#25D366'],
+		['read', '#34B7F1'],
+	];
+	const hours = report.timeline;
+	const value = (hour: Record<string, number | string>, name: string) => Number(hour[name] ?? 0);
+	const max = Math.max(1, ...hours.flatMap((hour) => series.map(([name]) => value(hour, name))));
+	const [left, top, width, height] = [60, 50, 540, 190];
+	const x = (i: number) => left + (hours.length > 1 ? (i / (hours.length - 1)) * width : width / 2);
+	const y = (n: number) => top + height - (n / max) * height;
+	const lines = series
+		.map(([name, colour], s) => {
+			const points = hours.map((hour, i) => `${x(i).toFixed(1)},${y(value(hour, name)).toFixed(1)}`).join(' ');
+			const dots = hours
+				.map(
+					(hour, i) =>
+						`<circle cx="${x(i).toFixed(1)}" cy="${y(value(hour, name)).toFixed(1)}" r="3" fill="${colour}"/>`,
+				)
+				.join('');
+			return `<polyline fill="none" stroke="${colour}" stroke-width="2" points="${points}"/>${dots}<text x="${left + s * 110}" y="${top - 12}" font-size="13" fill="${colour}">${name}</text>`;
+		})
+		.join('');
+	const labels = hours
+		.map((hour, i) =>
+			i === 0 || i === hours.length - 1 || hours.length <= 8
+				? `<text x="${x(i).toFixed(1)}" y="${top + height + 18}" font-size="11" text-anchor="middle">${escape(String(hour.hour).slice(5, 13))}h</text>`
+				: '',
+		)
+		.join('');
+	return `<svg xmlns="http://www.w3.org/2000/svg" width="640" height="290" font-family="Arial, Helvetica, sans-serif"><rect width="640" height="290" fill="#fff"/><text x="20" y="24" font-size="16" font-weight="bold">Campaign ${escape(report.campaignId)} per hour (UTC)</text><line x1="${left}" y1="${top + height}" x2="${left + width}" y2="${top + height}" stroke="#999"/><text x="${left - 8}" y="${top + 4}" font-size="11" text-anchor="end">${max.toLocaleString('en')}</text><text x="${left - 8}" y="${top + height}" font-size="11" text-anchor="end">0</text>${lines}${labels}</svg>`;
+}

@@ -1,4 +1,4 @@
-import { campaignReport, funnelSvg } from '../../nodes/core/campaignReport';
+import { campaignReport, funnelSvg, timelineSvg } from '../../nodes/core/campaignReport';
 
 describe('campaign report from counters', () => {
 	test('rates and failures from the counters', () => {
@@ -34,5 +34,26 @@ describe('funnel chart', () => {
 		expect(svg).toContain('Campaign &lt;spring &amp; co&gt;');
 		expect(svg).toContain('Delivery rate 75.0 %');
 		expect(svg).toContain('opt-out rate 0.0 %');
+	});
+});
+
+describe('the per-hour chart', () => {
+	test('one line per series across the hours, scaled to the busiest hour', () => {
+		const report = campaignReport('spring', {
+			'hour:2026-12-02T10:sent': 100,
+			'hour:2026-12-02T10:delivered': 90,
+			'hour:2026-12-02T11:sent': 50,
+			'hour:2026-12-02T11:read': 40,
+		});
+		const svg = timelineSvg(report);
+		expect(svg.match(/<polyline /g)).toHaveLength(3);
+		// Sent: 100 at the top of the plot (y = 50), 50 halfway (y = 145).
+		expect(svg).toContain('points="60.0,50.0 600.0,145.0"');
+		expect(svg).toContain('12-02T10h');
+		expect(svg).toContain('12-02T11h');
+	});
+
+	test('a campaign with no hours yet still draws', () => {
+		expect(timelineSvg(campaignReport('empty', {}))).toContain('<svg');
 	});
 });

@@ -40,6 +40,12 @@ describe('WhatsApp Campaign Control', () => {
 		expect(item.binary?.chart).toMatchObject({ mimeType: 'image/svg+xml', fileName: 'report-me-funnel.svg' });
 		const svg = Buffer.from(item.binary!.chart.data, 'base64').toString('utf8');
 		expect(svg).toContain('Delivery rate 75.0 %');
+		// The timeline drawn too: one point per hour for sent, delivered and read.
+		expect(item.binary?.timeline).toMatchObject({ mimeType: 'image/svg+xml', fileName: 'report-me-per-hour.svg' });
+		const perHour = Buffer.from(item.binary!.timeline.data, 'base64').toString('utf8');
+		expect(perHour.match(/<polyline /g)).toHaveLength(3);
+		expect(perHour.match(/<circle /g)).toHaveLength(3 * timeline.length);
+		expect(perHour).toContain(`${String(timeline[0].hour).slice(5, 13)}h`);
 	});
 
 	test('Get Report: what Meta bills, from the statuses’ pricing, each delivered message once, by category and destination country', async () => {
