@@ -85,6 +85,62 @@ describe('Delivery Monitor: per-update handling of signed deliveries', () => {
 		expect(sent).toHaveLength(1);
 	});
 
+	test('signed bodies with wrong types anywhere (strings for objects, nulls, arrays): never a 5xx, nothing marked, the same ids count later', async () => {
+		const status = (over: Record<string, unknown>) => ({
+			id: 'wamid.typed.1',
+			status: 'delivered',
+			timestamp: ts(),
+			recipient_id: '33612348009',
+			biz_opaque_callback_data: 'shape-typed|A',
+			...over,
+		});
+		const bodies: unknown[] = [
+			envelope('messages', { statuses: 'delivered' }),
+			envelope('messages', { statuses: [null] }),
+			envelope('messages', { statuses: [[1, 2]] }),
+			envelope('messages', { statuses: [status({ id: 5 })] }),
+			envelope('messages', { statuses: [status({ status: ['delivered'] })] }),
+			envelope('messages', { statuses: [status({ timestamp: {} })] }),
+			envelope('messages', { statuses: [status({ recipient_id: [] })] }),
+			envelope('messages', { statuses: [status({ status: 'failed', errors: 'x' })] }),
+			envelope('messages', { statuses: [status({ status: 'failed', errors: [{ code: 'abc' }] })] }),
+			envelope('messages', { statuses: [status({ recipient_user_id: {} })] }),
+			envelope('messages', { messages: {} }),
+			envelope('messages', { messages: [1] }),
+			messages({ ...text('33612348009', 'STOP'), id: null }),
+			messages({ ...text('33612348009', 'STOP'), from: { a: 1 } }),
+			messages({ ...text('33612348009', 'STOP'), timestamp: null }),
+			messages({ ...text('33612348009', 'STOP'), type: 5 }),
+			messages({
+				...text('33612348009', 'STOP'),
+				type: 'system',
+				system: { type: 'user_changed_user_id', user_id: 7 },
+			}),
+			envelope('messages', null),
+			envelope('messages', 'x'),
+			envelope('user_preferences', {
+				user_preferences: [{ wa_id: [], category: 'marketing_messages', value: 'stop' }],
+			}),
+			envelope('user_preferences', { user_preferences: 'stop' }),
+			{ object: 'whatsapp_business_account', entry: [{ changes: {} }] },
+			{ object: 'whatsapp_business_account', entry: [null] },
+		];
+		// A well-formed envelope is answered 200 whatever its updates hold (the bad ones go to Alert).
+		for (const body of bodies) {
+			const { status: code } = await post(body);
+			expect({ code, body: JSON.stringify(body).slice(0, 160) }).toEqual({ code: 200, body: expect.any(String) });
+		}
+		// An envelope that is not one at all is refused with 400, never a 5xx.
+		expect((await post({ object: 'whatsapp_business_account', entry: 'x' })).status).toBe(400);
+		// Nothing was applied or marked seen: the same message and person count when Meta's real update comes.
+		expect(await (await openStore({ kind: 'sqlite' })).campaigns.counters('shape-typed')).toEqual({});
+		expect(await consent('+33612348009')).toMatchObject({ allowed: true });
+		expect((await post(envelope('messages', { statuses: [status({})] }))).status).toBe(200);
+		expect(await (await openStore({ kind: 'sqlite' })).campaigns.counters('shape-typed')).toMatchObject({
+			delivered: 1,
+		});
+	});
+
 	test('statuses named constructor and toString write nothing into the counters', async () => {
 		const statuses = ['constructor', 'toString'].map((name) => ({
 			id: `wamid.${name}`,
