@@ -166,7 +166,7 @@ async function benchCapNode() {
 			accessToken: 't',
 			phoneNumberId: 'bench-node-phone',
 			businessAccountId: 'w',
-			apiVersion: 'v25.0',
+			apiVersion: 'v26.0',
 			baseUrl: 'http://127.0.0.1:9',
 		},
 	};
@@ -217,7 +217,7 @@ async function benchSend(limit: number, latencyMs: number, messages: number) {
 				accessToken: 'sandbox-token',
 				phoneNumberId: '106540352242922',
 				businessAccountId: '102290129340398',
-				apiVersion: 'v25.0',
+				apiVersion: 'v26.0',
 				baseUrl: sandbox.baseUrl,
 			},
 		};
@@ -276,7 +276,7 @@ async function benchWebhook(seconds: number) {
 				accessToken: 't',
 				phoneNumberId: 'p',
 				businessAccountId: 'w',
-				apiVersion: 'v25.0',
+				apiVersion: 'v26.0',
 				baseUrl: 'http://127.0.0.1:9',
 				appSecret: secret,
 				verifyToken: 'v',

@@ -1,5 +1,7 @@
 import type { IAuthenticateGeneric, ICredentialType, INodeProperties } from 'n8n-workflow';
 
+import { DEFAULT_GRAPH_API_VERSION } from '../nodes/transport/graphApiVersion';
+
 /**
  * The WhatsApp Business Cloud API: where to send (phone number ID, WABA ID), with what token, and
  * the secrets the Delivery Monitor needs to accept Meta's webhooks.
@@ -51,7 +53,7 @@ export class WhatsAppCloudApi implements ICredentialType {
 			displayName: 'Graph API Version',
 			name: 'apiVersion',
 			type: 'string',
-			default: 'v25.0',
+			default: DEFAULT_GRAPH_API_VERSION,
 			description: 'Meta keeps each version about two years; v24.0, v25.0 and v26.0 are current',
 		},
 		{

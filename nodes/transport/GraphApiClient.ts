@@ -4,6 +4,7 @@ import https from 'node:https';
 
 import { isBsuid } from '../core/contactIdentity';
 import { classifyMetaError, type ErrorClass, type MetaErrorRule } from '../core/metaErrors';
+import { DEFAULT_GRAPH_API_VERSION } from './graphApiVersion';
 
 /** What the transport needs from the `whatsAppCloudApi` credential. */
 export interface GraphApiConfig {
@@ -446,12 +447,12 @@ export function graphApiConfigFromCredentials(credentials: Record<string, unknow
 		accessToken: text('accessToken'),
 		phoneNumberId: text('phoneNumberId'),
 		businessAccountId: text('businessAccountId'),
-		apiVersion: text('apiVersion') || 'v25.0',
+		apiVersion: text('apiVersion') || DEFAULT_GRAPH_API_VERSION,
 		baseUrl: text('baseUrl') || 'https://graph.facebook.com',
 	};
 	if (!config.accessToken) throw new Error('The WhatsApp Cloud API credential has no access token');
 	if (!/^v\d+\.\d+$/.test(config.apiVersion)) {
-		throw new Error(`Graph API version "${config.apiVersion}" is not of the form v25.0`);
+		throw new Error(`Graph API version "${config.apiVersion}" is not of the form ${DEFAULT_GRAPH_API_VERSION}`);
 	}
 	return config;
 }

@@ -21,7 +21,7 @@ const cloud = {
 		accessToken: 't',
 		phoneNumberId: 'race-phone',
 		businessAccountId: 'w',
-		apiVersion: 'v25.0',
+		apiVersion: 'v26.0',
 		baseUrl: 'http://127.0.0.1:9',
 	},
 };

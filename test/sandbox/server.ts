@@ -328,7 +328,7 @@ export class CloudApiSandbox {
 			accessToken: this.accessToken,
 			phoneNumberId: this.defaultPhoneNumberId,
 			businessAccountId: this.businessAccountId,
-			apiVersion: 'v25.0',
+			apiVersion: 'v26.0',
 			baseUrl: this.baseUrl,
 			appSecret: this.webhook?.appSecret ?? 'sandbox-app-secret',
 			verifyToken: 'sandbox-verify-token',
@@ -825,7 +825,7 @@ export class CloudApiSandbox {
 			cursors: { before: cursor(offset), after: cursor(offset + page.length) },
 		};
 		if (offset + limit < this.templates.length) {
-			paging.next = `https://graph.facebook.com/v25.0/${this.businessAccountId}/message_templates?limit=${limit}&after=${cursor(offset + page.length)}`;
+			paging.next = `https://graph.facebook.com/v26.0/${this.businessAccountId}/message_templates?limit=${limit}&after=${cursor(offset + page.length)}`;
 		}
 		return { data: page, paging };
 	}

@@ -63,7 +63,7 @@ describe('GraphApiClient against the local Cloud API sandbox', () => {
 		expect(result).toMatchObject({ messageStatus: 'accepted', input: '+33612345678', waId: '33612345678' });
 
 		const [request] = sandbox.acceptedSends();
-		expect(request.path).toBe(`/v25.0/${sandbox.defaultPhoneNumberId}/messages`);
+		expect(request.path).toBe(`/v26.0/${sandbox.defaultPhoneNumberId}/messages`);
 		expect(request.authorization).toBe(`Bearer ${sandbox.accessToken}`);
 		expect(request.body).toEqual({
 			messaging_product: 'whatsapp',
@@ -496,7 +496,7 @@ describe('the whatsAppCloudApi credential test', () => {
 			message: 'Connected to +1 555-010-0000 (Sandbox Shop)',
 		});
 		const request = sandbox.requests.at(-1)!;
-		expect(request.path).toBe(`/v25.0/${sandbox.defaultPhoneNumberId}`);
+		expect(request.path).toBe(`/v26.0/${sandbox.defaultPhoneNumberId}`);
 		expect(request.query.fields).toBe('display_phone_number,verified_name,quality_rating');
 	});
 
@@ -515,6 +515,6 @@ describe('the whatsAppCloudApi credential test', () => {
 
 	test('rejects a malformed API version before calling', async () => {
 		const result = await run(sandbox.credentials({ apiVersion: '25' }));
-		expect(result).toEqual({ status: 'Error', message: expect.stringContaining('not of the form v25.0') });
+		expect(result).toEqual({ status: 'Error', message: expect.stringContaining('not of the form v26.0') });
 	});
 });
