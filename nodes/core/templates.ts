@@ -66,7 +66,7 @@ export function templateSlots(template: TemplateDefinition): TemplateSlot[] {
 					label:
 						kind === 'location'
 							? 'Header Location (lat,long)'
-							: `Header ${format[0]}${format.slice(1).toLowerCase()} URL`,
+							: `Header ${format[0]}${format.slice(1).toLowerCase()} URL or Media ID`,
 					kind,
 					required: true,
 					component: 'header',
@@ -144,6 +144,35 @@ function mediaUrl(value: unknown): string | undefined {
 	}
 }
 
+/** Template components (as Meta's template GET names them) that mapped mode does not build. */
+const UNMAPPED_COMPONENTS: Record<string, string> = {
+	CAROUSEL: 'carousel',
+	LIMITED_TIME_OFFER: 'limited-time offer',
+};
+
+/**
+ * A typed body or header parameter given as an object, in the shapes of Meta's template parameters
+ * (WhatsApp's Node.js SDK reference, "Component Object" and "Currency Object"): a currency
+ * `{ fallback_value, code, amount_1000 }` or a date_time `{ fallback_value }`. Anything else is refused
+ * (sending its JSON as text would show the customer raw JSON). Returns the parameter or what is wrong.
+ */
+function typedParameter(value: Record<string, unknown>): Record<string, unknown> | string {
+	const fallback = value.fallback_value;
+	if (Array.isArray(value) || typeof fallback !== 'string' || !fallback.trim())
+		return 'is an object: map a text, a currency { fallback_value, code, amount_1000 } or a date_time { fallback_value }';
+	if ('code' in value || 'amount_1000' in value) {
+		if (typeof value.code !== 'string' || !/^[A-Z]{3}$/.test(value.code))
+			return `has currency code "${String(value.code)}": use three capital letters (ISO 4217, e.g. EUR)`;
+		if (!Number.isInteger(value.amount_1000) || (value.amount_1000 as number) <= 0)
+			return 'has an amount_1000 that is not a whole number above 0 (the amount × 1000, e.g. 12.99 → 12990)';
+		return {
+			type: 'currency',
+			currency: { fallback_value: fallback, code: value.code, amount_1000: value.amount_1000 },
+		};
+	}
+	return { type: 'date_time', date_time: { fallback_value: fallback } };
+}
+
 /**
  * The `components` of a template send for one item, or the problems that make it unsendable. Values
  * are keyed by slot id; optional slots left empty are omitted.
@@ -157,6 +186,14 @@ export function buildComponents(
 	const body: Array<Record<string, unknown>> = [];
 	const buttons: Array<Record<string, unknown>> = [];
 
+	// Components whose parameters the mapped variables cannot express yet: refused, never sent half-built.
+	for (const component of template.components ?? []) {
+		const kind = UNMAPPED_COMPONENTS[upper(component.type)];
+		if (kind)
+			problems.push(
+				`Template ${template.name} (${template.language}) has a ${kind}, which mapped variables cannot fill yet: give the components as JSON instead`,
+			);
+	}
 	for (const slot of templateSlots(template)) {
 		const value = values[slot.id];
 		if (isEmpty(value)) {
@@ -172,6 +209,12 @@ export function buildComponents(
 		const named = slot.parameterName ? { parameter_name: slot.parameterName } : {};
 		switch (slot.kind) {
 			case 'text': {
+				if (typeof value === 'object') {
+					const typed = typedParameter(value as Record<string, unknown>);
+					if (typeof typed === 'string') problems.push(`${slot.label} ${typed}`);
+					else (slot.component === 'header' ? header : body).push({ ...typed, ...named });
+					break;
+				}
 				// Meta refuses newlines, tabs and runs of more than 4 spaces in variables (132018).
 				if (/[\n\t]/.test(text) || / {5,}/.test(text)) {
 					problems.push(`${slot.label} contains a newline, a tab or more than 4 consecutive spaces`);
@@ -188,8 +231,11 @@ export function buildComponents(
 			case 'image':
 			case 'video':
 			case 'document': {
+				// An uploaded media's ID (digits), as Meta's media endpoint returns it, or a link.
+				const id = typeof value === 'string' || typeof value === 'number' ? String(value).trim() : '';
 				const link = mediaUrl(value);
-				if (!link) problems.push(`${slot.label} is not an http(s) URL`);
+				if (/^\d{6,30}$/.test(id)) header.push({ type: slot.kind, [slot.kind]: { id } });
+				else if (!link) problems.push(`${slot.label} is neither an http(s) URL nor a media ID`);
 				else header.push({ type: slot.kind, [slot.kind]: { link } });
 				break;
 			}

@@ -117,7 +117,80 @@ describe('buildComponents', () => {
 			'body.3': 'c',
 			'button.1.url': 'x',
 		});
-		expect(built).toEqual({ problems: ['Header Image URL is not an http(s) URL'] });
+		expect(built).toEqual({ problems: ['Header Image URL or Media ID is neither an http(s) URL nor a media ID'] });
+	});
+});
+
+describe('typed parameters, media IDs and components mapped mode cannot build', () => {
+	// Parameter shapes: WhatsApp's Node.js SDK reference (whatsapp.github.io/WhatsApp-Nodejs-SDK,
+	// "Component Object", "Currency Object"); the template GET shapes: Meta's template reference.
+	const priced: TemplateDefinition = {
+		name: 'price_drop',
+		language: 'en_US',
+		status: 'APPROVED',
+		category: 'MARKETING',
+		parameter_format: 'NAMED',
+		components: [
+			{ type: 'HEADER', format: 'IMAGE' },
+			{ type: 'BODY', text: 'Now {{price}} until {{until}}' },
+		],
+	};
+
+	test('a currency and a date_time object become Meta’s typed parameters; a numeric header value is a media ID', () => {
+		expect(
+			buildComponents(priced, {
+				'header.media': '1013859600285441',
+				'body.price': { fallback_value: '$12.99', code: 'USD', amount_1000: 12990 },
+				'body.until': { fallback_value: 'February 25, 1977' },
+			}),
+		).toEqual({
+			components: [
+				{ type: 'header', parameters: [{ type: 'image', image: { id: '1013859600285441' } }] },
+				{
+					type: 'body',
+					parameters: [
+						{
+							type: 'currency',
+							parameter_name: 'price',
+							currency: { fallback_value: '$12.99', code: 'USD', amount_1000: 12990 },
+						},
+						{ type: 'date_time', parameter_name: 'until', date_time: { fallback_value: 'February 25, 1977' } },
+					],
+				},
+			],
+		});
+	});
+
+	test.each([
+		[{ fallback_value: '$12.99', code: 'usd', amount_1000: 12990 }, 'currency code "usd"'],
+		[{ fallback_value: '$12.99', code: 'USD', amount_1000: 12.99 }, 'amount_1000 that is not a whole number'],
+		[{ code: 'USD', amount_1000: 12990 }, 'is an object: map a text, a currency'],
+		[{ price: 12 }, 'is an object: map a text, a currency'],
+	])('%p is refused, never sent as JSON text: %s', (value, problem) => {
+		const built = buildComponents(priced, {
+			'header.media': 'https://cdn.example.com/a.jpg',
+			'body.price': value,
+			'body.until': 'soon',
+		});
+		expect(built).toEqual({ problems: [expect.stringContaining(problem)] });
+	});
+
+	test.each([
+		['CAROUSEL', 'carousel'],
+		['LIMITED_TIME_OFFER', 'limited-time offer'],
+	])('a template with a %s component is refused in mapped mode, naming it', (type, kind) => {
+		const template: TemplateDefinition = {
+			name: 'offer',
+			language: 'en_US',
+			status: 'APPROVED',
+			category: 'MARKETING',
+			components: [{ type: 'BODY', text: 'Hello' }, { type }],
+		};
+		expect(buildComponents(template, {})).toEqual({
+			problems: [
+				`Template offer (en_US) has a ${kind}, which mapped variables cannot fill yet: give the components as JSON instead`,
+			],
+		});
 	});
 });
 

@@ -38,7 +38,7 @@ describe('WhatsApp Template Send in the editor', () => {
 	test('the variables panel shows the chosen template’s own variables as fields to map', async () => {
 		const { fields } = await node.methods.resourceMapping.getTemplateVariables.call(panel('spring_sale:fr'));
 		expect(fields.map((f) => [f.id, f.displayName, f.required])).toEqual([
-			['header.media', 'Header Image URL', true],
+			['header.media', 'Header Image URL or Media ID', true],
 			['body.1', 'Body {{1}}', true],
 			['body.2', 'Body {{2}}', true],
 			['body.3', 'Body {{3}}', true],
