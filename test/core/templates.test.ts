@@ -36,7 +36,7 @@ describe('templateSlots', () => {
 });
 
 describe('buildComponents', () => {
-	test('builds Meta’s components, URL suffix percent-encoded, optional payload omitted when empty', () => {
+	test('builds Meta’s components, URL suffix made URL-safe, optional payload omitted when empty', () => {
 		const built = buildComponents(byName('spring_sale'), {
 			'header.media': 'https://cdn.example.com/p.jpg',
 			'body.1': 'Camille',
@@ -55,7 +55,7 @@ describe('buildComponents', () => {
 						{ type: 'text', text: '1 mai' },
 					],
 				},
-				{ type: 'button', sub_type: 'url', index: '1', parameters: [{ type: 'text', text: 'ORD%20123%26x' }] },
+				{ type: 'button', sub_type: 'url', index: '1', parameters: [{ type: 'text', text: 'ORD%20123&x' }] },
 			],
 		});
 	});
@@ -118,6 +118,31 @@ describe('buildComponents', () => {
 			'button.1.url': 'x',
 		});
 		expect(built).toEqual({ problems: ['Header Image URL or Media ID is neither an http(s) URL nor a media ID'] });
+	});
+});
+
+describe('URL-button suffixes: appended by Meta as given, so only what a URL cannot hold is encoded', () => {
+	test.each([
+		['A17/details?x=1', 'A17/details?x=1'],
+		['ORD 123', 'ORD%20123'],
+		['café/menu', 'caf%C3%A9/menu'],
+		['already%20encoded', 'already%20encoded'],
+		['100% off', '100%25%20off'],
+		['a"b<c>', 'a%22b%3Cc%3E'],
+	])('%p is sent as %p', (suffix, sent) => {
+		const built = buildComponents(byName('spring_sale'), {
+			'header.media': 'https://cdn.example.com/p.jpg',
+			'body.1': 'Camille',
+			'body.2': '12,50 €',
+			'body.3': '1 mai',
+			'button.1.url': suffix,
+		}) as { components: Array<Record<string, unknown>> };
+		expect(built.components.at(-1)).toEqual({
+			type: 'button',
+			sub_type: 'url',
+			index: '1',
+			parameters: [{ type: 'text', text: sent }],
+		});
 	});
 });
 

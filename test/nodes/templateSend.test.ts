@@ -110,7 +110,7 @@ describe('WhatsApp Template Send node against the sandbox', () => {
 						index: '0',
 						parameters: [{ type: 'payload', payload: 'STOP_PROMOS' }],
 					},
-					{ type: 'button', sub_type: 'url', index: '1', parameters: [{ type: 'text', text: 'ORD%2012%263' }] },
+					{ type: 'button', sub_type: 'url', index: '1', parameters: [{ type: 'text', text: 'ORD%2012&3' }] },
 				],
 			},
 		});
