@@ -4,12 +4,11 @@
  * `sent`, `delivered` and `read`, tagged with the campaign so that the Delivery Monitor counts them.
  * Latency from request to answer; a request unanswered after `timeoutMs` counts as no answer.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
 import { callbackData } from '../nodes/core/callbackData';
-import { postSigned } from './statusLoad.ts';
+import { benchSendKey, postSigned } from './statusLoad.ts';
 
 export interface SingleStatusLoad {
 	posted: number;
@@ -105,6 +104,3 @@ export async function postSingleStatuses(options: {
 		percentile: (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))],
 	};
 }
-
-/** Stands for the contact key Template Send would have tagged the send with (a 64-hex keyed hash). */
-const benchSendKey = (recipient: string) => createHash('sha256').update(recipient).digest('hex');

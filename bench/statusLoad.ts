@@ -82,4 +82,4 @@ export async function postSigned(url: string, body: string, appSecret: string, t
 }
 
 /** Stands for the contact key Template Send would have tagged the send with (a 64-hex keyed hash). */
-const benchSendKey = (recipient: string) => createHash('sha256').update(recipient).digest('hex');
+export const benchSendKey = (recipient: string) => createHash('sha256').update(recipient).digest('hex');
