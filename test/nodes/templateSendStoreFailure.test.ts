@@ -137,6 +137,11 @@ test('another process holds the SQLite write lock for 12 s mid-campaign: nothing
 	// Another process (a second n8n, a backup tool) takes the write lock once Meta has accepted 30.
 	let holder: ReturnType<typeof spawn> | undefined;
 	let holderSaid = '';
+	let holderErr = '';
+	// Settles once the holder says it holds the lock, or exits without it. Awaited rather than read at
+	// once: while the lock is held this process sits in SQLite's busy wait, and the holder's words can
+	// still be unread in the pipe when the node returns (CI saw exactly that on a fast machine).
+	let holderLocked: Promise<boolean> = new Promise(() => undefined);
 	const watcher = setInterval(() => {
 		if (holder || sandbox.acceptedSends().length < 30) return;
 		clearInterval(watcher);
@@ -147,7 +152,15 @@ test('another process holds the SQLite write lock for 12 s mid-campaign: nothing
 			`const { DatabaseSync } = require('node:sqlite'); const db = new DatabaseSync(${JSON.stringify(file)}, { timeout: 10000 });
 			 db.exec('BEGIN IMMEDIATE'); process.stdout.write('locked'); setTimeout(() => { db.exec('COMMIT'); db.close(); }, 12000);`,
 		]);
-		holder.stdout!.on('data', (chunk: Buffer) => (holderSaid += chunk.toString()));
+		const started = holder;
+		holderLocked = new Promise((resolve) => {
+			started.stdout!.on('data', (chunk: Buffer) => {
+				holderSaid += chunk.toString();
+				if (holderSaid.includes('locked')) resolve(true);
+			});
+			started.stderr!.on('data', (chunk: Buffer) => (holderErr += chunk.toString()));
+			started.on('exit', () => resolve(holderSaid.includes('locked')));
+		});
 	}, 5);
 	try {
 		const result = await runWorkflow('template-send.json', {
@@ -158,6 +171,8 @@ test('another process holds the SQLite write lock for 12 s mid-campaign: nothing
 		const returnedAt = Date.now();
 		clearInterval(watcher);
 		// The other process really held the lock during the campaign.
+		expect(holder).toBeDefined();
+		expect({ locked: await holderLocked, stderr: holderErr }).toEqual({ locked: true, stderr: expect.any(String) });
 		expect(holderSaid).toBe('locked');
 		const [sent, failed, notSent] = result.outputs('Template Send') as INodeExecutionData[][];
 		// Every item leaves through exactly one output.
