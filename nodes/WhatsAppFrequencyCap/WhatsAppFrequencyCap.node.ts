@@ -7,10 +7,12 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import { HOUR_MS } from '../core/time';
+import { messageCost, toCostUnits, type RateCard } from '../core/pricing';
+import { HOUR_MS, localDay } from '../core/time';
 import { contactZone, isValidZone, parseLocalTime, quietUntil } from '../core/quietHours';
 import { readContacts } from '../shared/contacts';
 import { readItemValue } from '../shared/itemValues';
+import { readRateCard } from '../shared/rateCard';
 import { iso } from '../shared/values';
 import { getComplianceStore, whatsAppComplianceRedisTest } from '../store/storeParameter';
 import {
@@ -19,6 +21,7 @@ import {
 	type ContactRule,
 	type MessageCategory,
 	type SendingBudgets,
+	type SpendRequest,
 } from '../core/types';
 import { whatsAppCloudApiTest } from '../transport/credentialTest';
 import { GraphApiClient, graphApiConfigFromCredentials } from '../transport/GraphApiClient';
@@ -69,6 +72,7 @@ export class WhatsAppFrequencyCap implements INodeType {
 		const options = this.getNodeParameter('options', 0, {}) as { dryRun?: boolean; reservationMinutes?: number };
 		const reservationTtlMs = (options.reservationMinutes ?? 15) * 60_000;
 		const quiet = readQuietHours(this);
+		const spendBudget = readSpendBudget(this);
 		const categoryIsPerItem = String(node.parameters.category ?? '').startsWith('=');
 		const fixedCategory = this.getNodeParameter('category', 0, 'marketing') as MessageCategory;
 
@@ -76,6 +80,11 @@ export class WhatsAppFrequencyCap implements INodeType {
 		const now = Date.now();
 		const results: IDataObject[] = new Array(items.length);
 		const pending: Array<{ itemIndex: number; request: CapRequest }> = [];
+		const costs: Array<IDataObject | undefined> = new Array(items.length);
+		if (spendBudget) {
+			const day = localDay(now, this.getTimezone());
+			Object.assign(spendBudget.limits, { day: day.start, nextDay: day.next });
+		}
 
 		items.forEach((item, itemIndex) => {
 			const contact = contacts[itemIndex];
@@ -118,6 +127,26 @@ export class WhatsAppFrequencyCap implements INodeType {
 					return;
 				}
 			}
+			let spend: SpendRequest | undefined;
+			if (spendBudget) {
+				const cost = messageCost(spendBudget.card, contact.recipient, category);
+				if ('unpriced' in cost) {
+					// Without a rate the message cannot be weighed against a limit: never let it through on a guess.
+					if (spendBudget.limited) {
+						results[itemIndex] = {
+							allowed: false,
+							category,
+							reason: 'UNPRICED',
+							detail: `The rate card has no ${category} rate for ${cost.country ?? 'this recipient'}${cost.country ? ' and no *' : ''}: add one to send under a spend limit`,
+							nextAllowedAt: null,
+						};
+						return;
+					}
+				} else {
+					costs[itemIndex] = { amount: cost.amount, currency: cost.currency };
+					spend = { ...spendBudget.limits, units: toCostUnits(cost.amount) };
+				}
+			}
 			pending.push({
 				itemIndex,
 				request: {
@@ -126,6 +155,7 @@ export class WhatsAppFrequencyCap implements INodeType {
 					phoneNumberId: cloud.phoneNumberId,
 					rule: rules.get(category),
 					budgets,
+					spend,
 					reservationTtlMs,
 					dryRun: options.dryRun,
 				},
@@ -143,6 +173,7 @@ export class WhatsAppFrequencyCap implements INodeType {
 				? {
 						allowed: true,
 						category: request.category,
+						...(costs[itemIndex] ? { estimatedCost: costs[itemIndex] } : {}),
 						...(decision.reservationId
 							? {
 									reservationId: decision.reservationId,
@@ -156,6 +187,10 @@ export class WhatsAppFrequencyCap implements INodeType {
 						category: request.category,
 						reason: decision.reason,
 						nextAllowedAt: iso(decision.nextAllowedAt),
+						...(decision.reason === 'SPEND_BUDGET'
+							? // The day's limit frees at the next day; the campaign's never by waiting.
+								{ spendLimit: decision.nextAllowedAt === null ? 'perCampaign' : 'perDay', estimatedCost: costs[itemIndex] }
+							: {}),
 					};
 		});
 
@@ -243,6 +278,45 @@ async function readBudgets(
 		budgets.uniqueContactsPer24h = Number(tier);
 	}
 	return budgets;
+}
+
+/**
+ * The Spend Budget: the rate card and the limits in the card's currency, or undefined when no card is
+ * given. `limited` when a limit is set (then an unpriced message is held back). Limits without a card,
+ * or a campaign limit without its campaign, are configuration mistakes.
+ */
+function readSpendBudget(context: IExecuteFunctions):
+	| { card: RateCard; limited: boolean; limits: Omit<SpendRequest, 'units'> }
+	| undefined {
+	const raw = context.getNodeParameter('spendBudget', 0, {}) as {
+		rateCard?: string;
+		rateCardCurrency?: string;
+		perDay?: number;
+		perCampaign?: number;
+		campaignId?: string;
+	};
+	const node = context.getNode();
+	const limited = raw.perDay !== undefined || raw.perCampaign !== undefined;
+	const card = readRateCard(context, raw.rateCard, raw.rateCardCurrency);
+	if (!card) {
+		if (limited)
+			throw new NodeOperationError(node, 'Spend Budget: add your Rate Card, which the spend limits are counted with');
+		return undefined;
+	}
+	const campaignId = raw.campaignId?.trim() || undefined;
+	if (raw.perCampaign !== undefined && !campaignId)
+		throw new NodeOperationError(node, 'Spend Budget: Per Campaign needs the Campaign ID it counts');
+	return {
+		card,
+		limited,
+		limits: {
+			day: 0,
+			nextDay: 0,
+			perDay: raw.perDay !== undefined ? toCostUnits(raw.perDay) : undefined,
+			perCampaign: raw.perCampaign !== undefined ? toCostUnits(raw.perCampaign) : undefined,
+			campaignId,
+		},
+	};
 }
 
 function readQuietHours(context: IExecuteFunctions) {

@@ -116,6 +116,61 @@ export const frequencyCapProperties: INodeProperties[] = [
 		],
 	},
 	{
+		displayName: 'Spend Budget',
+		name: 'spendBudget',
+		type: 'collection',
+		placeholder: 'Add Spend Limit',
+		default: {},
+		description:
+			'Hold back messages whose estimated cost (your rate card, as if delivered) would take the day’s or the campaign’s spend past a limit: Deferred with SPEND_BUDGET',
+		options: [
+			{
+				displayName: 'Campaign ID',
+				name: 'campaignId',
+				type: 'string',
+				default: '',
+				placeholder: 'spring-sale-2026',
+				description: 'The campaign Per Campaign counts: the same ID as in WhatsApp Template Send',
+			},
+			{
+				displayName: 'Per Campaign',
+				name: 'perCampaign',
+				type: 'number',
+				typeOptions: { minValue: 0, numberPrecision: 2 },
+				default: 1000,
+				description: 'Most the campaign below may spend in all (counted over the 35 days the send log keeps)',
+			},
+			{
+				displayName: 'Per Day',
+				name: 'perDay',
+				type: 'number',
+				typeOptions: { minValue: 0, numberPrecision: 2 },
+				default: 100,
+				description:
+					'Most the sending number may spend per day (this workflow’s time zone): every message reserved or sent that day counts, whatever the campaign',
+			},
+			{
+				displayName: 'Rate Card',
+				name: 'rateCard',
+				type: 'string',
+				typeOptions: { rows: 4 },
+				default: '',
+				placeholder: 'country,category,rate\nFR,marketing,0.0859\n*,utility,0.02',
+				hint: 'Your prices per delivered message: this node invents none',
+				description:
+					'Needed by the spend limits: CSV lines "country,category,rate" (* for any other country) or JSON {"currency":"EUR","rates":{…}}, as in Campaign Control. A message the card has no rate for is Deferred UNPRICED while a limit is set.',
+			},
+			{
+				displayName: 'Rate Card Currency',
+				name: 'rateCardCurrency',
+				type: 'string',
+				default: '',
+				placeholder: 'EUR',
+				description: "The rate card's currency (ISO 4217), unless its JSON names one; the limits are in it too",
+			},
+		],
+	},
+	{
 		displayName: 'Quiet Hours',
 		name: 'quietHours',
 		type: 'boolean',

@@ -15,8 +15,7 @@ import {
 import { callbackData } from '../core/callbackData';
 import { CounterDeltas } from '../core/campaignCounters';
 import { optedOutSince } from '../core/consent';
-import { isBsuid } from '../core/contactIdentity';
-import { destinationCountry, rateFor, type PricingCategory, type RateCard } from '../core/pricing';
+import { messageCost } from '../core/pricing';
 import { DEFAULT_RETRY } from '../core/retryPolicy';
 import { buildComponents, optOutPathWarning, templateSlots, type TemplateDefinition } from '../core/templates';
 import { readContacts } from '../shared/contacts';
@@ -278,7 +277,7 @@ export class WhatsAppTemplateSend implements INodeType {
 						bizOpaqueCallbackData: callbackData(campaignId, send.variant, send.contactKey),
 					}),
 					...(card
-						? { estimatedCost: estimateCost(card, send.to, (send.variant === 'B' ? templateB! : templateA).category) }
+						? { estimatedCost: messageCost(card, send.to, (send.variant === 'B' ? templateB! : templateA).category) }
 						: {}),
 				};
 			}
@@ -438,14 +437,4 @@ async function approvedTemplates(config: GraphApiConfig, fresh = false): Promise
 	const templates = all.filter((t) => t.status === 'APPROVED') as TemplateDefinition[];
 	templateCache.set(key, { at: Date.now(), templates });
 	return templates;
-}
-
-/** What one message would cost once delivered, from the recipient's country and the template's category. */
-function estimateCost(card: RateCard, to: string, templateCategory: string): IDataObject {
-	const category = templateCategory.toLowerCase() as PricingCategory;
-	const country = isBsuid(to) ? destinationCountry(undefined, to) : destinationCountry(to, undefined);
-	const amount = rateFor(card, country, category);
-	return amount === undefined
-		? { unpriced: true, country: country ?? null, category }
-		: { amount, currency: card.currency, country: country ?? null, category };
 }

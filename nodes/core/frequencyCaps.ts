@@ -29,6 +29,10 @@ export interface CapFacts {
 	contactAlreadyReached: boolean;
 	/** When the earliest of them leaves the 24 h window (asked only when the limit is hit). */
 	earliestUniqueExpiry: () => number;
+	/** Estimated cost (COST_UNITS) of the number's live sends and reservations on the request's spend day. */
+	spendToday?: number;
+	/** Estimated cost of the campaign's live sends and reservations. */
+	campaignSpend?: number;
 }
 
 /** Index of the first time strictly after `since` in an ascending list. */
@@ -92,6 +96,14 @@ export function decideCap(request: CapRequest, facts: CapFacts, now: number): Ca
 		facts.uniqueReached >= budgets.uniqueContactsPer24h
 	) {
 		return { allowed: false, reason: CAP_DENIALS.UNIQUE_CONTACTS_LIMIT, nextAllowedAt: facts.earliestUniqueExpiry() };
+	}
+	// A budget is spent when this message would take it past the amount (a free message always fits).
+	const spend = request.spend;
+	if (spend && spend.units > 0) {
+		if (spend.perDay !== undefined && (facts.spendToday ?? 0) + spend.units > spend.perDay)
+			return { allowed: false, reason: CAP_DENIALS.SPEND_BUDGET, nextAllowedAt: spend.nextDay };
+		if (spend.perCampaign !== undefined && (facts.campaignSpend ?? 0) + spend.units > spend.perCampaign)
+			return { allowed: false, reason: CAP_DENIALS.SPEND_BUDGET, nextAllowedAt: null };
 	}
 	return { allowed: true };
 }

@@ -9,7 +9,7 @@
  */
 import parsePhoneNumber from 'libphonenumber-js/max';
 
-import { bsuidCountry } from './contactIdentity';
+import { bsuidCountry, isBsuid } from './contactIdentity';
 
 export const PRICING_CATEGORIES = [
 	'marketing',
@@ -119,6 +119,33 @@ export function parseRateCard(text: string, currency?: string): RateCardResult {
 	if (!/^[A-Z]{3}$/.test(card.currency))
 		return { error: 'Give the rate card’s currency as a three-letter code (ISO 4217, e.g. EUR)' };
 	return { card };
+}
+
+/**
+ * Amounts the stores add (spend budgets) are integer millionths of the card's currency: sums stay exact
+ * in SQLite and in Redis, where INCRBY takes integers only.
+ */
+export const COST_UNITS = 1_000_000;
+export const toCostUnits = (amount: number): number => Math.round(amount * COST_UNITS);
+export const fromCostUnits = (units: number): number => units / COST_UNITS;
+
+/** One message's estimated cost under the card (as if delivered), or why it has none. */
+export type MessageCost =
+	| { amount: number; currency: string; country: string | null; category: PricingCategory }
+	| { unpriced: true; country: string | null; category: PricingCategory };
+
+/**
+ * What the card says one message costs: the recipient's country (from the number, else the BSUID's
+ * prefix) and the template's category (Meta's pricing category of the same name).
+ */
+export function messageCost(card: RateCard, recipient: string, templateCategory: string): MessageCost {
+	const category = templateCategory.toLowerCase() as PricingCategory;
+	const country =
+		(isBsuid(recipient) ? destinationCountry(undefined, recipient) : destinationCountry(recipient, undefined)) ?? null;
+	const amount = rateFor(card, country ?? undefined, category);
+	return amount === undefined
+		? { unpriced: true, country, category }
+		: { amount, currency: card.currency, country, category };
 }
 
 /** The operator's rate for one delivered message, or undefined when the card has none. */

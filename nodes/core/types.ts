@@ -106,6 +106,24 @@ export interface SendingBudgets {
 	messagesPerDay?: number;
 }
 
+/**
+ * A spend budget's view of one message (Frequency Cap's Spend Budget): its estimated cost and the
+ * budgets it counts toward. Amounts are in COST_UNITS (core/pricing.ts): integer millionths of the rate
+ * card's currency, so both stores add them exactly.
+ */
+export interface SpendRequest {
+	/** This message's estimated cost, from the operator's rate card (as if delivered). */
+	units: number;
+	/** Start of the spend day this message counts toward (ms, the workflow's time zone), and of the next. */
+	day: number;
+	nextDay: number;
+	/** The sending number's budget for that day. */
+	perDay?: number;
+	/** The campaign's budget, over every message reserved or sent for it (within the send log's retention). */
+	perCampaign?: number;
+	campaignId?: string;
+}
+
 export interface CapRequest {
 	contactKey: string;
 	category: MessageCategory;
@@ -113,6 +131,7 @@ export interface CapRequest {
 	/** Per-contact rule for this category; undefined = no per-contact limit. */
 	rule?: ContactRule;
 	budgets?: SendingBudgets;
+	spend?: SpendRequest;
 	/** Unconfirmed reservations lapse after this long. */
 	reservationTtlMs: number;
 	/** Decide without reserving anything. */
@@ -138,11 +157,18 @@ export const CAP_DENIALS = {
 	HOURLY_BUDGET: 'HOURLY_BUDGET',
 	DAILY_BUDGET: 'DAILY_BUDGET',
 	UNIQUE_CONTACTS_LIMIT: 'UNIQUE_CONTACTS_LIMIT',
+	/**
+	 * The message's estimated cost would take the day's or the campaign's spend past its budget. For the
+	 * day's budget `nextAllowedAt` is the next spend day; the campaign's never frees by waiting (null).
+	 */
+	SPEND_BUDGET: 'SPEND_BUDGET',
 } as const;
 export type CapDenial = keyof typeof CAP_DENIALS;
 
 export type CapDecision =
-	{ allowed: true; reservationId?: string } | { allowed: false; reason: CapDenial; nextAllowedAt: number };
+	| { allowed: true; reservationId?: string }
+	/** `nextAllowedAt` null: waiting frees nothing (a campaign's spend budget). */
+	| { allowed: false; reason: CapDenial; nextAllowedAt: number | null };
 
 // ---- send claims (never twice per campaign) ----
 

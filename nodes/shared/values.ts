@@ -70,4 +70,4 @@ export function toCategories(value: unknown): MessageCategory[] | undefined {
 	return categories.length ? [...new Set(categories)] : undefined;
 }
 
-export const iso = (time: number | undefined) => (time === undefined ? null : new Date(time).toISOString());
+export const iso = (time: number | null | undefined) => (time == null ? null : new Date(time).toISOString());

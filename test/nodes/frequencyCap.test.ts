@@ -2,7 +2,7 @@ import type { IDataObject } from 'n8n-workflow';
 
 import { closeAllStores, openStore } from '../../nodes/store/openStore';
 import { defaultSqlitePath, SqliteStore } from '../../nodes/store/SqliteStore';
-import { runWorkflow } from '../harness/WorkflowHarness';
+import { readWorkflow, runWorkflow } from '../harness/WorkflowHarness';
 import { CloudApiSandbox } from '../sandbox/server.ts';
 
 const CAP = 'Frequency Cap';
@@ -269,6 +269,112 @@ describe('WhatsApp Frequency Cap node', () => {
 			nextAllowedAt: null,
 		});
 		expect(decision(2)).toMatchObject({ reason: 'INVALID_NUMBER', detail: 'EMPTY' });
+	});
+
+	describe('spend budget (rate card, as if delivered)', () => {
+		// An operator's own card (no rates are ours): France and Brazil marketing, any country's utility.
+		const rateCard = 'country,category,rate\nFR,marketing,0.0859\nBR,marketing,0.0625\n*,utility,0.008';
+		/** The workflow with its time zone set, as in the editor's workflow settings. */
+		const inZone = (timezone: string) => {
+			const workflow = readWorkflow('frequency-cap.json');
+			workflow.settings = { ...workflow.settings, timezone };
+			return workflow;
+		};
+		const run = async (items: IDataObject[], spendBudget: IDataObject, parameters: IDataObject = {}) => {
+			const result = await runWorkflow(inZone('Europe/Paris'), {
+				items,
+				credentials: { whatsAppCloudApi: sandbox.credentials() },
+				parameters: {
+					[CAP]: {
+						contactRules: {},
+						spendBudget: { rateCard, rateCardCurrency: 'EUR', ...spendBudget },
+						...parameters,
+					},
+				},
+			});
+			if (result.status !== 'success') throw new Error(`run failed: ${result.error?.message}`);
+			const [sendNow, deferred] = result.outputs(CAP);
+			const byItem = new Map(
+				[...sendNow, ...deferred].map((i) => [
+					(i.pairedItem as { item: number }).item,
+					i.json.frequencyCap as IDataObject,
+				]),
+			);
+			return { sendNow, deferred, decision: (i: number) => byItem.get(i)! };
+		};
+
+		test('per day in the workflow’s time zone: French marketing at 0.0859 fits three times in 0.33, the fourth waits for local midnight; a Brazilian number is priced at its own rate; utility is cheap', async () => {
+			// 23:30 in Paris on 3 June is 21:30 UTC; the spend day ends at Paris midnight (22:00 UTC).
+			setClock('2026-06-03T21:30:00Z');
+			const fr = [fresh(), fresh(), fresh(), fresh()].map((e164) => item(e164));
+			const first = await run(fr, { perDay: 0.33 });
+			expect(first.sendNow).toHaveLength(3);
+			expect(first.decision(0)).toMatchObject({ allowed: true, estimatedCost: { amount: 0.0859, currency: 'EUR' } });
+			expect(first.decision(3)).toEqual({
+				allowed: false,
+				category: 'marketing',
+				reason: 'SPEND_BUDGET',
+				spendLimit: 'perDay',
+				estimatedCost: { amount: 0.0859, currency: 'EUR' },
+				nextAllowedAt: '2026-06-03T22:00:00.000Z',
+			});
+			// 0.2577 spent: 0.0625 for Brazil still fits (0.3202), France again would not (0.4061).
+			const br = await run([item('+5511987654321'), item(fresh())], { perDay: 0.33 });
+			expect(br.decision(0)).toMatchObject({ allowed: true, estimatedCost: { amount: 0.0625 } });
+			expect(br.decision(1)).toMatchObject({ allowed: false, reason: 'SPEND_BUDGET' });
+			// A utility message at 0.008 (the card's * rate) still fits: 0.3282.
+			const utility = await run([item(fresh())], { perDay: 0.33 }, { category: 'utility' });
+			expect(utility.decision(0)).toMatchObject({ allowed: true, estimatedCost: { amount: 0.008 } });
+			// After Paris midnight a new day's budget.
+			setClock('2026-06-03T22:00:00Z');
+			expect((await run([item(fresh())], { perDay: 0.33 })).decision(0)).toMatchObject({ allowed: true });
+		});
+
+		test('per campaign: the campaign stops at its budget whatever the day (no date to wait for), another campaign goes on', async () => {
+			setClock('2026-06-05T09:00:00Z');
+			const budget = { perCampaign: 0.2, campaignId: 'june-promo' };
+			const first = await run([item(fresh()), item(fresh()), item(fresh())], budget);
+			expect(first.sendNow).toHaveLength(2);
+			expect(first.decision(2)).toMatchObject({
+				reason: 'SPEND_BUDGET',
+				spendLimit: 'perCampaign',
+				nextAllowedAt: null,
+			});
+			// Confirmed sends keep counting the next day.
+			for (const i of [0, 1]) await confirm(first.decision(i));
+			setClock('2026-06-06T09:00:00Z');
+			expect((await run([item(fresh())], budget)).decision(0)).toMatchObject({ reason: 'SPEND_BUDGET' });
+			expect((await run([item(fresh())], { perCampaign: 0.2, campaignId: 'july-promo' })).decision(0)).toMatchObject({
+				allowed: true,
+			});
+		});
+
+		test('a recipient the card has no rate for is Deferred UNPRICED under a limit (never let through on a guess), and passes without one', async () => {
+			setClock('2026-06-07T09:00:00Z');
+			const us = item('+12025550143');
+			const limited = await run([us], { perDay: 100 });
+			expect(limited.decision(0)).toEqual({
+				allowed: false,
+				category: 'marketing',
+				reason: 'UNPRICED',
+				detail: 'The rate card has no marketing rate for US and no *: add one to send under a spend limit',
+				nextAllowedAt: null,
+			});
+			const unlimited = await run([item('+12025550144')], {});
+			expect(unlimited.decision(0)).toMatchObject({ allowed: true });
+			expect(unlimited.decision(0).estimatedCost).toBeUndefined();
+		});
+
+		test('limits without a rate card, or a campaign limit without its campaign, stop the run with what to fix', async () => {
+			const noCard = await runWorkflow('frequency-cap.json', {
+				items: [item(fresh())],
+				credentials: { whatsAppCloudApi: sandbox.credentials() },
+				parameters: { [CAP]: { spendBudget: { perDay: 10 } } },
+			});
+			expect(noCard.error?.message).toBe('Spend Budget: add your Rate Card, which the spend limits are counted with');
+			const noCampaign = await run([item(fresh())], { perCampaign: 10 }).catch((error: Error) => error.message);
+			expect(noCampaign).toBe('run failed: Spend Budget: Per Campaign needs the Campaign ID it counts');
+		});
 	});
 
 	test('configuration mistakes stop the run with what to fix', async () => {

@@ -10,6 +10,10 @@ import path from 'node:path';
 
 import { SQLITE_SCHEMA_VERSION, SqliteStore } from '../../nodes/store/SqliteStore';
 
+/** Takes a current file back to before version 5 (spend budgets), as an older package left it. */
+const DROP_V5 =
+	'DROP INDEX send_log_campaign; ALTER TABLE send_log DROP COLUMN cost; ALTER TABLE send_log DROP COLUMN spend_day; ALTER TABLE send_log DROP COLUMN campaign;';
+
 const fileIn = () => path.join(mkdtempSync(path.join(tmpdir(), 'wac-key-')), 'store.sqlite');
 const bytesOf = (file: string) =>
 	['', '-wal', '-shm'].map((suffix) => (existsSync(file + suffix) ? readFileSync(file + suffix) : Buffer.alloc(0)));
@@ -72,7 +76,7 @@ describe('the embedded store’s contact-key secret', () => {
 		await before.close();
 		const db = new DatabaseSync(file);
 		db.exec(
-			'DROP TABLE contact_aliases; ALTER TABLE send_log DROP COLUMN owner; DROP TABLE cap_owners; PRAGMA user_version = 2',
+			`DROP TABLE contact_aliases; ${DROP_V5} ALTER TABLE send_log DROP COLUMN owner; DROP TABLE cap_owners; PRAGMA user_version = 2`,
 		);
 		db.close();
 
@@ -88,7 +92,41 @@ describe('the embedded store’s contact-key secret', () => {
 		check.close();
 	});
 
-	test('a version-3 store (before reservation owners) opens as version 4 with its sends, and takes reservations', async () => {
+	test('a version-4 store (before spend budgets) opens as the current version with its sends, and counts spend', async () => {
+		const file = fileIn();
+		const before = SqliteStore.open(file);
+		const contact = before.contactKey('+33612345679');
+		const now = Date.now();
+		const request = (units: number) => ({
+			contactKey: contact,
+			category: 'marketing' as const,
+			phoneNumberId: 'phone-1',
+			reservationTtlMs: 900_000,
+			spend: { units, day: now - 1_000, nextDay: now + 86_400_000, perDay: 1_000_000 },
+		});
+		await before.caps.reserve([{ ...request(0), spend: undefined }], now - 1_000);
+		await before.close();
+		const db = new DatabaseSync(file);
+		db.exec(`${DROP_V5} PRAGMA user_version = 4`);
+		db.close();
+
+		const store = SqliteStore.open(file);
+		expect((await store.caps.reserve([request(700_000)], now))[0].allowed).toBe(true);
+		expect((await store.caps.reserve([request(400_000)], now + 1))[0]).toMatchObject({
+			allowed: false,
+			reason: 'SPEND_BUDGET',
+		});
+		await store.close();
+		const check = new DatabaseSync(file);
+		expect(check.prepare('PRAGMA user_version').get()).toEqual({ user_version: SQLITE_SCHEMA_VERSION });
+		expect(check.prepare('SELECT cost, campaign FROM send_log ORDER BY id').all()).toEqual([
+			{ cost: 0, campaign: null },
+			{ cost: 700_000, campaign: null },
+		]);
+		check.close();
+	});
+
+	test('a version-3 store (before reservation owners) opens as the current version with its sends, and takes reservations', async () => {
 		const file = fileIn();
 		const before = SqliteStore.open(file);
 		const contact = before.contactKey('+33612345678');
@@ -104,7 +142,7 @@ describe('the embedded store’s contact-key secret', () => {
 		await before.caps.confirmReservation((sent as { reservationId: string }).reservationId, now - 7_200_000);
 		await before.close();
 		const db = new DatabaseSync(file);
-		db.exec('ALTER TABLE send_log DROP COLUMN owner; DROP TABLE cap_owners; PRAGMA user_version = 3');
+		db.exec(`${DROP_V5} ALTER TABLE send_log DROP COLUMN owner; DROP TABLE cap_owners; PRAGMA user_version = 3`);
 		db.close();
 
 		const store = SqliteStore.open(file);
@@ -113,7 +151,7 @@ describe('the embedded store’s contact-key secret', () => {
 		expect((await store.caps.reserve([request], now + 1))[0]).toMatchObject({ allowed: false, reason: 'RESERVED' });
 		await store.close();
 		const check = new DatabaseSync(file);
-		expect(check.prepare('PRAGMA user_version').get()).toEqual({ user_version: 4 });
+		expect(check.prepare('PRAGMA user_version').get()).toEqual({ user_version: SQLITE_SCHEMA_VERSION });
 		expect(check.prepare('SELECT owner FROM send_log WHERE confirmed = 0').all()).toEqual([
 			{ owner: expect.any(String) },
 		]);

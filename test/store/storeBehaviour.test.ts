@@ -10,7 +10,7 @@ import { DAY_MS, HOUR_MS } from '../../nodes/core/time';
 import { FORGOTTEN_SUPPRESSION, OPT_OUT_SUPPRESSION } from '../../nodes/core/types';
 import { RedisStore } from '../../nodes/store/RedisStore';
 import { SqliteStore } from '../../nodes/store/SqliteStore';
-import type { CapRequest, PauseState } from '../../nodes/core/types';
+import type { CapRequest, PauseState, SpendRequest } from '../../nodes/core/types';
 import type { ComplianceStore } from '../../nodes/store/types';
 import { startRedisServer, type RedisServer } from '../helpers/redisServer';
 
@@ -454,6 +454,91 @@ describe.each(backends)('compliance store: $name', (backend) => {
 				allowed: false,
 				reason: 'MIN_GAP',
 				nextAllowedAt: T0 + 40_000 + 6 * HOUR_MS,
+			});
+		});
+
+		describe('spend budgets (estimated cost in COST_UNITS)', () => {
+			const DAY = Date.UTC(2026, 10, 2);
+			const spend = (units: number, extra: Partial<SpendRequest> = {}): Partial<CapRequest> => ({
+				rule: undefined,
+				spend: { units, day: DAY, nextDay: DAY + DAY_MS, perDay: 1_000_000, ...extra },
+			});
+			const contact = (n: number) => store.contactKey(`+336${String(20_000_000 + n)}`);
+			const reasons = (decisions: Awaited<ReturnType<ComplianceStore['caps']['reserve']>>) =>
+				decisions.map((d) => (d.allowed ? 'ok' : `${d.reason}@${d.nextAllowedAt}`));
+
+			test('per day: what fits the rest of the day’s budget goes, a dearer one waits for the next day, a free one always fits', async () => {
+				// 0.40 + 0.40 reserved, then 0.30 would make 1.10 > 1.00; 0.20 makes exactly 1.00.
+				const decisions = await store.caps.reserve(
+					[contact(1), contact(2), contact(3), contact(4), contact(5)].map((c, i) =>
+						request(c, spend([400_000, 400_000, 300_000, 200_000, 0][i])),
+					),
+					T0,
+				);
+				expect(reasons(decisions)).toEqual(['ok', 'ok', `SPEND_BUDGET@${DAY + DAY_MS}`, 'ok', 'ok']);
+				// Another batch (another execution) sees the day as spent, even for the cheapest priced message.
+				expect(reasons(await store.caps.reserve([request(contact(6), spend(1))], T0 + 1))).toEqual([
+					`SPEND_BUDGET@${DAY + DAY_MS}`,
+				]);
+				// The next day starts from nothing; another sending number has its own.
+				const nextDay = spend(1, { day: DAY + DAY_MS, nextDay: DAY + 2 * DAY_MS });
+				expect(reasons(await store.caps.reserve([request(contact(7), nextDay)], T0 + 2))).toEqual(['ok']);
+				expect(
+					reasons(
+						await store.caps.reserve([request(contact(8), { ...spend(900_000), phoneNumberId: 'phone-2' })], T0 + 3),
+					),
+				).toEqual(['ok']);
+			});
+
+			test('a released or lapsed reservation gives its cost back; a lapsed one confirmed late counts again', async () => {
+				const [a, b] = await store.caps.reserve(
+					[request(contact(11), spend(600_000)), request(contact(12), spend(400_000))],
+					T0,
+				);
+				expect(reasons(await store.caps.reserve([request(contact(13), spend(100_000))], T0 + 1))[0]).toMatch(
+					/^SPEND_BUDGET/,
+				);
+				// A permanent failure releases its slot: its 0.60 is spendable again.
+				expect(await store.caps.releaseReservation((a as { reservationId: string }).reservationId)).toBe(true);
+				const [c] = await store.caps.reserve([request(contact(13), spend(600_000))], T0 + 2);
+				expect(c.allowed).toBe(true);
+				// b lapses unconfirmed (15 min): its 0.40 stops counting, so 0.40 fits again (0.60 + 0.40).
+				const later = T0 + 15 * 60_000 + 1;
+				expect(reasons(await store.caps.reserve([request(contact(14), spend(400_000))], later))).toEqual(['ok']);
+				await store.caps.confirmReservation((c as { reservationId: string }).reservationId, later);
+				// b's send is confirmed after all: it counts again (0.60 + 0.40 + 0.40 = 1.40 of 2.00).
+				await store.caps.confirmReservation((b as { reservationId: string }).reservationId, later + 1);
+				const twoPerDay = (units: number) => spend(units, { perDay: 2_000_000 });
+				expect(reasons(await store.caps.reserve([request(contact(15), twoPerDay(700_000))], later + 2))).toEqual([
+					`SPEND_BUDGET@${DAY + DAY_MS}`,
+				]);
+				expect(reasons(await store.caps.reserve([request(contact(15), twoPerDay(600_000))], later + 3))).toEqual([
+					'ok',
+				]);
+			});
+
+			test('per campaign: every message of the campaign counts, whatever the day; the limit never frees by waiting; other campaigns are apart', async () => {
+				const inCampaign = (units: number, day: number, campaignId = 'spring') =>
+					spend(units, { day, nextDay: day + DAY_MS, perDay: undefined, perCampaign: 1_000_000, campaignId });
+				expect((await sendAt(request(contact(21), inCampaign(700_000, DAY)), T0)).allowed).toBe(true);
+				expect(
+					reasons(
+						await store.caps.reserve(
+							[
+								request(contact(22), inCampaign(400_000, DAY + DAY_MS)),
+								request(contact(23), inCampaign(300_000, DAY + DAY_MS)),
+							],
+							T0 + DAY_MS,
+						),
+					),
+				).toEqual(['SPEND_BUDGET@null', 'ok']);
+				expect(
+					reasons(await store.caps.reserve([request(contact(24), inCampaign(400_000, DAY, 'autumn'))], T0 + 1)),
+				).toEqual(['ok']);
+				// A dry run decides the same and reserves nothing.
+				expect(
+					reasons(await store.caps.reserve([request(contact(25), { ...inCampaign(1, DAY), dryRun: true })], T0 + 2)),
+				).toEqual(['SPEND_BUDGET@null']);
 			});
 		});
 

@@ -4,7 +4,8 @@
  * reason codes, time units and retention taken from core (the SQLite half runs decideCap itself:
  * ./sqlite.ts). Keys: `res:<id>` a reservation, `ck:<contact>:<category>` and `ca:<contact>` a
  * contact's sends, `ph:<phone>` and `uq:<phone>` the number's sends and contacts, `rx` expiries, `co`
- * each process's lease and `or:<owner>` its unconfirmed reservations.
+ * each process's lease and `or:<owner>` its unconfirmed reservations, `sd:<phone>:<day>` and
+ * `sg:<campaign>` the estimated spend of live sends and reservations.
  */
 import { randomUUID } from 'node:crypto';
 
@@ -23,14 +24,30 @@ import { LeaseRenewal } from './leases';
 
 const CHUNK = 1000;
 
+/**
+ * Adds (sign 1) or takes back (sign -1) a reservation's estimated cost on the spend counters it counts
+ * toward: \`sd:<phone>:<day>\` and \`sg:<campaign>\`, named in its hash (m: cost, sd, sg: the keys).
+ */
+const SPEND_COUNTS = `
+local function spendCounts(P, id, sign)
+	local s = redis.call('HMGET', P .. 'res:' .. id, 'm', 'sd', 'sg')
+	local m = tonumber(s[1] or '0')
+	if m == 0 then return end
+	if s[2] then redis.call('INCRBY', s[2], sign * m) end
+	if s[3] then redis.call('INCRBY', s[3], sign * m) end
+end
+`;
+
 /** Removes a reservation from the live sets; `keep` leaves its hash so a late confirmation still works. */
 const REMOVE_ENTRY = `
+${SPEND_COUNTS}
 local function removeEntry(P, id, keep)
 	local r = redis.call('HMGET', P .. 'res:' .. id, 'c', 'k', 'p', 'o')
 	redis.call('ZREM', P .. 'rx', id)
 	local c, k, p = r[1], r[2], r[3]
 	if r[4] then redis.call('SREM', P .. 'or:' .. r[4], id) end
 	if not c then return 0 end
+	spendCounts(P, id, -1)
 	redis.call('ZREM', P .. 'ck:' .. c .. ':' .. k, id)
 	redis.call('ZREM', P .. 'ca:' .. c, id)
 	redis.call('ZREM', P .. 'ph:' .. p, id)
@@ -152,6 +169,17 @@ for i, q in ipairs(requests) do
 		end
 	end
 
+	-- Spend budgets: this message's estimated cost on top of the day's and the campaign's (free ones fit).
+	local sd = q.sday and (P .. 'sd:' .. p .. ':' .. q.sday) or nil
+	local sg = q.sg and (P .. 'sg:' .. q.sg) or nil
+	if not decision and q.sm and q.sm > 0 then
+		if q.spd and sd and tonumber(redis.call('GET', sd) or '0') + q.sm > q.spd then
+			decision = { 0, '${D.SPEND_BUDGET}', q.snext }
+		elseif q.spc and sg and tonumber(redis.call('GET', sg) or '0') + q.sm > q.spc then
+			decision = { 0, '${D.SPEND_BUDGET}', 'none' }
+		end
+	end
+
 	if decision then
 		results[i] = { 0, decision[2], tostring(decision[3]) }
 	elseif q.dry then
@@ -160,6 +188,16 @@ for i, q in ipairs(requests) do
 		local id = q.id
 		redis.call('HSET', P .. 'res:' .. id, 'c', c, 'k', k, 'p', p, 'at', now, 'x', now + q.ttl)
 		redis.call('HSET', P .. 'res:' .. id, 'o', owner)
+		if q.sm and q.sm > 0 then
+			redis.call('HSET', P .. 'res:' .. id, 'm', q.sm, 'sd', sd)
+			if sg then redis.call('HSET', P .. 'res:' .. id, 'sg', sg) end
+			redis.call('INCRBY', sd, q.sm)
+			redis.call('PEXPIRE', sd, q.snext - now + DAY)
+			if sg then
+				redis.call('INCRBY', sg, q.sm)
+				redis.call('PEXPIRE', sg, RETENTION)
+			end
+		end
 		redis.call('SADD', P .. 'or:' .. owner, id)
 		redis.call('PEXPIRE', P .. 'or:' .. owner, RETENTION)
 		redis.call('PEXPIRE', P .. 'res:' .. id, RETENTION)
@@ -179,11 +217,13 @@ end
 return cjson.encode(results)
 `,
 	/** ARGV: prefix, reservation id, time of the send. Returns 1 when the reservation existed. */
-	confirm: `
+	confirm: `${SPEND_COUNTS}
 local P, id, at = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local r = redis.call('HMGET', P .. 'res:' .. id, 'c', 'k', 'p', 'o')
+local r = redis.call('HMGET', P .. 'res:' .. id, 'c', 'k', 'p', 'o', 'x')
 local c, k, p = r[1], r[2], r[3]
 if not c then return 0 end
+-- a lapsed reservation (taken off the counts) confirmed late counts again
+if r[5] == '-1' then spendCounts(P, id, 1) end
 -- a sent message is nobody's reservation any more: no lease decides about it
 if r[4] then redis.call('SREM', P .. 'or:' .. r[4], id) end
 redis.call('HSET', P .. 'res:' .. id, 'at', at, 'x', '0')
@@ -239,13 +279,25 @@ export class RedisFrequencyCaps implements FrequencyCapStore {
 					if (r.budgets?.messagesPerDay !== undefined) q.dy = r.budgets.messagesPerDay;
 					if (r.budgets?.uniqueContactsPer24h !== undefined) q.uq = r.budgets.uniqueContactsPer24h;
 					if (r.dryRun) q.dry = true;
+					if (r.spend) {
+						const { units, day, nextDay, perDay, perCampaign, campaignId } = r.spend;
+						Object.assign(q, { sm: units, sday: day, snext: nextDay });
+						if (perDay !== undefined) q.spd = perDay;
+						if (perCampaign !== undefined) q.spc = perCampaign;
+						if (campaignId !== undefined) q.sg = campaignId;
+					}
 					return q;
 				});
 				this.lease.start();
 				const raw = (await redis.reserve(this.client.prefix, now, JSON.stringify(part), this.owner)) as string;
 				for (const [allowed, detail, next] of JSON.parse(raw) as Array<[number, string?, string?]>) {
 					if (allowed) decisions.push(detail ? { allowed: true, reservationId: detail } : { allowed: true });
-					else decisions.push({ allowed: false, reason: detail as CapDenial, nextAllowedAt: Number(next) });
+					else
+						decisions.push({
+							allowed: false,
+							reason: detail as CapDenial,
+							nextAllowedAt: next === 'none' ? null : Number(next),
+						});
 				}
 			}
 		});

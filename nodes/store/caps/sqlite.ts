@@ -74,7 +74,14 @@ export class SqliteFrequencyCaps implements FrequencyCapStore {
 			`SELECT MIN(latest) AS t FROM (SELECT MAX(at) AS latest FROM send_log WHERE phone = ? AND at > ? AND ${LIVE} GROUP BY contact)`,
 		);
 		const insert = db.statement(
-			'INSERT INTO send_log (phone, contact, category, at, confirmed, expires_at, owner) VALUES (?, ?, ?, ?, 0, ?, ?)',
+			'INSERT INTO send_log (phone, contact, category, at, confirmed, expires_at, owner, cost, spend_day, campaign) VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?)',
+		);
+		// A reservation's spend day never follows it: confirming moves `at` later, never before the day.
+		const daySpend = db.statement(
+			`SELECT COALESCE(SUM(cost), 0) AS n FROM send_log WHERE phone = ? AND at >= ? AND spend_day = ? AND ${LIVE}`,
+		);
+		const campaignSpend = db.statement(
+			`SELECT COALESCE(SUM(cost), 0) AS n FROM send_log INDEXED BY send_log_campaign WHERE campaign = ? AND campaign IS NOT NULL AND ${LIVE}`,
 		);
 		const since24h = now - DAY_MS;
 
@@ -86,6 +93,20 @@ export class SqliteFrequencyCaps implements FrequencyCapStore {
 			// lock is held throughout, so nobody else can change them meanwhile. SQLite counts; only the
 			// time a slot frees up is looked up, and only when a budget is full.
 			const phones = new Map<string, { hour: number; day: number; unique: number }>();
+			// Spend totals likewise, per number and spend day and per campaign, read when a budget asks.
+			const spentOnDay = new Map<string, number>();
+			const spentOnCampaign = new Map<string, number>();
+			const spendKeys = (request: CapRequest) => {
+				const spend = request.spend;
+				if (!spend) return {};
+				const day = spend.perDay !== undefined ? `${request.phoneNumberId}|${spend.day}` : undefined;
+				if (day !== undefined && !spentOnDay.has(day))
+					spentOnDay.set(day, (daySpend.get(request.phoneNumberId, spend.day, spend.day, now) as { n: number }).n);
+				const campaign = spend.perCampaign !== undefined ? spend.campaignId : undefined;
+				if (campaign !== undefined && !spentOnCampaign.has(campaign))
+					spentOnCampaign.set(campaign, (campaignSpend.get(campaign, now) as { n: number }).n);
+				return { day, campaign };
+			};
 			const phoneFacts = (phone: string) => {
 				let facts = phones.get(phone);
 				if (!facts) {
@@ -119,6 +140,7 @@ export class SqliteFrequencyCaps implements FrequencyCapStore {
 							expires_at: number | null;
 						}>)
 					: [];
+				const spent = spendKeys(request);
 				const confirmed = rows.filter((r) => r.confirmed === 1);
 				const pending = rows.filter((r) => r.confirmed === 0);
 				const decision = decideCap(
@@ -134,6 +156,8 @@ export class SqliteFrequencyCaps implements FrequencyCapStore {
 						uniqueReached: counts.unique,
 						contactAlreadyReached: alreadyReached,
 						earliestUniqueExpiry: () => (earliestUnique.get(phone, since24h, now) as { t: number }).t + DAY_MS,
+						spendToday: spent.day !== undefined ? spentOnDay.get(spent.day) : undefined,
+						campaignSpend: spent.campaign !== undefined ? spentOnCampaign.get(spent.campaign) : undefined,
 					},
 					now,
 				);
@@ -144,7 +168,23 @@ export class SqliteFrequencyCaps implements FrequencyCapStore {
 					budgets.uniqueContactsPer24h !== undefined
 						? alreadyReached
 						: cached !== undefined && reached.get(request.contactKey, phone, since24h, now) !== undefined;
-				const reservationId = `r${insert.run(phone, request.contactKey, request.category, now, now + request.reservationTtlMs, this.owner).lastInsertRowid}`;
+				const spend = request.spend;
+				const cost = spend?.units ?? 0;
+				const reservationId = `r${
+					insert.run(
+						phone,
+						request.contactKey,
+						request.category,
+						now,
+						now + request.reservationTtlMs,
+						this.owner,
+						cost,
+						spend ? spend.day : null,
+						spend?.campaignId ?? null,
+					).lastInsertRowid
+				}`;
+				if (spent.day !== undefined) spentOnDay.set(spent.day, spentOnDay.get(spent.day)! + cost);
+				if (spent.campaign !== undefined) spentOnCampaign.set(spent.campaign, spentOnCampaign.get(spent.campaign)! + cost);
 				if (cached) {
 					cached.hour++;
 					cached.day++;

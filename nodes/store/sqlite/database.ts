@@ -27,7 +27,7 @@ import { BACKSTOP_AUTOCHECKPOINT_PAGES, startWalCheckpointer, type WalCheckpoint
  * 1: the tables below. 2: the contact-key secret moved out of the file into a key file beside it (an
  * older package would otherwise create a new secret in the file and key everyone differently).
  */
-export const SQLITE_SCHEMA_VERSION = 4;
+export const SQLITE_SCHEMA_VERSION = 5;
 
 /*
  * Schema version 1, as every existing store file has it: a migration to version 2 adds to this, never
@@ -98,6 +98,18 @@ CREATE INDEX IF NOT EXISTS contact_aliases_contact ON contact_aliases (contact);
  */
 const SCHEMA_V4 = `ALTER TABLE send_log ADD COLUMN owner TEXT;`;
 const SCHEMA_V4_OWNERS = `CREATE TABLE IF NOT EXISTS cap_owners (owner TEXT PRIMARY KEY, until INTEGER NOT NULL) WITHOUT ROWID;`;
+
+/**
+ * Version 5: what a reservation is estimated to cost (COST_UNITS), the spend day it counts toward and
+ * its campaign, for Frequency Cap's spend budgets (core/frequencyCaps.ts). Rows without a spend budget
+ * keep cost 0 and no campaign, so the campaign index stays small.
+ */
+const SCHEMA_V5 = `
+ALTER TABLE send_log ADD COLUMN cost INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE send_log ADD COLUMN spend_day INTEGER;
+ALTER TABLE send_log ADD COLUMN campaign TEXT;
+`;
+const SCHEMA_V5_INDEX = `CREATE INDEX IF NOT EXISTS send_log_campaign ON send_log (campaign) WHERE campaign IS NOT NULL;`;
 
 /** The n8n user folder's store file: `<N8N_USER_FOLDER or ~>/.n8n/whatsapp-compliance.sqlite`. */
 export function defaultSqlitePath(env: NodeJS.ProcessEnv = process.env): string {
@@ -219,6 +231,8 @@ export class SqliteDatabase {
 					// ALTER TABLE has no IF NOT EXISTS: add the column only where it is missing.
 					if (!db.prepare("SELECT 1 FROM pragma_table_info('send_log') WHERE name = 'owner'").get()) db.exec(SCHEMA_V4);
 					db.exec(SCHEMA_V4_OWNERS);
+					if (!db.prepare("SELECT 1 FROM pragma_table_info('send_log') WHERE name = 'cost'").get()) db.exec(SCHEMA_V5);
+					db.exec(SCHEMA_V5_INDEX);
 					// Version 1 kept the secret in the file: move it to the key file, and overwrite it in the
 					// database's pages as it is deleted (secure_delete), so a copy of the file no longer holds it.
 					const old = db.prepare('SELECT value FROM meta WHERE key = ?').get('contact_key_secret') as
