@@ -1,5 +1,5 @@
 /** A contact's current state, derived from the consent ledger and the facts the store keeps. */
-import { MESSAGE_CATEGORIES, type ConsentEvent, type ConsentScope, type ContactState, type Suppression } from './types';
+import { CONSENT_DECIDING_ACTIONS, MESSAGE_CATEGORIES, type ConsentEvent, type ConsentScope, type ContactState, type Suppression } from './types';
 
 const later = (a: ConsentEvent, b: ConsentEvent) => (a.at !== b.at ? a.at > b.at : a.id > b.id);
 
@@ -14,6 +14,7 @@ export function deriveContactState(
 ): ContactState {
 	const consent: ContactState['consent'] = {};
 	for (const event of events) {
+		if (!CONSENT_DECIDING_ACTIONS.includes(event.action)) continue;
 		const covered: ConsentScope[] = event.category === 'all' ? ['all', ...MESSAGE_CATEGORIES] : [event.category];
 		for (const scope of covered) {
 			const current = consent[scope];

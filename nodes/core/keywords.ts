@@ -54,3 +54,19 @@ export function matchesKeyword(text: string | undefined, keywords: readonly stri
 	const wanted = normaliseKeyword(text);
 	return keywords.some((keyword) => normaliseKeyword(keyword) === wanted);
 }
+
+/** One of OPT_OUT_KEYWORDS as a word or words within a longer text ("Reply STOP to unsubscribe"). */
+const OPT_OUT_WORD = new RegExp(
+	`(^|[^\\p{L}])(${OPT_OUT_KEYWORDS.map((k) => k.replace(/[- ]/g, '[- ]?')).join('|')})($|[^\\p{L}])`,
+	'iu',
+);
+
+/**
+ * Whether a text names an opt-out keyword as a word: a footer "Reply STOP to unsubscribe", a quick-reply
+ * button "Stop promotions" (the label of the marketing opt-out button Meta's template editor offers).
+ * Template Send's opt-out-path check looks for such a text in a marketing template; the Delivery
+ * Monitor reads a tap on such a button as a marketing opt-out, whatever payload the template set.
+ */
+export function namesOptOutKeyword(text: string | undefined): boolean {
+	return text !== undefined && OPT_OUT_WORD.test(text);
+}

@@ -3,7 +3,7 @@
  * send request built from them. Validation mirrors Meta's rules so that a bad item fails here, with a
  * reason, instead of costing an API call (and a quality signal) per item.
  */
-import { OPT_OUT_KEYWORDS } from './keywords';
+import { namesOptOutKeyword } from './keywords';
 
 export interface TemplateDefinition {
 	name: string;
@@ -310,19 +310,15 @@ export function buildComponents(
  */
 export function optOutPathWarning(template: TemplateDefinition, quickReplyPayloads: string[] = []): string | undefined {
 	if (upper(template.category) !== 'MARKETING') return undefined;
-	const pattern = new RegExp(
-		`(^|[^\\p{L}])(${OPT_OUT_KEYWORDS.map((k) => k.replace(/[- ]/g, '[- ]?')).join('|')})($|[^\\p{L}])`,
-		'iu',
-	);
 	for (const component of template.components ?? []) {
 		const type = upper(component.type);
-		if ((type === 'FOOTER' || type === 'BODY') && pattern.test(String(component.text ?? ''))) return undefined;
+		if ((type === 'FOOTER' || type === 'BODY') && namesOptOutKeyword(String(component.text ?? ''))) return undefined;
 		if (type === 'BUTTONS') {
 			for (const button of (component.buttons ?? []) as Array<Record<string, unknown>>) {
-				if (upper(button.type) === 'QUICK_REPLY' && pattern.test(String(button.text ?? ''))) return undefined;
+				if (upper(button.type) === 'QUICK_REPLY' && namesOptOutKeyword(String(button.text ?? ''))) return undefined;
 			}
 		}
 	}
-	if (quickReplyPayloads.some((payload) => pattern.test(payload.replace(/_/g, ' ')))) return undefined;
+	if (quickReplyPayloads.some((payload) => namesOptOutKeyword(payload.replace(/_/g, ' ')))) return undefined;
 	return `Marketing template ${template.name} (${template.language}) offers no way to opt out: add a quick-reply button such as “Stop promotions” or a footer such as “Reply STOP to unsubscribe”`;
 }

@@ -23,7 +23,15 @@ export function expandScope(scope: ConsentScope): MessageCategory[] {
 
 // ---- consent ledger and suppressions ----
 
-export type ConsentAction = 'opt_in' | 'opt_out';
+/**
+ * `marketing_resumed`: the person turned marketing back on inside WhatsApp (`user_preferences` resume).
+ * Kept in the ledger as a fact of their history, it decides nothing by itself: not consent, and it does
+ * not hide the opt-out before it (only CONSENT_DECIDING_ACTIONS do; the Delivery Monitor's Resume
+ * Restores Consent adds an opt-in beside it).
+ */
+export type ConsentAction = 'opt_in' | 'opt_out' | 'marketing_resumed';
+/** The actions current consent is derived from; the others are history only. */
+export const CONSENT_DECIDING_ACTIONS: readonly ConsentAction[] = ['opt_in', 'opt_out'];
 
 export interface ConsentEventInput {
 	contactKey: string;

@@ -11,7 +11,7 @@ import { isBsuid } from '../../nodes/core/contactIdentity';
 import { closeAllStores } from '../../nodes/store/openStore';
 import { runWorkflow } from './WorkflowHarness';
 import { startTriggerHost, startWebhookHost, type WebhookHost } from './webhookHost';
-import { CloudApiSandbox } from '../sandbox/server.ts';
+import { CloudApiSandbox, metaJson } from '../sandbox/server.ts';
 
 export const APP_SECRET = 'monitor-app-secret';
 export const VERIFY_TOKEN = 'verify-me-please';
@@ -85,6 +85,21 @@ export async function startMonitorLoop(receiver = monitorReceiver()): Promise<Mo
 
 export const sign = (body: string, secret = APP_SECRET) =>
 	`sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+
+/**
+ * Posts a Meta envelope, as Meta serialises it and signed with the app secret, to the loop's Delivery
+ * Monitor; expects the 200 and returns the execution it started (its items by output).
+ */
+export async function postSigned(loop: MonitorLoop, envelope: unknown) {
+	const body = metaJson(envelope);
+	const response = await fetch(loop.host.url, {
+		method: 'POST',
+		headers: { 'Content-Type': 'application/json', 'X-Hub-Signature-256': sign(body) },
+		body,
+	});
+	expect(response.status).toBe(200);
+	return loop.host.executions.at(-1);
+}
 
 /** Starts the loop before a test file's tests and stops it (and every store the file opened) after. */
 export function useMonitorLoop(): () => MonitorLoop {

@@ -9,7 +9,7 @@ import type { IDataObject } from 'n8n-workflow';
 
 import { openStore } from '../../nodes/store/openStore';
 import { runWorkflow } from '../harness/WorkflowHarness';
-import { sign, useMonitorLoop } from '../harness/monitorLoop';
+import { postSigned, useMonitorLoop } from '../harness/monitorLoop';
 import {
 	INBOUND_TEXT,
 	INBOUND_USERNAME_ONLY,
@@ -20,7 +20,6 @@ import {
 	USER_CHANGED_NUMBER_WITH_BSUIDS,
 	USER_CHANGED_USER_ID,
 } from '../fixtures/metaWebhooks';
-import { metaJson } from '../sandbox/server.ts';
 
 const monitorLoop = useMonitorLoop();
 
@@ -57,16 +56,7 @@ function marketingStop(waId: string) {
 	return body;
 }
 
-async function post(envelope: unknown) {
-	const body = metaJson(envelope);
-	const response = await fetch(monitorLoop().host.url, {
-		method: 'POST',
-		headers: { 'Content-Type': 'application/json', 'X-Hub-Signature-256': sign(body) },
-		body,
-	});
-	expect(response.status).toBe(200);
-	return monitorLoop().host.executions.at(-1);
-}
+const post = async (envelope: unknown) => await postSigned(monitorLoop(), envelope);
 
 async function marketingConsent(e164: string) {
 	const check = await runWorkflow('consent-check.json', {

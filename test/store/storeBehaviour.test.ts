@@ -209,6 +209,24 @@ describe.each(backends)('compliance store: $name', (backend) => {
 	});
 
 	describe('consent ledger', () => {
+		test('a marketing resume set inside WhatsApp is kept as history and decides nothing: the opt-out and its suppression stay', async () => {
+			const c = store.contactKey('+33612345690');
+			await store.ledger.recordConsent([{ contactKey: c, action: 'opt_out', categories: ['marketing'], at: T0 }]);
+			await store.ledger.recordConsent([
+				{
+					contactKey: c,
+					action: 'marketing_resumed',
+					categories: ['marketing'],
+					at: T0 + 1,
+					source: 'whatsapp-preferences',
+				},
+			]);
+			expect((await store.ledger.consentHistory(c)).map((e) => e.action)).toEqual(['opt_out', 'marketing_resumed']);
+			const state = (await store.ledger.contactStates([c])).get(c)!;
+			expect(state.consent.marketing).toMatchObject({ action: 'opt_out', at: T0 });
+			expect(state.suppressions.map((s) => s.category)).toEqual(['marketing']);
+		});
+
 		test('keeps every event in order of when the person acted, with its proof fields', async () => {
 			const c = store.contactKey('+33612345678');
 			await store.ledger.recordConsent([

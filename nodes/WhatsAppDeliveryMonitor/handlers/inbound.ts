@@ -1,7 +1,10 @@
-/** Inbound messages: an interaction, an opt-out or resubscribe keyword, an opt-out quick reply, or plain inbound. */
+/**
+ * Inbound messages: an interaction, an opt-out or resubscribe keyword, an opt-out quick reply, a tap on
+ * a marketing opt-out button, or plain inbound.
+ */
 import type { PersonIdentifiers } from '../../core/contactIdentity';
-import { matchesKeyword } from '../../core/keywords';
-import { MESSAGE_CATEGORIES } from '../../core/types';
+import { matchesKeyword, namesOptOutKeyword } from '../../core/keywords';
+import { MESSAGE_CATEGORIES, type ConsentScope } from '../../core/types';
 import { dedupeKeys, type InboundEvent } from '../../core/webhooks';
 import { e164, iso, personKey, personLabel, type DeliveryContext } from './context';
 import { carryOverNumberChange } from './numberChanges';
@@ -37,6 +40,10 @@ export async function handleInbound(context: DeliveryContext, messages: InboundE
 			matchesKeyword(message.text, options.optOutKeywords) ||
 			matchesKeyword(message.buttonText, options.optOutKeywords);
 		const payloadOut = message.buttonPayload !== undefined && options.optOutPayloads.includes(message.buttonPayload);
+		// A quick reply whose label names an opt-out word ("Stop promotions", the marketing opt-out button
+		// of Meta's template editor) arrives as a \`button\` message with the template's own payload: it
+		// stops marketing whatever that payload is.
+		const marketingButtonOut = message.type === 'button' && namesOptOutKeyword(message.buttonText);
 		const base = {
 			from: contactKey ? personLabel(sender) : null,
 			userId: message.fromUserId ?? null,
@@ -48,16 +55,23 @@ export async function handleInbound(context: DeliveryContext, messages: InboundE
 			profileName: message.profileName ?? null,
 			replyTo: message.replyTo ?? null,
 		};
-		if (keywordOut || payloadOut) {
-			const source = payloadOut ? 'whatsapp-button' : 'whatsapp-keyword';
+		// An opt-out keyword or payload stops everything; a marketing opt-out button, marketing.
+		const optOut: { categories: ConsentScope[]; source: string } | undefined =
+			keywordOut || payloadOut
+				? { categories: ['all'], source: payloadOut ? 'whatsapp-button' : 'whatsapp-keyword' }
+				: marketingButtonOut
+					? { categories: ['marketing'], source: 'whatsapp-marketing-optout-button' }
+					: undefined;
+		if (optOut) {
 			if (contactKey)
 				await store.ledger.recordConsent([
 					{
 						contactKey,
 						action: 'opt_out',
-						categories: ['all'],
+						categories: optOut.categories,
 						at: message.timestamp,
-						source,
+						source: optOut.source,
+						...(marketingButtonOut && !keywordOut && !payloadOut ? { wording: message.buttonText } : {}),
 						collectedBy: COLLECTED_BY,
 					},
 				]);
@@ -66,8 +80,8 @@ export async function handleInbound(context: DeliveryContext, messages: InboundE
 			out.optOut.push({
 				kind: 'opt_out',
 				action: 'opt_out',
-				categories: ['all'],
-				source,
+				categories: optOut.categories,
+				source: optOut.source,
 				text: message.text ?? message.buttonText ?? null,
 				payload: message.buttonPayload ?? null,
 				campaignId: last?.campaignId ?? null,

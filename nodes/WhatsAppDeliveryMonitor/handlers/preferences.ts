@@ -1,4 +1,10 @@
-/** Marketing preferences set inside WhatsApp (`user_preferences`): stop and resume. */
+/**
+ * Marketing preferences set inside WhatsApp (`user_preferences`). Meta documents two values, `stop` and
+ * `resume` (developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/
+ * user_preferences): a stop is an opt-out of marketing; a resume is recorded in the ledger
+ * (`marketing_resumed`, history only) and restores consent only when configured. Any other value is
+ * emitted as it came, recorded as nothing: never read as a resume.
+ */
 import { dedupeKeys, type PreferenceEvent } from '../../core/webhooks';
 import { iso, personKey, personLabel, type DeliveryContext } from './context';
 
@@ -9,15 +15,31 @@ export async function handlePreferences(context: DeliveryContext, preferences: P
 	for (const preference of preferences) {
 		if (!preference.category.startsWith('marketing')) continue;
 		const person = { waId: preference.waId, userId: preference.userId };
+		const known = preference.value === 'stop' || preference.value === 'resume';
+		const kind = preference.value === 'stop' ? 'opt_out' : preference.value === 'resume' ? 'resume' : 'preference';
 		const contactKey = await personKey(context, person, preference.timestamp);
 		if (!contactKey) {
 			// No usable identifier: emitted, never recorded against a made-up contact.
 			out.optOut.push({
-				kind: preference.value === 'stop' ? 'opt_out' : 'resume',
+				kind,
+				value: preference.value,
 				source: 'whatsapp-preferences',
 				from: null,
 				recorded: false,
 				reason: 'NO_IDENTIFIER',
+				at: iso(preference.timestamp),
+			});
+			continue;
+		}
+		if (!known) {
+			out.optOut.push({
+				kind,
+				value: preference.value,
+				categories: ['marketing'],
+				source: 'whatsapp-preferences',
+				recorded: false,
+				reason: 'UNKNOWN_PREFERENCE',
+				from: personLabel(person),
 				at: iso(preference.timestamp),
 			});
 			continue;
@@ -37,13 +59,19 @@ export async function handlePreferences(context: DeliveryContext, preferences: P
 			await store.ledger.suppress([
 				{ contactKey, category: 'marketing', reason: 'USER_STOPPED_MARKETING', at: preference.timestamp },
 			]);
-		} else if (preference.value === 'resume' && options.resumeRestoresConsent) {
-			await store.ledger.liftSuppressions([{ contactKey, category: 'marketing', reasons: ['USER_STOPPED_MARKETING'] }]);
-			await store.ledger.recordConsent([{ ...event, action: 'opt_in' }]);
+		} else {
+			// Recorded whatever the setting: the person's own act, shown in their consent history.
+			await store.ledger.recordConsent([{ ...event, action: 'marketing_resumed' }]);
+			if (options.resumeRestoresConsent) {
+				await store.ledger.liftSuppressions([
+					{ contactKey, category: 'marketing', reasons: ['USER_STOPPED_MARKETING'] },
+				]);
+				await store.ledger.recordConsent([{ ...event, action: 'opt_in' }]);
+			}
 		}
 		out.optOut.push({
-			kind: preference.value === 'stop' ? 'opt_out' : 'resume',
-			action: preference.value === 'stop' ? 'opt_out' : preference.value,
+			kind,
+			action: preference.value === 'stop' ? 'opt_out' : 'marketing_resumed',
 			categories: ['marketing'],
 			source: 'whatsapp-preferences',
 			consentRestored: preference.value === 'resume' ? options.resumeRestoresConsent : undefined,

@@ -58,7 +58,7 @@ local sp = P .. 'sp:' .. contact
 for _, each in ipairs(cjson.decode(ARGV[7])) do
 	if action == 'opt_out' then
 		setSuppression(sp, each, '${OPT_OUT_SUPPRESSION}', at)
-	else
+	elseif action == 'opt_in' then
 		local current = redis.call('HGET', sp, each)
 		local existing = current and cjson.decode(current)
 		if existing and LIFTED_BY_OPT_IN[existing.reason] and existing.at <= at then redis.call('HDEL', sp, each) end

@@ -55,7 +55,7 @@ export class SqliteConsentLedger implements ConsentLedger {
 					);
 					for (const each of expandScope(category)) {
 						if (event.action === 'opt_out') suppress.run(event.contactKey, each, OPT_OUT_SUPPRESSION, event.at);
-						else lift.run(event.contactKey, each, event.at);
+						else if (event.action === 'opt_in') lift.run(event.contactKey, each, event.at);
 					}
 				}
 			}
