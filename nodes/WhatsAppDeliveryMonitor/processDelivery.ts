@@ -64,10 +64,9 @@ export async function processDelivery(
 		),
 	);
 
-	for (const [campaignId, deltas] of context.counters.entries())
-		await store.campaigns.incrementCounters(campaignId, deltas);
-	// Only now, with every effect written, are the facts marked as seen.
-	await context.dedupe.commit();
+	// Only now, with every other effect written, are the facts marked as seen, and the counters they
+	// justify written with their marks (once, however many deliveries race with the same fact).
+	await context.dedupe.commit(context.counters);
 	if (options.autoPause) {
 		for (const campaignId of context.counters.campaigns()) {
 			const alert = await autoPause(context, campaignId, options.autoPause);

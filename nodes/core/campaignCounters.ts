@@ -37,14 +37,31 @@ export function hourBucket(ms: number): string {
 	return new Date(ms).toISOString().slice(0, 13);
 }
 
-/** Counter increments for one or more campaigns, built up while a batch is handled. */
-export class CounterDeltas {
-	private readonly byCampaign = new Map<string, Record<string, number>>();
+/**
+ * What one webhook fact justifies: the counter increments it adds, per campaign. `fact` is the dedupe
+ * key of the fact (a message's delivery, one of its statuses, an inbound message); the store applies
+ * the increments together with the fact's mark, and only if the mark is new (WebhookDedupe.commit), so
+ * two deliveries racing with the same fact count it once. Without a fact they always apply.
+ */
+export interface CountedFact {
+	fact?: string;
+	counters: Array<[campaignId: string, deltas: Record<string, number>]>;
+}
 
-	private bump(campaignId: string, name: string, by = 1) {
-		let deltas = this.byCampaign.get(campaignId);
+/**
+ * Counter increments for one or more campaigns, built up while a batch is handled; each increment may
+ * name the fact that justifies it (the last argument of each method).
+ */
+export class CounterDeltas {
+	/** By fact ('' for none), then by campaign. */
+	private readonly byFact = new Map<string, Map<string, Record<string, number>>>();
+
+	private bump(campaignId: string, name: string, by: number, fact: string | undefined) {
+		let campaigns = this.byFact.get(fact ?? '');
+		if (!campaigns) this.byFact.set(fact ?? '', (campaigns = new Map()));
+		let deltas = campaigns.get(campaignId);
 		// No prototype: a name such as "constructor" is a counter like any other, never Object's.
-		if (!deltas) this.byCampaign.set(campaignId, (deltas = Object.create(null) as Record<string, number>));
+		if (!deltas) campaigns.set(campaignId, (deltas = Object.create(null) as Record<string, number>));
 		deltas[name] = (deltas[name] ?? 0) + by;
 	}
 
@@ -58,40 +75,67 @@ export class CounterDeltas {
 		name: CounterName & KeyedCounter,
 		by: { variant?: string },
 		codes: ReadonlyArray<string | number>,
+		fact?: string,
 	): void {
 		if (!campaignId) return;
-		this.bump(campaignId, name, -1);
-		if (by.variant) this.bump(campaignId, `variant:${by.variant}:${name}`, -1);
-		for (const code of codes) this.bump(campaignId, `${name}:${code}`, -1);
+		this.bump(campaignId, name, -1, fact);
+		if (by.variant) this.bump(campaignId, `variant:${by.variant}:${name}`, -1, fact);
+		for (const code of codes) this.bump(campaignId, `${name}:${code}`, -1, fact);
 	}
 
 	/** A total, and the same total for its variant and its hour when given. */
-	add(campaignId: string | undefined, name: CounterName, by: { variant?: string; at?: number } = {}): void {
+	add(
+		campaignId: string | undefined,
+		name: CounterName,
+		by: { variant?: string; at?: number } = {},
+		fact?: string,
+	): void {
 		if (!campaignId) return;
-		this.bump(campaignId, name);
-		if (by.variant) this.bump(campaignId, `variant:${by.variant}:${name}`);
-		if (by.at !== undefined) this.bump(campaignId, `hour:${hourBucket(by.at)}:${name}`);
+		this.bump(campaignId, name, 1, fact);
+		if (by.variant) this.bump(campaignId, `variant:${by.variant}:${name}`, 1, fact);
+		if (by.at !== undefined) this.bump(campaignId, `hour:${hourBucket(by.at)}:${name}`, 1, fact);
 	}
 
 	/** What Meta bills for one delivered message (the Delivery Monitor counts it at the first delivery). */
-	addPricing(campaignId: string | undefined, pricing: MessagePricing, country: string | undefined): void {
+	addPricing(
+		campaignId: string | undefined,
+		pricing: MessagePricing,
+		country: string | undefined,
+		fact?: string,
+	): void {
 		if (!campaignId) return;
-		if (!pricing.billable) return this.bump(campaignId, `free:${pricing.freeType}`);
-		this.bump(campaignId, `billed:${pricing.category}`);
-		if (country && /^[A-Z]{2}$/.test(country)) this.bump(campaignId, `billedIn:${country}:${pricing.category}`);
+		if (!pricing.billable) return this.bump(campaignId, `free:${pricing.freeType}`, 1, fact);
+		this.bump(campaignId, `billed:${pricing.category}`, 1, fact);
+		if (country && /^[A-Z]{2}$/.test(country)) this.bump(campaignId, `billedIn:${country}:${pricing.category}`, 1, fact);
 	}
 
 	/** A count by Meta error code or by our reason (`failed:131026`, `notSent:PAUSED`). */
-	addKeyed(campaignId: string | undefined, name: KeyedCounter, key: string | number): void {
-		if (campaignId) this.bump(campaignId, `${name}:${key}`);
+	addKeyed(campaignId: string | undefined, name: KeyedCounter, key: string | number, fact?: string): void {
+		if (campaignId) this.bump(campaignId, `${name}:${key}`, 1, fact);
 	}
 
 	campaigns(): string[] {
-		return [...this.byCampaign.keys()];
+		return [...new Set([...this.byFact.values()].flatMap((campaigns) => [...campaigns.keys()]))];
 	}
 
+	/** Every increment per campaign, whatever fact it hangs on. */
 	entries(): Array<[campaignId: string, deltas: Record<string, number>]> {
-		return [...this.byCampaign.entries()];
+		const merged = new Map<string, Record<string, number>>();
+		for (const campaigns of this.byFact.values())
+			for (const [campaignId, deltas] of campaigns) {
+				let total = merged.get(campaignId);
+				if (!total) merged.set(campaignId, (total = Object.create(null) as Record<string, number>));
+				for (const [name, delta] of Object.entries(deltas)) total[name] = (total[name] ?? 0) + delta;
+			}
+		return [...merged.entries()];
+	}
+
+	/** The increments grouped by the fact that justifies them (WebhookDedupe.commit). */
+	facts(): CountedFact[] {
+		return [...this.byFact.entries()].map(([fact, campaigns]) => ({
+			...(fact ? { fact } : {}),
+			counters: [...campaigns.entries()],
+		}));
 	}
 }
 

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { RedisCampaignState } from './campaignState/redis';
 import { CAP_SCRIPTS, RedisFrequencyCaps } from './caps/redis';
 import { contactKeyer } from './contactKeys';
-import { RedisWebhookDedupe } from './dedupe/redis';
+import { DEDUPE_SCRIPTS, RedisWebhookDedupe } from './dedupe/redis';
 import { IDENTITY_SCRIPTS, RedisContactIdentities } from './identities/redis';
 import { KnownLinks } from './identities/knownLinks';
 import { LEDGER_SCRIPTS, RedisConsentLedger, RedisContactFacts } from './ledger/redis';
@@ -22,6 +22,7 @@ const SCRIPTS: Record<string, string> = {
 	...CAP_SCRIPTS,
 	...SEND_LOG_SCRIPTS,
 	...LIMITER_SCRIPTS,
+	...DEDUPE_SCRIPTS,
 };
 
 export class RedisStore implements ComplianceStore {

@@ -8,6 +8,7 @@
  * Contacts are identified by `contactKey`: HMAC-SHA256 of the E.164 number under a secret kept in the
  * store. No plain phone number is ever written. The domain types come from core/.
  */
+import type { CountedFact } from '../core/campaignCounters';
 import type {
 	CapDecision,
 	CapRequest,
@@ -141,6 +142,14 @@ export interface WebhookDedupe {
 	 * marks a fact seen only after its effects are written, so a failure in between is retried by Meta.
 	 */
 	markSeen(keys: string[], ttlMs: number): Promise<boolean[]>;
+	/**
+	 * The end of one webhook delivery, in one atomic step: each counted fact's mark is set if it is new,
+	 * and only then are its counter increments applied (increments without a fact always are); then
+	 * the other `marks`. Two deliveries racing with the same fact (Meta's `delivered` and `read` of one
+	 * message in concurrent POSTs, the same POST retried meanwhile) count it once, and a delivery that
+	 * failed before this step is applied whole by Meta's retry.
+	 */
+	commit(marks: string[], counted: CountedFact[], ttlMs: number): Promise<void>;
 }
 
 export interface ComplianceStore {

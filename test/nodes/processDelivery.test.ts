@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { parseEnvelope } from '../../nodes/core/webhooks';
+import { RedisStore } from '../../nodes/store/RedisStore';
 import { SqliteStore } from '../../nodes/store/SqliteStore';
+import { startRedisServer, TEST_CONTACT_KEY_SECRET, type RedisServer } from '../helpers/redisServer';
 import { StoreUnavailableError, type ComplianceStore } from '../../nodes/store/types';
 import { processDelivery } from '../../nodes/WhatsAppDeliveryMonitor/processDelivery';
 
@@ -57,15 +59,15 @@ describe('processDelivery: a store failure mid-delivery, then Meta’s retry', (
 				},
 			],
 		};
-		// The first delivery fails when the counters are written (after the STOP and the failure's facts).
+		// The first delivery fails at its last step, the counters with the marks (after the STOP's effects).
 		let failures = 1;
 		const failing: ComplianceStore = Object.create(store, {
-			campaigns: {
-				value: Object.create(store.campaigns, {
-					incrementCounters: {
-						value: async (...args: Parameters<ComplianceStore['campaigns']['incrementCounters']>) => {
+			dedupe: {
+				value: Object.create(store.dedupe, {
+					commit: {
+						value: async (...args: Parameters<ComplianceStore['dedupe']['commit']>) => {
 							if (failures-- > 0) throw new StoreUnavailableError('disk full');
-							return store.campaigns.incrementCounters(...args);
+							return store.dedupe.commit(...args);
 						},
 					},
 				}),
@@ -82,5 +84,70 @@ describe('processDelivery: a store failure mid-delivery, then Meta’s retry', (
 		const again = await processDelivery(failing, parseEnvelope(body)!, options);
 		expect(again.optOut).toHaveLength(0);
 		expect(await store.campaigns.counters('retry-me')).toMatchObject({ deliveryFailed: 1 });
+	});
+});
+
+/** Meta's statuses of one message, one per POST (as Meta sends them). */
+function statusPost(messageId: string, status: string, campaign: string, at: number) {
+	return {
+		object: 'whatsapp_business_account',
+		entry: [
+			{
+				id: '1',
+				changes: [
+					{
+						field: 'messages',
+						value: {
+							statuses: [
+								{
+									id: messageId,
+									status,
+									timestamp: String(Math.floor(at / 1000)),
+									recipient_id: '33612347101',
+									biz_opaque_callback_data: `${campaign}|A`,
+								},
+							],
+						},
+					},
+				],
+			},
+		],
+	};
+}
+
+describe.each(['embedded SQLite', 'Redis'])('processDelivery on %s: deliveries racing with one message', (kind) => {
+	let store: ComplianceStore;
+	let redis: RedisServer | undefined;
+	beforeAll(async () => {
+		if (kind === 'Redis') {
+			redis = await startRedisServer();
+			store = await RedisStore.open({
+				host: redis.host,
+				port: redis.port,
+				keyPrefix: 'race:',
+				contactKeySecret: TEST_CONTACT_KEY_SECRET,
+			});
+		} else store = SqliteStore.open(path.join(mkdtempSync(path.join(tmpdir(), 'wac-race-')), 'store.sqlite'));
+	});
+	afterAll(async () => {
+		await store.close();
+		await redis?.stop();
+	});
+
+	test('delivered and read of the same messages in concurrent POSTs: each message delivered once, read once', async () => {
+		// Seen with the Redis store in n8n queue mode: 310 delivered for 250 messages, the two POSTs
+		// each taking the message's first delivery for theirs.
+		const at = Date.now() - 5_000;
+		const posts = Array.from({ length: 40 }, (_, i) => [
+			statusPost(`wamid.race${i}`, 'delivered', `race-${kind}`, at),
+			statusPost(`wamid.race${i}`, 'read', `race-${kind}`, at + 1_000),
+			statusPost(`wamid.race${i}`, 'read', `race-${kind}`, at + 1_000),
+		]).flat();
+		await Promise.all(posts.map((body) => processDelivery(store, parseEnvelope(body)!, options)));
+		expect(await store.campaigns.counters(`race-${kind}`)).toMatchObject({
+			delivered: 40,
+			'variant:A:delivered': 40,
+			read: 40,
+		});
 	});
 });

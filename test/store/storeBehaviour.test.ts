@@ -888,6 +888,49 @@ describe.each(backends)('compliance store: $name', (backend) => {
 		expect(await store.dedupe.markSeen(['short'], 30)).toEqual([true]);
 	});
 
+	test('webhook commit: a fact counts once however many deliveries race with it; counters without a fact always apply; marks are set', async () => {
+		const delivered = { delivered: 1, 'variant:A:delivered': 1 };
+		// Two deliveries processed at once both took wamid.9's delivery for new (Meta's delivered and read
+		// in concurrent POSTs): each commits it, with read counted on its own fact.
+		await Promise.all([
+			store.dedupe.commit(['s:wamid.9:delivered'], [{ fact: 'd:wamid.9', counters: [['race', delivered]] }], 60_000),
+			store.dedupe.commit(
+				['s:wamid.9:read'],
+				[
+					{ fact: 'd:wamid.9', counters: [['race', delivered]] },
+					{ fact: 's:wamid.9:read', counters: [['race', { read: 1 }]] },
+					{
+						counters: [
+							['race', { unattributed: 1 }],
+							['other', { optOut: 1 }],
+						],
+					},
+				],
+				60_000,
+			),
+		]);
+		expect(await store.campaigns.counters('race')).toEqual({
+			delivered: 1,
+			'variant:A:delivered': 1,
+			read: 1,
+			unattributed: 1,
+		});
+		expect(await store.campaigns.counters('other')).toEqual({ optOut: 1 });
+		expect(await store.dedupe.seen(['s:wamid.9:delivered', 's:wamid.9:read', 'd:wamid.9', 'x'])).toEqual([
+			true,
+			true,
+			true,
+			false,
+		]);
+		// Meta retries the same POST later: nothing counts twice.
+		await store.dedupe.commit(
+			['s:wamid.9:read'],
+			[{ fact: 's:wamid.9:read', counters: [['race', { read: 1 }]] }],
+			60_000,
+		);
+		expect((await store.campaigns.counters('race')).read).toBe(1);
+	});
+
 	test('holds no plain phone number after consent, caps, campaigns and forget', async () => {
 		const numbers = ['+33612345678', '+5511987654321', '+447400123456'];
 		for (const number of numbers) {

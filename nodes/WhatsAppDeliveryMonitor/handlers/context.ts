@@ -74,8 +74,14 @@ export class DeliveryDedupe {
 		});
 	}
 
-	async commit(): Promise<void> {
-		if (this.met.size) await this.store.dedupe.markSeen([...this.met], WEBHOOK_DEDUPE_TTL_MS);
+	/**
+	 * Marks what this delivery met and writes the counters its facts justify, in one atomic store step:
+	 * a fact another delivery marked meanwhile adds nothing (WebhookDedupe.commit).
+	 */
+	async commit(counters: CounterDeltas): Promise<void> {
+		const counted = counters.facts();
+		if (this.met.size || counted.length)
+			await this.store.dedupe.commit([...this.met], counted, WEBHOOK_DEDUPE_TTL_MS);
 	}
 }
 

@@ -76,7 +76,7 @@ export async function handleInbound(context: DeliveryContext, messages: InboundE
 					},
 				]);
 			const last = contactKey ? await store.sends.lastSend(contactKey) : undefined;
-			counters.add(last?.campaignId, 'optOut', { at: message.timestamp });
+			counters.add(last?.campaignId, 'optOut', { at: message.timestamp }, dedupeKeys.inbound(message.messageId));
 			out.optOut.push({
 				kind: 'opt_out',
 				action: 'opt_out',

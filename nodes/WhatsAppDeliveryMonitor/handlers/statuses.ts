@@ -28,8 +28,12 @@ export async function handleStatuses(context: DeliveryContext, statuses: StatusE
 		// Who the status is about: the recipient Meta names, else the person our tag says it was sent to.
 		const contactKey = (await personKey({ store }, recipient, status.timestamp)) ?? status.sendKey;
 		const by = { variant: status.variant, at: status.timestamp };
+		// The facts the counters below hang on: counted once each, whatever races (WebhookDedupe.commit).
+		const statusFact = dedupeKeys.status(status.messageId, status.status);
+		const deliveryFact = dedupeKeys.delivery(status.messageId);
+		const failureFact = dedupeKeys.failure(status.messageId);
 		// Counted for the campaign, written against nobody.
-		if (!contactKey) counters.add(status.campaignId, 'unattributed');
+		if (!contactKey) counters.add(status.campaignId, 'unattributed', {}, statusFact);
 		// Meta accepted this message: whatever the sender recorded (it may have died before it could, or
 		// its request got no answer: in doubt), the campaign must never send it again. The tag names the
 		// exact claim; without one (older tags) the recipient's key does.
@@ -39,9 +43,9 @@ export async function handleStatuses(context: DeliveryContext, statuses: StatusE
 		let countedAs: 'delivered' | 'failed' | undefined;
 		if (status.status === 'delivered' || status.status === 'read' || status.status === 'played') {
 			// A late "delivered" after "read" changes nothing: the message counts as delivered once.
-			const [firstDelivery] = await dedupe.isNew([dedupeKeys.delivery(status.messageId)]);
+			const [firstDelivery] = await dedupe.isNew([deliveryFact]);
 			if (firstDelivery) {
-				counters.add(status.campaignId, 'delivered', by);
+				counters.add(status.campaignId, 'delivered', by, deliveryFact);
 				// Meta bills a message once it is delivered, by its pricing category and the recipient's
 				// country: counted here, once per message (core/pricing.ts).
 				const pricing = status.campaignId ? readPricing(status.pricing) : undefined;
@@ -50,32 +54,36 @@ export async function handleStatuses(context: DeliveryContext, statuses: StatusE
 						status.campaignId,
 						pricing,
 						destinationCountry(status.recipientWaId, status.recipientUserId),
+						deliveryFact,
 					);
-				const [failedBefore] = await dedupe.has([dedupeKeys.failure(status.messageId)]);
-				if (failedBefore) await undoFailure(context, status, contactKey);
+				const [failedBefore] = await dedupe.has([failureFact]);
+				if (failedBefore) await undoFailure(context, status, contactKey, deliveryFact);
 			}
-			if (status.status !== 'delivered') counters.add(status.campaignId, status.status, by);
+			if (status.status !== 'delivered') counters.add(status.campaignId, status.status, by, statusFact);
 			if (status.status === 'read' && contactKey) await store.facts.recordInteraction(contactKey, status.timestamp);
 		} else if (status.status === 'failed') {
 			// One final state per message: once it reached a device, a failure does not count
 			// (core/webhooks.ts, dedupeKeys.failure), nor mark the person unreachable.
-			const [delivered] = await dedupe.has([dedupeKeys.delivery(status.messageId)]);
+			const [delivered] = await dedupe.has([deliveryFact]);
 			countedAs = delivered ? 'delivered' : 'failed';
 			if (!delivered) {
 				await dedupe.isNew([
-					dedupeKeys.failure(status.messageId),
+					failureFact,
 					...status.errors.map((e) => dedupeKeys.failureCode(status.messageId, e.code)),
 				]);
-				counters.add(status.campaignId, 'deliveryFailed', by);
+				counters.add(status.campaignId, 'deliveryFailed', by, failureFact);
 			}
 			for (const error of status.errors) {
-				if (!delivered) counters.addKeyed(status.campaignId, 'deliveryFailed', error.code);
+				if (!delivered) counters.addKeyed(status.campaignId, 'deliveryFailed', error.code, failureFact);
 				if (contactKey) await applyDeliveryFailure(contactKey, error.code, status.timestamp, { store }, { delivered });
 			}
 		} else {
-			counters.add(status.campaignId, status.status === 'sent' ? 'statusSent' : status.status, {
-				variant: status.variant,
-			});
+			counters.add(
+				status.campaignId,
+				status.status === 'sent' ? 'statusSent' : status.status,
+				{ variant: status.variant },
+				statusFact,
+			);
 		}
 		out.status.push({
 			kind: 'status',
@@ -122,11 +130,12 @@ async function undoFailure(
 	{ store, counters, dedupe }: DeliveryContext,
 	status: StatusEvent,
 	contactKey: string | undefined,
+	deliveryFact: string,
 ): Promise<void> {
 	const known = [...META_ERROR_RULES.keys()];
 	const seen = await dedupe.has(known.map((code) => dedupeKeys.failureCode(status.messageId, code)));
 	const codes = known.filter((_, i) => seen[i]);
-	counters.undo(status.campaignId, 'deliveryFailed', { variant: status.variant }, codes);
+	counters.undo(status.campaignId, 'deliveryFailed', { variant: status.variant }, codes, deliveryFact);
 	if (contactKey && codes.some((code) => classifyMetaError(code).undeliverable))
 		await store.facts.clearUndeliverable(contactKey, status.timestamp);
 }
