@@ -33,10 +33,10 @@ export class DepartureWindow {
 		this.windowMs = windowMs;
 	}
 
-	/** Milliseconds until one more departure is allowed (0: now). */
+	/** Milliseconds until one more departure is allowed (0: now); never more than a window (a clock set back). */
 	waitMs(now: number): number {
 		if (this.recorded < this.times.length) return 0;
-		return Math.max(0, this.times[this.recorded % this.times.length] + this.windowMs - now);
+		return Math.min(this.windowMs, Math.max(0, this.times[this.recorded % this.times.length] + this.windowMs - now));
 	}
 
 	/** Counts a departure at `now`; returns its ticket for `departedAt`. */
@@ -56,4 +56,36 @@ export class DepartureWindow {
 		const index = ticket % this.times.length;
 		if (at > this.times[index]) this.times[index] = at;
 	}
+}
+
+/** A process's two departure logs for one sending number (see CampaignRun.depart in sendCampaign.ts). */
+export interface NumberDepartures {
+	/** At most the rate in any window of 1 s + guard. */
+	departures: DepartureWindow;
+	/** Catching up after a stall: at most twice the rate over CATCH_UP_WINDOW_MS. */
+	catchUp: DepartureWindow;
+}
+
+const byNumber = new Map<string, NumberDepartures>();
+
+/**
+ * This process's departures from one phone number ID at one rate, shared by every execution sending
+ * from it: Meta counts the number's messages, not an execution's, so two campaigns running at once in
+ * one n8n (or a queue-mode worker running several jobs) stay within the rate together, and catch up
+ * together after a stall rather than each at twice the rate.
+ */
+export function numberDepartures(phoneNumberId: string, ratePerSecond: number): NumberDepartures {
+	const key = `${phoneNumberId}|${ratePerSecond}`;
+	let shared = byNumber.get(key);
+	if (!shared) {
+		shared = {
+			departures: new DepartureWindow(ratePerSecond),
+			catchUp: new DepartureWindow(
+				Math.max(2, Math.ceil((2 * ratePerSecond * CATCH_UP_WINDOW_MS) / 1000)),
+				CATCH_UP_WINDOW_MS,
+			),
+		};
+		byNumber.set(key, shared);
+	}
+	return shared;
 }

@@ -16,7 +16,7 @@ import {
 	type SendResult,
 	type TemplateComponent,
 } from '../transport/GraphApiClient';
-import { CATCH_UP_WINDOW_MS, DepartureWindow, PACING_HEADROOM, SLOT_BATCH_MS } from './departureWindow';
+import { numberDepartures, PACING_HEADROOM, SLOT_BATCH_MS, type DepartureWindow } from './departureWindow';
 
 export interface PreparedSend {
 	itemIndex: number;
@@ -110,6 +110,7 @@ class CampaignRun {
 	private readonly outcomes: SendOutcome[] = [];
 	/** This run's identity in the claims: it may retry its own in-flight claims, nobody else may until they expire. */
 	private readonly owner = randomUUID();
+	/** This process's departures from the number, shared with its other executions (numberDepartures). */
 	private readonly departures: DepartureWindow;
 	/**
 	 * Slots missed during a stall are caught up at no more than twice the rate: a burst of them all at
@@ -137,11 +138,10 @@ class CampaignRun {
 		this.client = client;
 		this.sends = sends;
 		this.options = options;
-		this.departures = new DepartureWindow(options.ratePerSecond);
-		this.catchUp = new DepartureWindow(
-			Math.max(2, Math.ceil((2 * options.ratePerSecond * CATCH_UP_WINDOW_MS) / 1000)),
-			CATCH_UP_WINDOW_MS,
-		);
+		({ departures: this.departures, catchUp: this.catchUp } = numberDepartures(
+			options.phoneNumberId,
+			options.ratePerSecond,
+		));
 		this.scopes = pauseScopes(sends, options);
 		this.slotBatch = Math.max(1, Math.min(32, Math.ceil((options.ratePerSecond * SLOT_BATCH_MS) / 1000)));
 	}

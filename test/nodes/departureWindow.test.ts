@@ -1,4 +1,4 @@
-import { DepartureWindow } from '../../nodes/WhatsAppTemplateSend/departureWindow';
+import { DepartureWindow, numberDepartures } from '../../nodes/WhatsAppTemplateSend/departureWindow';
 
 describe('DepartureWindow: this process’s sends per counting window', () => {
 	test('lets `limit` leave at once, then the next only when the oldest is a window old', () => {
@@ -110,5 +110,28 @@ describe('DepartureWindow: this process’s sends per counting window', () => {
 		// the unguarded one.
 		const unguarded = run(undefined);
 		expect(guarded[guarded.length - 1] / unguarded[unguarded.length - 1]).toBeLessThan(1.02);
+	});
+});
+
+describe('numberDepartures: one process’s departures per sending number', () => {
+	test('every execution sending from a number at a rate shares its windows; another number or rate has its own', () => {
+		const a = numberDepartures('phone-shared-1', 80);
+		expect(numberDepartures('phone-shared-1', 80)).toBe(a);
+		expect(numberDepartures('phone-shared-2', 80)).not.toBe(a);
+		expect(numberDepartures('phone-shared-1', 1000)).not.toBe(a);
+		// Two executions taking turns fill one window of 80 between them.
+		const other = numberDepartures('phone-shared-1', 80);
+		for (let i = 0; i < 40; i++) {
+			a.departures.record(i);
+			other.departures.record(i);
+		}
+		expect(a.departures.waitMs(100)).toBe(925);
+	});
+
+	test('a clock set back (a test’s fake time, an NTP step) never makes a departure wait more than one window', () => {
+		const window = new DepartureWindow(2, 1000);
+		window.record(10_000);
+		window.record(10_001);
+		expect(window.waitMs(0)).toBe(1000);
 	});
 });
