@@ -13,6 +13,8 @@ import { parseCallbackData } from '../../nodes/core/callbackData';
 import { CloudApiSandbox, type SandboxOptions } from '../sandbox/server.ts';
 import { e164Of, type Contact, type ContactKind } from './contacts.ts';
 import { freePort } from '../helpers/freePort';
+import { startPostgresServer, type PostgresServer } from '../helpers/postgresServer';
+import { startRedisServer, TEST_CONTACT_KEY_SECRET, type RedisServer } from '../helpers/redisServer';
 import {
 	ensureN8nInstalled,
 	installPackageLikeTheUi,
@@ -62,6 +64,21 @@ export interface EnvironmentOptions {
 	n8nPort?: number;
 	/** Extra environment for n8n (a function to use the sandbox's address). */
 	n8nEnv?: Record<string, string> | ((sandbox: CloudApiSandbox) => Record<string, string>);
+	/**
+	 * n8n in queue mode, as n8n documents it for scaling: a private PostgreSQL and redis-server, the main
+	 * process (editor, REST API; no production webhooks), `workers` worker processes at `concurrency`
+	 * and one webhook process, all sharing the user folder the package is installed in. The package's
+	 * nodes use the Redis store (a credential on the same redis-server, database 1).
+	 */
+	queueMode?: { workers: number; concurrency: number };
+}
+
+/** The processes and servers of a queue-mode set-up, beside the main process. */
+interface QueueMode {
+	postgres: PostgresServer;
+	redis: RedisServer;
+	workers: N8nInstance[];
+	webhook: N8nInstance;
 }
 
 export class CampaignEnvironment {
@@ -69,14 +86,21 @@ export class CampaignEnvironment {
 	webhookPaths: Record<string, string> = {};
 	credentialId = '';
 
+	/** The main process: the REST API the editor uses. */
 	readonly n8n: N8nInstance;
+	/** The process serving production webhooks: the main one, or in queue mode the webhook process. */
+	readonly webhooks: N8nInstance;
 	readonly sandbox: CloudApiSandbox;
+	readonly queue?: QueueMode;
+	redisCredentialId = '';
 	private readonly ownsUserFolder: boolean;
 
-	private constructor(n8n: N8nInstance, sandbox: CloudApiSandbox, ownsUserFolder: boolean) {
+	private constructor(n8n: N8nInstance, sandbox: CloudApiSandbox, ownsUserFolder: boolean, queue?: QueueMode) {
 		this.n8n = n8n;
+		this.webhooks = queue?.webhook ?? n8n;
 		this.sandbox = sandbox;
 		this.ownsUserFolder = ownsUserFolder;
+		this.queue = queue;
 	}
 
 	static async start(options: EnvironmentOptions = {}): Promise<CampaignEnvironment> {
@@ -94,22 +118,63 @@ export class CampaignEnvironment {
 		const sandbox = await CloudApiSandbox.start({ latencyMs: 20, recordBodies: true, ...options.sandbox });
 		log(`Cloud API sandbox on ${sandbox.baseUrl}; starting n8n…`);
 		let n8n: N8nInstance;
+		let queue: QueueMode | undefined;
+		const started: Array<{ stop(): Promise<void> }> = [];
 		try {
 			const env = typeof options.n8nEnv === 'function' ? options.n8nEnv(sandbox) : options.n8nEnv;
-			n8n = await N8nInstance.start({ userFolder, port: options.n8nPort, env });
+			if (options.queueMode) {
+				const postgres = await startPostgresServer();
+				started.push(postgres);
+				const redis = await startRedisServer();
+				started.push(redis);
+				const webhookPort = await freePort();
+				const queueEnv = {
+					EXECUTIONS_MODE: 'queue',
+					QUEUE_BULL_REDIS_HOST: redis.host,
+					QUEUE_BULL_REDIS_PORT: String(redis.port),
+					DB_TYPE: 'postgresdb',
+					DB_POSTGRESDB_HOST: postgres.host,
+					DB_POSTGRESDB_PORT: String(postgres.port),
+					DB_POSTGRESDB_DATABASE: postgres.database,
+					DB_POSTGRESDB_USER: postgres.user,
+					// Production webhooks go to the webhook process only.
+					N8N_DISABLE_PRODUCTION_MAIN_PROCESS: 'true',
+					N8N_WEBHOOK_URL: `http://127.0.0.1:${webhookPort}/`,
+					...env,
+				};
+				log(`queue mode: PostgreSQL on ${postgres.port}, Redis on ${redis.port}; main process first (migrations)…`);
+				n8n = await N8nInstance.start({ userFolder, port: options.n8nPort, env: queueEnv });
+				started.push(n8n);
+				const [webhook, ...workers] = await Promise.all([
+					N8nInstance.start({ userFolder, command: 'webhook', port: webhookPort, env: queueEnv }),
+					...Array.from({ length: options.queueMode.workers }, () =>
+						N8nInstance.start({
+							userFolder,
+							command: 'worker',
+							args: [`--concurrency=${options.queueMode!.concurrency}`],
+							env: queueEnv,
+						}),
+					),
+				]);
+				queue = { postgres, redis, webhook, workers };
+			} else {
+				n8n = await N8nInstance.start({ userFolder, port: options.n8nPort, env });
+			}
 		} catch (error) {
+			for (const server of started.reverse()) await server.stop().catch(() => undefined);
 			await sandbox.close();
 			throw error;
 		}
+		const webhooks = queue?.webhook ?? n8n;
 		sandbox.webhook = {
-			url: `${n8n.baseUrl}/webhook/${MONITOR_PATH}`,
+			url: `${webhooks.baseUrl}/webhook/${MONITOR_PATH}`,
 			appSecret: 'sandbox-app-secret',
 			batchSize: 100,
 			// Meta retries a webhook n8n did not answer (down, restarting) for days; a few minutes here.
 			attempts: 40,
 			...options.sandbox?.webhook,
 		};
-		const environment = new CampaignEnvironment(n8n, sandbox, options.userFolder === undefined);
+		const environment = new CampaignEnvironment(n8n, sandbox, options.userFolder === undefined, queue);
 		await n8n.setupOwner();
 		return environment;
 	}
@@ -122,18 +187,44 @@ export class CampaignEnvironment {
 			this.sandbox.credentials({ appSecret: this.sandbox.webhook!.appSecret, ...credentialOverrides }),
 		);
 		this.credentialId = credential.id;
+		if (this.queue) {
+			const redis = await this.n8n.createCredential('WhatsApp Compliance Redis', 'whatsAppComplianceRedisApi', {
+				host: this.queue.redis.host,
+				port: this.queue.redis.port,
+				database: 1,
+				prefix: 'wac:',
+				contactKeySecret: TEST_CONTACT_KEY_SECRET,
+			});
+			this.redisCredentialId = redis.id;
+		}
 		for (const [key, file] of Object.entries(workflows))
 			await this.addWorkflow(key, loadWorkflow(file, this.credentialId));
 	}
 
+	/** In queue mode, every node of this package uses the Redis store (the built-in one is refused there). */
+	private onThisSetUp(workflow: Record<string, unknown>): Record<string, unknown> {
+		if (!this.queue) return workflow;
+		const copy = structuredClone(workflow) as { nodes: Array<WorkflowNode & { credentials?: Record<string, unknown> }> };
+		for (const node of copy.nodes) {
+			if (!node.type.startsWith('n8n-nodes-whatsapp-compliance.')) continue;
+			node.parameters.store = 'redis';
+			node.credentials = {
+				...node.credentials,
+				whatsAppComplianceRedisApi: { id: this.redisCredentialId, name: 'WhatsApp Compliance Redis' },
+			};
+		}
+		return copy as unknown as Record<string, unknown>;
+	}
+
 	/** Creates and activates a workflow; a webhook-triggered one is then run by `runCampaign(…, key)`. */
-	async addWorkflow(key: string, workflow: Record<string, unknown>): Promise<string> {
+	async addWorkflow(key: string, original: Record<string, unknown>): Promise<string> {
+		const workflow = this.onThisSetUp(original);
 		const created = await this.n8n.createWorkflow(workflow);
 		this.workflowIds[key] = created.id;
 		const webhook = (workflow.nodes as WorkflowNode[]).find((n) => n.type === 'n8n-nodes-base.webhook');
 		if (webhook) this.webhookPaths[key] = String(webhook.parameters.path);
 		await this.n8n.activate(created.id);
-		if (webhook) await this.n8n.waitForWebhook(this.webhookPaths[key]);
+		if (webhook) await this.webhooks.waitForWebhook(this.webhookPaths[key]);
 		return created.id;
 	}
 
@@ -163,13 +254,13 @@ export class CampaignEnvironment {
 	/** Restarts n8n (same user folder) and waits until its production webhooks answer again. */
 	async restartN8n(extraEnv: Record<string, string> = {}): Promise<void> {
 		await this.n8n.restart(extraEnv);
-		for (const webhookPath of Object.values(this.webhookPaths)) await this.n8n.waitForWebhook(webhookPath);
+		for (const webhookPath of Object.values(this.webhookPaths)) await this.webhooks.waitForWebhook(webhookPath);
 	}
 
 	/** POSTs a campaign to the campaign workflow's production webhook and collects every item's terminal state. */
 	async runCampaign(campaignId: string, contacts: Contact[], workflow = 'campaign'): Promise<CampaignOutcome> {
 		const before = await this.executionIds(workflow);
-		const response = await this.n8n.postWebhook(this.webhookPaths[workflow], { campaignId, contacts });
+		const response = await this.webhooks.postWebhook(this.webhookPaths[workflow], { campaignId, contacts });
 		if (response.status !== 200)
 			throw new Error(`campaign webhook answered ${response.status}: ${JSON.stringify(response.body).slice(0, 500)}`);
 		return await this.campaignOutcome(before, workflow);
@@ -184,6 +275,11 @@ export class CampaignEnvironment {
 		const executions = (await this.n8n.executions(this.workflowIds[workflow])).filter((e) => !before.has(e.id));
 		if (executions.length === 0) throw new Error('no new execution of the campaign workflow');
 		const execution = executions.sort((a, b) => Number(b.id) - Number(a.id))[0];
+		return await this.executionOutcome(execution);
+	}
+
+	/** Every item's terminal state in one execution of a campaign workflow. */
+	async executionOutcome(execution: { id: string; status: string }): Promise<CampaignOutcome> {
 		const outputs = await this.n8n.executionOutputs(execution.id);
 		const states: CampaignOutcome['states'] = new Map();
 		const counts = { invalid: 0, blocked: 0, deferred: 0, sent: 0, failed: 0, notSent: 0 };
@@ -225,11 +321,11 @@ export class CampaignEnvironment {
 
 	/** Sends a Slack-style command (`pause <campaign>`, `resume <campaign>`, `report <campaign>`) to Campaign Control. */
 	async campaignControl(text: string): Promise<Record<string, unknown>> {
-		let response = await this.n8n.postWebhook('whatsapp-campaign-control', { text, user_name: 'e2e' });
+		let response = await this.webhooks.postWebhook('whatsapp-campaign-control', { text, user_name: 'e2e' });
 		// n8n answers 503 ("Database is not ready!") while its own database check is failing under load.
 		for (let retry = 0; response.status === 503 && retry < 10; retry++) {
 			await sleep(1_000);
-			response = await this.n8n.postWebhook('whatsapp-campaign-control', { text, user_name: 'e2e' });
+			response = await this.webhooks.postWebhook('whatsapp-campaign-control', { text, user_name: 'e2e' });
 		}
 		if (response.status !== 200)
 			throw new Error(`campaign control answered ${response.status}: ${JSON.stringify(response.body).slice(0, 300)}`);
@@ -249,7 +345,12 @@ export class CampaignEnvironment {
 	}
 
 	async close(): Promise<void> {
+		if (this.queue) await Promise.all([this.queue.webhook.stop(), ...this.queue.workers.map((w) => w.stop())]);
 		await this.n8n.stop();
+		if (this.queue) {
+			await this.queue.redis.stop();
+			await this.queue.postgres.stop();
+		}
 		await this.sandbox.close();
 		if (this.ownsUserFolder) await rm(this.n8n.userFolder, { recursive: true, force: true });
 	}

@@ -192,6 +192,13 @@ export async function installPackageLikeTheUi(userFolder: string, tarball: strin
 export interface N8nOptions {
 	/** Folder holding `.n8n/` (database, encryption key, installed nodes). */
 	userFolder: string;
+	/**
+	 * Which n8n process: `start` (the main process: editor, REST API), or in queue mode `worker`
+	 * (runs executions from the queue; its port is the health check's) or `webhook` (production webhooks).
+	 */
+	command?: 'start' | 'worker' | 'webhook';
+	/** More arguments for the command (e.g. `--concurrency=5` for a worker). */
+	args?: string[];
 	port?: number;
 	env?: Record<string, string>;
 	/** Where n8n's console output goes (default: kept in memory, shown when start-up fails). */
@@ -259,13 +266,21 @@ export class N8nInstance {
 			N8N_LOG_OUTPUT: 'console',
 			N8N_PAYLOAD_SIZE_MAX: '64',
 			EXECUTIONS_DATA_PRUNE: 'false',
+			// A worker answers health checks on its own port (it serves nothing else).
+			...(this.options.command === 'worker'
+				? {
+						QUEUE_HEALTH_CHECK_ACTIVE: 'true',
+						QUEUE_HEALTH_CHECK_PORT: String(this.port),
+						N8N_WORKER_SERVER_ADDRESS: '127.0.0.1',
+					}
+				: {}),
 			...this.options.env,
 		};
 	}
 
 	private async boot() {
 		this.output = '';
-		const child = spawn(process.execPath, [n8nBin(), 'start'], {
+		const child = spawn(process.execPath, [n8nBin(), this.options.command ?? 'start', ...(this.options.args ?? [])], {
 			cwd: this.userFolder,
 			env: this.environment(),
 			stdio: ['ignore', 'pipe', 'pipe'],
