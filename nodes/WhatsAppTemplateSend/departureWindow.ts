@@ -10,6 +10,8 @@ export const PACING_HEADROOM = 0.97;
  * when they left (network, the event loop); this much slack on the counting window absorbs that.
  */
 export const WINDOW_GUARD_MS = 25;
+/** The counting window of a number's departures: Meta's second, plus the guard. */
+export const DEPARTURE_WINDOW_MS = 1000 + WINDOW_GUARD_MS;
 /** Catching up after a stall: at most twice the rate, counted over this window. */
 export const CATCH_UP_WINDOW_MS = 50;
 /** Slots are taken from the shared limiter this many ms' worth at a time (one store call, not one per send). */
@@ -28,7 +30,7 @@ export class DepartureWindow {
 	/** Departures recorded so far; the next one goes to `recorded % limit`, over the oldest. */
 	private recorded = 0;
 
-	constructor(limit: number, windowMs = 1000 + WINDOW_GUARD_MS) {
+	constructor(limit: number, windowMs = DEPARTURE_WINDOW_MS) {
 		this.times = new Float64Array(Math.max(1, Math.floor(limit)));
 		this.windowMs = windowMs;
 	}

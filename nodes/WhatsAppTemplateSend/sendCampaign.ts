@@ -16,7 +16,13 @@ import {
 	type SendResult,
 	type TemplateComponent,
 } from '../transport/GraphApiClient';
-import { numberDepartures, PACING_HEADROOM, SLOT_BATCH_MS, type DepartureWindow } from './departureWindow';
+import {
+	DEPARTURE_WINDOW_MS,
+	numberDepartures,
+	PACING_HEADROOM,
+	SLOT_BATCH_MS,
+	type DepartureWindow,
+} from './departureWindow';
 
 export interface PreparedSend {
 	itemIndex: number;
@@ -262,8 +268,19 @@ class CampaignRun {
 		const slot = await this.nextSlot();
 		if (slot > Date.now()) await sleep(slot - Date.now());
 		const gateWait = (now: number) => Math.max(this.departures.waitMs(now), this.catchUp.waitMs(now));
-		for (let now = Date.now(), wait = gateWait(now); wait > 0; now = Date.now(), wait = gateWait(now))
-			await sleep(wait);
+		for (;;) {
+			for (let now = Date.now(), wait = gateWait(now); wait > 0; now = Date.now(), wait = gateWait(now))
+				await sleep(wait);
+			// The number's window across processes (queue-mode workers on one store): asked last, it
+			// records this departure when it admits it.
+			const shared = await this.store.limiter.admitDeparture(
+				this.options.phoneNumberId,
+				this.options.ratePerSecond,
+				DEPARTURE_WINDOW_MS,
+			);
+			if (shared === 0) break;
+			await sleep(shared);
+		}
 		const departed = Date.now();
 		// Both logs record every departure, so one ticket stands for it in each.
 		const ticket = this.departures.record(departed);

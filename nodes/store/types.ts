@@ -132,6 +132,12 @@ export interface SendSlots {
 export interface SendLimiter {
 	/** Takes `count` slots at `ratePerSecond` and returns, for each, how long to wait before sending. */
 	acquireSendSlots(phoneNumberId: string, ratePerSecond: number, count: number): Promise<SendSlots>;
+	/**
+	 * One more request may leave from the number now (recorded, returns 0) unless `limit` already left
+	 * within `windowMs`, counted across every process on the store; then, how long to wait before asking
+	 * again (core/throughput.ts, departureWait).
+	 */
+	admitDeparture(phoneNumberId: string, limit: number, windowMs: number): Promise<number>;
 }
 
 export interface WebhookDedupe {

@@ -876,6 +876,29 @@ describe.each(backends)('compliance store: $name', (backend) => {
 		expect((await store.limiter.acquireSendSlots('phone-2', 100, 1)).waits).toEqual([0]);
 	});
 
+	test('departure window: at most `limit` departures from a number in any window, counted across store objects (processes)', async () => {
+		const other = await backend.openAgain();
+		try {
+			const admits = [
+				await store.limiter.admitDeparture('phone-dw', 3, 300),
+				await other.limiter.admitDeparture('phone-dw', 3, 300),
+				await store.limiter.admitDeparture('phone-dw', 3, 300),
+			];
+			expect(admits).toEqual([0, 0, 0]);
+			// The fourth, from either process, waits for the oldest to leave the window (and is not recorded).
+			const wait = await other.limiter.admitDeparture('phone-dw', 3, 300);
+			expect(wait).toBeGreaterThan(0);
+			expect(wait).toBeLessThanOrEqual(300);
+			expect(await store.limiter.admitDeparture('phone-dw', 3, 300)).toBeGreaterThan(0);
+			// Another number has its own window.
+			expect(await store.limiter.admitDeparture('phone-dw-2', 3, 300)).toBe(0);
+			await new Promise((resolve) => setTimeout(resolve, wait + 20));
+			expect(await other.limiter.admitDeparture('phone-dw', 3, 300)).toBe(0);
+		} finally {
+			await other.close();
+		}
+	});
+
 	test('webhook dedupe: a key is new once within its TTL', async () => {
 		expect(await store.dedupe.markSeen(['wamid.1:delivered', 'wamid.1:read', 'wamid.1:delivered'], 60_000)).toEqual([
 			true,

@@ -184,7 +184,8 @@ export class SqliteFrequencyCaps implements FrequencyCapStore {
 					).lastInsertRowid
 				}`;
 				if (spent.day !== undefined) spentOnDay.set(spent.day, spentOnDay.get(spent.day)! + cost);
-				if (spent.campaign !== undefined) spentOnCampaign.set(spent.campaign, spentOnCampaign.get(spent.campaign)! + cost);
+				if (spent.campaign !== undefined)
+					spentOnCampaign.set(spent.campaign, spentOnCampaign.get(spent.campaign)! + cost);
 				if (cached) {
 					cached.hour++;
 					cached.day++;

@@ -1,6 +1,7 @@
 /**
- * The throughput limiter in Redis: core/throughput.ts#gcraSlots in Lua, on Redis' own clock (workers'
- * clocks may differ). The SQLite half runs gcraSlots itself: ./sqlite.ts. Key: `lm:<phone>`.
+ * The throughput limiter in Redis: core/throughput.ts#gcraSlots and #departureWait in Lua, on Redis'
+ * own clock (workers' clocks may differ). The SQLite half runs them itself: ./sqlite.ts. Keys:
+ * `lm:<phone>` the next slot, `dw:<phone>` the number's departures in the last window.
  */
 import { LIMITER_STATE_TTL_MS } from '../../core/retention';
 import { assertRate } from '../../core/throughput';
@@ -24,6 +25,23 @@ for i = 0, count - 1 do out[i + 2] = ms(start - now + i * interval) end
 redis.call('SET', key, ms(start + count * interval), 'PX', ${LIMITER_STATE_TTL_MS})
 return out
 `,
+	/** ARGV: prefix, phone, limit, window ms. Returns 0 (departure recorded) or the ms to wait. */
+	admitDeparture: `
+local key = ARGV[1] .. 'dw:' .. ARGV[2]
+local limit, window = tonumber(ARGV[3]), tonumber(ARGV[4])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+redis.call('ZREMRANGEBYSCORE', key, '-inf', string.format('%.4f', now - window))
+local count = redis.call('ZCARD', key)
+if count < limit then
+	redis.call('ZADD', key, string.format('%.4f', now), string.format('%.4f', now) .. ':' .. redis.call('INCR', key .. ':n'))
+	redis.call('PEXPIRE', key, math.ceil(window * 2))
+	redis.call('PEXPIRE', key .. ':n', math.ceil(window * 2))
+	return 0
+end
+local oldest = tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
+return math.ceil(math.min(window, math.max(1, oldest + window - now)))
+`,
 };
 
 export class RedisSendLimiter implements SendLimiter {
@@ -39,5 +57,11 @@ export class RedisSendLimiter implements SendLimiter {
 			redis.acquireSlots(this.client.prefix, phoneNumberId, ratePerSecond, count),
 		)) as string[];
 		return { now: Number(now), waits: waits.map(Number) };
+	}
+
+	async admitDeparture(phoneNumberId: string, limit: number, windowMs: number): Promise<number> {
+		return Number(
+			await this.client.run((redis) => redis.admitDeparture(this.client.prefix, phoneNumberId, limit, windowMs)),
+		);
 	}
 }

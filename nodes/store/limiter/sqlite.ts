@@ -1,5 +1,8 @@
-/** The throughput limiter in SQLite: core's gcraSlots over the `throughput` table (Redis: ./redis.ts). */
-import { gcraSlots } from '../../core/throughput';
+/**
+ * The throughput limiter in SQLite: core's gcraSlots over the `throughput` table and departureWait over
+ * the `departures` table (Redis: ./redis.ts).
+ */
+import { departureWait, gcraSlots } from '../../core/throughput';
 import type { SqliteDatabase } from '../sqlite/database';
 import type { SendLimiter, SendSlots } from '../types';
 
@@ -22,6 +25,19 @@ export class SqliteSendLimiter implements SendLimiter {
 				)
 				.run(phoneNumberId, tat);
 			return { now, waits };
+		});
+	}
+
+	async admitDeparture(phoneNumberId: string, limit: number, windowMs: number): Promise<number> {
+		return this.db.write(() => {
+			const now = Date.now();
+			this.db.statement('DELETE FROM departures WHERE phone = ? AND at <= ?').run(phoneNumberId, now - windowMs);
+			const { n, oldest } = this.db
+				.statement('SELECT COUNT(*) AS n, MIN(at) AS oldest FROM departures WHERE phone = ?')
+				.get(phoneNumberId) as { n: number; oldest: number | null };
+			const wait = departureWait(n, oldest ?? undefined, now, limit, windowMs);
+			if (wait === 0) this.db.statement('INSERT INTO departures (phone, at) VALUES (?, ?)').run(phoneNumberId, now);
+			return wait;
 		});
 	}
 }

@@ -27,7 +27,7 @@ import { BACKSTOP_AUTOCHECKPOINT_PAGES, startWalCheckpointer, type WalCheckpoint
  * 1: the tables below. 2: the contact-key secret moved out of the file into a key file beside it (an
  * older package would otherwise create a new secret in the file and key everyone differently).
  */
-export const SQLITE_SCHEMA_VERSION = 5;
+export const SQLITE_SCHEMA_VERSION = 6;
 
 /*
  * Schema version 1, as every existing store file has it: a migration to version 2 adds to this, never
@@ -110,6 +110,12 @@ ALTER TABLE send_log ADD COLUMN spend_day INTEGER;
 ALTER TABLE send_log ADD COLUMN campaign TEXT;
 `;
 const SCHEMA_V5_INDEX = `CREATE INDEX IF NOT EXISTS send_log_campaign ON send_log (campaign) WHERE campaign IS NOT NULL;`;
+
+/** Version 6: each number's departures in the last second, counted by every process (limiter/). */
+const SCHEMA_V6 = `
+CREATE TABLE IF NOT EXISTS departures (phone TEXT NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS departures_phone ON departures (phone, at);
+`;
 
 /** The n8n user folder's store file: `<N8N_USER_FOLDER or ~>/.n8n/whatsapp-compliance.sqlite`. */
 export function defaultSqlitePath(env: NodeJS.ProcessEnv = process.env): string {
@@ -233,6 +239,7 @@ export class SqliteDatabase {
 					db.exec(SCHEMA_V4_OWNERS);
 					if (!db.prepare("SELECT 1 FROM pragma_table_info('send_log') WHERE name = 'cost'").get()) db.exec(SCHEMA_V5);
 					db.exec(SCHEMA_V5_INDEX);
+					db.exec(SCHEMA_V6);
 					// Version 1 kept the secret in the file: move it to the key file, and overwrite it in the
 					// database's pages as it is deleted (secure_delete), so a copy of the file no longer holds it.
 					const old = db.prepare('SELECT value FROM meta WHERE key = ?').get('contact_key_secret') as
