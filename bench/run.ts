@@ -3,7 +3,6 @@
  * also rewrites bench/RESULTS.md. Comparisons run in the same process, interleaved, so machine noise
  * cancels in the ratios. Targets are reported next to the figures, never asserted in tests.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +21,9 @@ import { startRedisServer, TEST_CONTACT_KEY_SECRET } from '../test/helpers/redis
 import { benchInRealN8n } from './n8n.ts';
 import { postStatusLoad } from './statusLoad.ts';
 import { sustainedRate } from './sustained.ts';
+import { benchQueueMode } from './queueMode.ts';
+import { remoteSandbox, sandboxCloudCredential } from './remoteSandbox.ts';
+import { runWorkers } from './workers.ts';
 
 const quick = process.argv.includes('--quick');
 const ROOT = path.resolve(__dirname, '..');
@@ -191,36 +193,13 @@ async function benchCapNode() {
 	);
 }
 
-/** A sandbox in its own process, as Meta is: this process's pauses cannot distort its clock. */
-async function remoteSandbox(args: string[]): Promise<{ baseUrl: string; stop: () => void }> {
-	const child = spawn(process.execPath, ['test/sandbox/cli.ts', '--port', '0', ...args], { cwd: ROOT });
-	const baseUrl = await new Promise<string>((resolve, reject) => {
-		let out = '';
-		child.stdout.on('data', (c: Buffer) => {
-			out += c.toString();
-			const match = /listening on (http:\/\/\S+)/.exec(out);
-			if (match) resolve(match[1]);
-		});
-		child.on('exit', (code) => reject(new Error(`sandbox exited ${code}`)));
-	});
-	return { baseUrl, stop: () => child.kill('SIGTERM') };
-}
-
 async function benchSend(limit: number, latencyMs: number, messages: number) {
 	console.log(
 		`\nTemplate Send: ${messages.toLocaleString('en')} messages, sandbox at ${limit}/s with ${latencyMs} ms latency`,
 	);
 	const sandbox = await remoteSandbox(['--throughput', String(limit), '--latency', String(latencyMs)]);
 	try {
-		const credentials = {
-			whatsAppCloudApi: {
-				accessToken: 'sandbox-token',
-				phoneNumberId: '106540352242922',
-				businessAccountId: '102290129340398',
-				apiVersion: 'v26.0',
-				baseUrl: sandbox.baseUrl,
-			},
-		};
+		const credentials = { whatsAppCloudApi: sandboxCloudCredential(sandbox.baseUrl) };
 		const items = Array.from({ length: messages }, (_, i) => ({
 			whatsapp: { e164: `+3363${pad(i + limit * 100_000, 7)}` },
 		}));
@@ -256,6 +235,47 @@ async function benchSend(limit: number, latencyMs: number, messages: number) {
 		record(`send.limit${limit}.harness_end_to_end_mps`, sent.length / seconds, ' accepted msg/s, whole workflow run');
 		record(`send.limit${limit}.harness_130429`, state.throttled);
 		if (limit === 80) record('memory.send_harness_peak_rss_mb', measured.peakMb, ' MB');
+	} finally {
+		sandbox.stop();
+	}
+}
+
+/**
+ * Several workers on one phone number ID (bench/workers.ts): 2 processes × 2 executions, each its own
+ * campaign, all on one Redis store, the sandbox at `limit`/s. What matters is what Meta would see.
+ */
+async function benchWorkers(
+	limit: number,
+	contactsPerExecution: number,
+	redis: { host: string; port: number },
+	workers = 2,
+	executionsPerWorker = 2,
+) {
+	console.log(
+		`\nTemplate Send, ${workers} workers × ${executionsPerWorker} executions × ${contactsPerExecution.toLocaleString('en')} contacts on one number, Redis store, sandbox at ${limit}/s`,
+	);
+	const sandbox = await remoteSandbox(['--throughput', String(limit), '--latency', limit >= 1000 ? '20' : '150']);
+	try {
+		const run = await runWorkers({
+			baseUrl: sandbox.baseUrl,
+			redis: { ...redis, prefix: `workers${limit}:`, contactKeySecret: TEST_CONTACT_KEY_SECRET },
+			rate: limit,
+			workers,
+			executionsPerWorker,
+			contactsPerExecution,
+			tag: `workers${limit}-${Date.now()}`,
+			numberBase: limit >= 1000 ? 5_000_000 : 1_000_000,
+		});
+		const key = workers === 1 ? `send.concurrent${limit}` : `send.workers${limit}`;
+		record(`${key}.mps`, run.sustained, ' accepted msg/s, sustained');
+		record(`${key}.max_in_1s`, run.maxInOneSecond, ' accepted in the busiest second');
+		record(`${key}.130429`, run.throttled);
+		record(`${key}.sent_twice`, run.sentTwice);
+		record(
+			`${key}.items`,
+			`${run.items.sent} sent, ${run.items.failed} failed, ${run.items.notSent} not sent, ${run.items.runsFailed} runs failed`,
+		);
+		if (run.firstProblem) console.log(`  first problem: ${JSON.stringify(run.firstProblem).slice(0, 400)}`);
 	} finally {
 		sandbox.stop();
 	}
@@ -347,13 +367,33 @@ async function main() {
 	try {
 		// Real n8n first, while the machine is freshest; `--n8n-only` runs just this part, `--no-n8n` all
 		// but it (for comparing store and node figures between two commits quickly; nothing is recorded).
-		if (!process.argv.includes('--no-n8n')) await benchInRealN8n(quick, record, notes);
+		if (process.argv.includes('--queue-only')) {
+			await benchQueueMode(quick, record, notes);
+			return finish();
+		}
+		if (process.argv.includes('--workers-only') || process.argv.includes('--send-only')) {
+			if (process.argv.includes('--send-only')) {
+				await benchSend(80, 150, quick ? 2_000 : 10_000);
+				await benchSend(1000, 20, quick ? 5_000 : 20_000);
+			}
+			await benchWorkers(80, quick ? 600 : 3_000, redisServer);
+			await benchWorkers(1000, quick ? 3_000 : 15_000, redisServer);
+			await benchWorkers(80, quick ? 600 : 3_000, redisServer, 1, 4);
+			return finish();
+		}
+		if (!process.argv.includes('--no-n8n')) {
+			await benchInRealN8n(quick, record, notes);
+			await benchQueueMode(quick, record, notes);
+		}
 		if (process.argv.includes('--n8n-only')) return finish();
 		await benchValidation();
 		await benchConsent();
 		await benchCapNode();
 		await benchSend(80, 150, quick ? 2_000 : 10_000);
 		await benchSend(1000, 20, quick ? 5_000 : 20_000);
+		await benchWorkers(80, quick ? 600 : 3_000, redisServer);
+		await benchWorkers(1000, quick ? 3_000 : 15_000, redisServer);
+		await benchWorkers(80, quick ? 600 : 3_000, redisServer, 1, 4);
 		await benchWebhook(quick ? 10 : 60);
 		const sqlite = SqliteStore.open(path.join(dir, 'caps.sqlite'));
 		await benchCaps('embedded SQLite', sqlite, 'cap.embedded');
@@ -388,6 +428,12 @@ function finish() {
 			num('send.limit80.ours_mps') >= num('send.limit80.httprequest_mps'),
 		],
 		['send.limit1000.ours_mps', '≥ 950 msg/s (real n8n)', num('send.limit1000.ours_mps') >= 950],
+		['send.queue80.mps', '≥ 76 msg/s (real n8n, queue mode, 4 executions)', num('send.queue80.mps') >= 76],
+		['send.queue80.130429', '0 (real n8n, queue mode)', num('send.queue80.130429') === 0],
+		['send.queue1000.mps', '≥ 950 msg/s (real n8n, queue mode, 2 executions)', num('send.queue1000.mps') >= 950],
+		['send.queue1000.130429', '0 (real n8n, queue mode)', num('send.queue1000.130429') === 0],
+		['send.workers80.130429', '0 (2 processes × 2 executions)', num('send.workers80.130429') === 0],
+		['send.concurrent80.130429', '0 (1 process × 4 executions)', num('send.concurrent80.130429') === 0],
 		['webhook.p99_ms', '< 250 ms (real n8n)', num('webhook.p99_ms') < 250],
 		['webhook.lost', '0 (real n8n)', num('webhook.lost') === 0],
 		[
@@ -421,7 +467,11 @@ function finish() {
 		path.join(ROOT, 'bench', 'results', 'latest.json'),
 		`${JSON.stringify({ ...meta, results }, null, 2)}\n`,
 	);
-	const complete = !quick && !process.argv.includes('--n8n-only') && !process.argv.includes('--no-n8n');
+	const complete =
+		!quick &&
+		!['--n8n-only', '--no-n8n', '--workers-only', '--send-only', '--queue-only'].some((flag) =>
+			process.argv.includes(flag),
+		);
 	if (complete) writeFileSync(path.join(ROOT, 'bench', 'RESULTS.md'), resultsMarkdown(meta, targets));
 	console.log(`\nWrote bench/results/latest.json${complete ? ' and bench/RESULTS.md' : ''}`);
 }

@@ -97,6 +97,7 @@ n8n editor:  ${env.n8n.baseUrl}   login ${OWNER.email} / ${OWNER.password}
              workflows: "WhatsApp campaign (webhook)", the Delivery Monitor, Campaign Control and the CRM examples
 Campaign:    curl -X POST ${env.n8n.baseUrl}/webhook/whatsapp-campaign -H 'content-type: application/json' \\
                -d '{"campaignId":"my-campaign","contacts":[{"contactId":"1","phone":"06 12 34 56 78","country":"FR","firstName":"Ana","optIn":true}]}'
+             answers with the run's summary: {"campaignId","contacts","byOutcome":{"sent":…},"byReason":{"invalid:TOO_SHORT":…}}
 Control:     curl -X POST ${env.n8n.baseUrl}/webhook/whatsapp-campaign-control -H 'content-type: application/json' -d '{"text":"report ${CAMPAIGN_ID}"}'
 Sandbox:     ${env.sandbox.baseUrl} (the Cloud API the credential points at)
 

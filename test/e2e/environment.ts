@@ -204,7 +204,9 @@ export class CampaignEnvironment {
 	/** In queue mode, every node of this package uses the Redis store (the built-in one is refused there). */
 	private onThisSetUp(workflow: Record<string, unknown>): Record<string, unknown> {
 		if (!this.queue) return workflow;
-		const copy = structuredClone(workflow) as { nodes: Array<WorkflowNode & { credentials?: Record<string, unknown> }> };
+		const copy = structuredClone(workflow) as {
+			nodes: Array<WorkflowNode & { credentials?: Record<string, unknown> }>;
+		};
 		for (const node of copy.nodes) {
 			if (!node.type.startsWith('n8n-nodes-whatsapp-compliance.')) continue;
 			node.parameters.store = 'redis';
@@ -272,10 +274,31 @@ export class CampaignEnvironment {
 
 	/** The outcome of the newest execution of a campaign workflow not in `before`. */
 	async campaignOutcome(before: Set<string>, workflow = 'campaign'): Promise<CampaignOutcome> {
-		const executions = (await this.n8n.executions(this.workflowIds[workflow])).filter((e) => !before.has(e.id));
-		if (executions.length === 0) throw new Error('no new execution of the campaign workflow');
+		const executions = await this.finishedExecutions(before, 1, workflow);
 		const execution = executions.sort((a, b) => Number(b.id) - Number(a.id))[0];
 		return await this.executionOutcome(execution);
+	}
+
+	/**
+	 * The executions of a workflow not in `before`, once at least `count` exist and all have finished:
+	 * a workflow that answers from a Respond to Webhook node answers before n8n has saved its end.
+	 */
+	async finishedExecutions(
+		before: Set<string>,
+		count: number,
+		workflow = 'campaign',
+	): Promise<Array<{ id: string; status: string }>> {
+		const deadline = Date.now() + 60_000;
+		for (;;) {
+			const executions = (await this.n8n.executions(this.workflowIds[workflow])).filter((e) => !before.has(e.id));
+			const settled = executions.every((e) => !['new', 'running', 'waiting'].includes(e.status));
+			if (executions.length >= count && settled) return executions;
+			if (Date.now() > deadline)
+				throw new Error(
+					`${executions.length} of ${count} new executions of ${workflow}, not all finished: ${executions.map((e) => e.status).join(', ')}`,
+				);
+			await sleep(200);
+		}
 	}
 
 	/** Every item's terminal state in one execution of a campaign workflow. */

@@ -37,14 +37,20 @@ test('four campaigns at once over two workers: each due contact gets exactly one
 	const before = await env.executionIds('campaign');
 	// Posted together to the webhook process; it answers each when its execution, on a worker, is done.
 	const answers = await Promise.all(
-		campaigns.map((c) => env.webhooks.postWebhook(env.webhookPaths.campaign, { campaignId: c.id, contacts: c.contacts })),
+		campaigns.map((c) =>
+			env.webhooks.postWebhook(env.webhookPaths.campaign, { campaignId: c.id, contacts: c.contacts }),
+		),
 	);
 	expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);
+	// Each answer is its run's summary (what an operator's curl shows): counts by outcome and reason.
+	expect(answers.map((a) => a.body)).toEqual(
+		campaigns.map((c) => ({ campaignId: c.id, contacts: 250, byOutcome: { sent: 250 }, byReason: {} })),
+	);
 
 	// Both workers ran executions (Bull hands jobs to whichever worker is free).
 	for (const worker of env.queue!.workers) expect(worker.output).toMatch(/started execution/i);
 
-	const executions = (await env.n8n.executions(env.workflowIds.campaign)).filter((e) => !before.has(e.id));
+	const executions = await env.finishedExecutions(before, 4);
 	expect(executions).toHaveLength(4);
 	expect(executions.map((e) => e.status)).toEqual(['success', 'success', 'success', 'success']);
 	const outcomes = await Promise.all(executions.map((e) => env.executionOutcome(e)));
