@@ -10,6 +10,7 @@
 import parsePhoneNumber from 'libphonenumber-js/max';
 
 import { bsuidCountry, isBsuid } from './contactIdentity';
+import { isCurrencyCode } from './currency';
 
 export const PRICING_CATEGORIES = [
 	'marketing',
@@ -116,8 +117,8 @@ export function parseRateCard(text: string, currency?: string): RateCardResult {
 			if (error) return { error };
 		}
 	}
-	if (!/^[A-Z]{3}$/.test(card.currency))
-		return { error: 'Give the rate card’s currency as a three-letter code (ISO 4217, e.g. EUR)' };
+	if (!isCurrencyCode(card.currency))
+		return { error: `Give the rate card’s currency as an ISO 4217 code (e.g. EUR), not "${card.currency}"` };
 	return { card };
 }
 

@@ -3,6 +3,7 @@
  * send request built from them. Validation mirrors Meta's rules so that a bad item fails here, with a
  * reason, instead of costing an API call (and a quality signal) per item.
  */
+import { isCurrencyCode } from './currency';
 import { namesOptOutKeyword } from './keywords';
 
 export interface TemplateDefinition {
@@ -166,8 +167,8 @@ function typedParameter(value: Record<string, unknown>): Record<string, unknown>
 	if (Array.isArray(value) || typeof fallback !== 'string' || !fallback.trim())
 		return 'is an object: map a text, a currency { fallback_value, code, amount_1000 } or a date_time { fallback_value }';
 	if ('code' in value || 'amount_1000' in value) {
-		if (typeof value.code !== 'string' || !/^[A-Z]{3}$/.test(value.code))
-			return `has currency code "${String(value.code)}": use three capital letters (ISO 4217, e.g. EUR)`;
+		if (!isCurrencyCode(value.code))
+			return `has currency code "${String(value.code)}": use an ISO 4217 code in capitals (e.g. EUR, USD, BRL)`;
 		if (!Number.isInteger(value.amount_1000) || (value.amount_1000 as number) <= 0)
 			return 'has an amount_1000 that is not a whole number above 0 (the amount × 1000, e.g. 12.99 → 12990)';
 		return {
@@ -245,15 +246,28 @@ export function buildComponents(
 				break;
 			}
 			case 'location': {
-				const [latitude, longitude] = text.split(',').map((part) => Number(part.trim()));
+				// "lat,long", or an object with Meta's location fields: the place's name and address are
+				// given at send time too (Meta's location templates), and shown under the map.
+				const place = typeof value === 'object' ? (value as Record<string, unknown>) : undefined;
+				const [latitude, longitude] = place
+					? [Number(place.latitude), Number(place.longitude)]
+					: text.split(',').map((part) => Number(part.trim()));
+				const label = (field: 'name' | 'address') =>
+					typeof place?.[field] === 'string' && (place[field] as string).trim()
+						? { [field]: (place[field] as string).trim() }
+						: {};
 				if (
 					!Number.isFinite(latitude) ||
 					!Number.isFinite(longitude) ||
 					Math.abs(latitude) > 90 ||
 					Math.abs(longitude) > 180
 				) {
-					problems.push(`${slot.label} is not "latitude,longitude"`);
-				} else header.push({ type: 'location', location: { latitude, longitude } });
+					problems.push(`${slot.label} is not "latitude,longitude" or { latitude, longitude, name, address }`);
+				} else
+					header.push({
+						type: 'location',
+						location: { latitude, longitude, ...label('name'), ...label('address') },
+					});
 				break;
 			}
 			case 'url_suffix': {

@@ -93,8 +93,10 @@ describe('rate cards: the operator’s prices, never ours', () => {
 		expect(parseRateCard(text, 'EUR')).toEqual({ error: expect.stringContaining(message) });
 	});
 
-	test('a card without a currency is refused', () => {
-		expect(parseRateCard('FR,marketing,0.08')).toEqual({ error: expect.stringContaining('three-letter code') });
+	test('a card without a currency, or with one ISO 4217 does not know, is refused', () => {
+		expect(parseRateCard('FR,marketing,0.08')).toEqual({ error: expect.stringContaining('ISO 4217') });
+		expect(parseRateCard('FR,marketing,0.08', 'EUX')).toEqual({ error: expect.stringContaining('not "EUX"') });
+		expect(parseRateCard('FR,marketing,0.08', 'brl')).toEqual({ card: expect.objectContaining({ currency: 'BRL' }) });
 	});
 
 	test('the cost of billed messages; what the card has no rate for stays unpriced, never guessed', () => {

@@ -188,6 +188,8 @@ describe('typed parameters, media IDs and components mapped mode cannot build', 
 
 	test.each([
 		[{ fallback_value: '$12.99', code: 'usd', amount_1000: 12990 }, 'currency code "usd"'],
+		// Three capitals, but no ISO 4217 currency.
+		[{ fallback_value: '12,99 €', code: 'EUX', amount_1000: 12990 }, 'currency code "EUX": use an ISO 4217 code'],
 		[{ fallback_value: '$12.99', code: 'USD', amount_1000: 12.99 }, 'amount_1000 that is not a whole number'],
 		[{ code: 'USD', amount_1000: 12990 }, 'is an object: map a text, a currency'],
 		[{ price: 12 }, 'is an object: map a text, a currency'],
