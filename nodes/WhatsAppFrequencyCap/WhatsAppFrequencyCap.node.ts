@@ -189,7 +189,10 @@ export class WhatsAppFrequencyCap implements INodeType {
 						nextAllowedAt: iso(decision.nextAllowedAt),
 						...(decision.reason === 'SPEND_BUDGET'
 							? // The day's limit frees at the next day; the campaign's never by waiting.
-								{ spendLimit: decision.nextAllowedAt === null ? 'perCampaign' : 'perDay', estimatedCost: costs[itemIndex] }
+								{
+									spendLimit: decision.nextAllowedAt === null ? 'perCampaign' : 'perDay',
+									estimatedCost: costs[itemIndex],
+								}
 							: {}),
 					};
 		});
@@ -285,9 +288,9 @@ async function readBudgets(
  * given. `limited` when a limit is set (then an unpriced message is held back). Limits without a card,
  * or a campaign limit without its campaign, are configuration mistakes.
  */
-function readSpendBudget(context: IExecuteFunctions):
-	| { card: RateCard; limited: boolean; limits: Omit<SpendRequest, 'units'> }
-	| undefined {
+function readSpendBudget(
+	context: IExecuteFunctions,
+): { card: RateCard; limited: boolean; limits: Omit<SpendRequest, 'units'> } | undefined {
 	const raw = context.getNodeParameter('spendBudget', 0, {}) as {
 		rateCard?: string;
 		rateCardCurrency?: string;

@@ -106,7 +106,8 @@ export class CounterDeltas {
 		if (!campaignId) return;
 		if (!pricing.billable) return this.bump(campaignId, `free:${pricing.freeType}`, 1, fact);
 		this.bump(campaignId, `billed:${pricing.category}`, 1, fact);
-		if (country && /^[A-Z]{2}$/.test(country)) this.bump(campaignId, `billedIn:${country}:${pricing.category}`, 1, fact);
+		if (country && /^[A-Z]{2}$/.test(country))
+			this.bump(campaignId, `billedIn:${country}:${pricing.category}`, 1, fact);
 	}
 
 	/** A count by Meta error code or by our reason (`failed:131026`, `notSent:PAUSED`). */

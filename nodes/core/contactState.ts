@@ -1,5 +1,12 @@
 /** A contact's current state, derived from the consent ledger and the facts the store keeps. */
-import { CONSENT_DECIDING_ACTIONS, MESSAGE_CATEGORIES, type ConsentEvent, type ConsentScope, type ContactState, type Suppression } from './types';
+import {
+	CONSENT_DECIDING_ACTIONS,
+	MESSAGE_CATEGORIES,
+	type ConsentEvent,
+	type ConsentScope,
+	type ContactState,
+	type Suppression,
+} from './types';
 
 const later = (a: ConsentEvent, b: ConsentEvent) => (a.at !== b.at ? a.at > b.at : a.id > b.id);
 

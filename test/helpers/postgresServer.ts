@@ -51,7 +51,9 @@ export async function startPostgresServer(database = 'n8n'): Promise<PostgresSer
 	chmodSync(dir, 0o700);
 	// As root, every server command runs as the postgres user.
 	const pg = (command: string, args: string[]) =>
-		asRoot ? run('runuser', ['-u', 'postgres', '--', path.join(bin, command), ...args]) : run(path.join(bin, command), args);
+		asRoot
+			? run('runuser', ['-u', 'postgres', '--', path.join(bin, command), ...args])
+			: run(path.join(bin, command), args);
 	const port = await freePort();
 	await pg('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync']);
 	await pg('pg_ctl', [

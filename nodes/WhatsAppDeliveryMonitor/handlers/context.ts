@@ -80,8 +80,7 @@ export class DeliveryDedupe {
 	 */
 	async commit(counters: CounterDeltas): Promise<void> {
 		const counted = counters.facts();
-		if (this.met.size || counted.length)
-			await this.store.dedupe.commit([...this.met], counted, WEBHOOK_DEDUPE_TTL_MS);
+		if (this.met.size || counted.length) await this.store.dedupe.commit([...this.met], counted, WEBHOOK_DEDUPE_TTL_MS);
 	}
 }
 
