@@ -15,7 +15,16 @@ export interface TemplateDefinition {
 	components?: Array<Record<string, unknown>>;
 }
 
-export type SlotKind = 'text' | 'image' | 'video' | 'document' | 'location' | 'url_suffix' | 'payload' | 'coupon_code';
+export type SlotKind =
+	| 'text'
+	| 'image'
+	| 'video'
+	| 'document'
+	| 'location'
+	| 'url_suffix'
+	| 'payload'
+	| 'coupon_code'
+	| 'offer_expiration';
 
 /** One value the operator maps: `body.1`, `body.first_name`, `header.1`, `header.media`, `button.1.url`… */
 export interface TemplateSlot {
@@ -24,7 +33,7 @@ export interface TemplateSlot {
 	kind: SlotKind;
 	required: boolean;
 	/** Where it goes: component and, for buttons, index and sub_type. */
-	component: 'header' | 'body' | 'button';
+	component: 'header' | 'body' | 'button' | 'limited_time_offer';
 	buttonIndex?: number;
 	buttonSubType?: string;
 	/** The named parameter, for templates with parameter_format NAMED. */
@@ -84,6 +93,17 @@ export function templateSlots(template: TemplateDefinition): TemplateSlot[] {
 					parameterName: named ? name : undefined,
 				});
 			}
+		} else if (type === 'LIMITED_TIME_OFFER') {
+			// The offer's expiry is given at send time when the template shows it (`has_expiration`).
+			const offer = (component.limited_time_offer ?? {}) as Record<string, unknown>;
+			if (offer.has_expiration === true)
+				slots.push({
+					id: 'offer.expiration',
+					label: 'Offer Expires At (ISO Date or Unix ms)',
+					kind: 'offer_expiration',
+					required: true,
+					component: 'limited_time_offer',
+				});
 		} else if (type === 'BUTTONS') {
 			((component.buttons ?? []) as Array<Record<string, unknown>>).forEach((button, index) => {
 				const buttonType = upper(button.type);
@@ -153,8 +173,17 @@ function encodeUrlSuffix(suffix: string): string {
 /** Template components (as Meta's template GET names them) that mapped mode does not build. */
 const UNMAPPED_COMPONENTS: Record<string, string> = {
 	CAROUSEL: 'carousel',
-	LIMITED_TIME_OFFER: 'limited-time offer',
 };
+
+/** An offer's expiry as Unix ms: a number of ms (or s, if it is one) or an ISO date; undefined if neither. */
+function expiryMs(value: unknown): number | undefined {
+	if (typeof value === 'number' && Number.isFinite(value)) return value < 1e11 ? value * 1000 : value;
+	if (typeof value !== 'string' || !value.trim()) return undefined;
+	const text = value.trim();
+	if (/^\d+$/.test(text)) return expiryMs(Number(text));
+	const parsed = Date.parse(text);
+	return Number.isNaN(parsed) ? undefined : parsed;
+}
 
 /**
  * A typed body or header parameter given as an object, in the shapes of Meta's template parameters
@@ -186,10 +215,12 @@ function typedParameter(value: Record<string, unknown>): Record<string, unknown>
 export function buildComponents(
 	template: TemplateDefinition,
 	values: Record<string, unknown>,
+	now = Date.now(),
 ): BuiltComponents | { problems: string[] } {
 	const problems: string[] = [];
 	const header: Array<Record<string, unknown>> = [];
 	const body: Array<Record<string, unknown>> = [];
+	const offer: Array<Record<string, unknown>> = [];
 	const buttons: Array<Record<string, unknown>> = [];
 
 	// Components whose parameters the mapped variables cannot express yet: refused, never sent half-built.
@@ -296,6 +327,14 @@ export function buildComponents(
 						parameters: [{ type: 'payload', payload: text }],
 					});
 				break;
+			case 'offer_expiration': {
+				// Meta's limited-time offer: `expiration_time_ms`, when the offer code expires; it must lie ahead.
+				const at = expiryMs(value);
+				if (at === undefined) problems.push(`${slot.label} is neither an ISO date nor a Unix time in ms`);
+				else if (at <= now) problems.push(`${slot.label} (${new Date(at).toISOString()}) is not in the future`);
+				else offer.push({ type: 'limited_time_offer', limited_time_offer: { expiration_time_ms: at } });
+				break;
+			}
 			case 'coupon_code':
 				if (text.length > LIMITS.couponCode)
 					problems.push(`${slot.label} is longer than ${LIMITS.couponCode} characters`);
@@ -313,6 +352,7 @@ export function buildComponents(
 	const components: Array<Record<string, unknown>> = [];
 	if (header.length) components.push({ type: 'header', parameters: header });
 	if (body.length) components.push({ type: 'body', parameters: body });
+	if (offer.length) components.push({ type: 'limited_time_offer', parameters: offer });
 	components.push(...buttons);
 	return { components };
 }

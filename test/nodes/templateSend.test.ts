@@ -135,6 +135,42 @@ describe('WhatsApp Template Send node against the sandbox', () => {
 		expect(sandbox.counters.sendRequests).toBe(1);
 	});
 
+	test('a limited-time offer (Meta’s Caribbean example) goes out end to end with its expiry; a past expiry fails before any call', async () => {
+		const expires = new Date(Date.now() + 7 * 86_400_000).toISOString();
+		const offer = {
+			template: { __rl: true, mode: 'name', value: 'limited_time_offer_caribbean_pkg_2023:en_US' },
+			variables: {
+				mappingMode: 'defineBelow',
+				value: {
+					'header.media': '1166301034380136',
+					'body.1': '={{ $json.firstName }}',
+					'body.2': 'CARIBE25',
+					'offer.expiration': '={{ $json.expires }}',
+					'button.0.code': 'CARIBE25',
+					'button.1.url': 'n3mtql',
+				},
+				matchingColumns: [],
+				schema: [],
+			},
+		};
+		sandbox.resetLog();
+		const { sent, failed, of } = await send(
+			[contact(fresh(), { expires }), contact(fresh(), { expires: '2024-04-24T12:30:00Z' })],
+			offer,
+		);
+		expect(sent).toHaveLength(1);
+		expect(failed).toHaveLength(1);
+		expect(of(1).send).toMatchObject({ status: 'failed', reason: 'INVALID_VARIABLES' });
+		expect(String(of(1).send.message)).toMatch(/Offer Expires At .* is not in the future/);
+		// The sandbox, which checks the offer as Meta does, accepted the one that went.
+		const [request] = sandbox.acceptedSends();
+		expect((request.body as { template: { components: unknown[] } }).template.components).toContainEqual({
+			type: 'limited_time_offer',
+			parameters: [{ type: 'limited_time_offer', limited_time_offer: { expiration_time_ms: Date.parse(expires) } }],
+		});
+		expect(sandbox.counters.sendRequests).toBe(1);
+	});
+
 	test('a dry run renders the request bodies and calls nothing', async () => {
 		const { sent, of } = await send([contact(fresh())], { options: { dryRun: true } });
 		expect(sent).toHaveLength(1);

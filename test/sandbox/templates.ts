@@ -12,10 +12,11 @@ export interface TemplateButtonDefinition {
 }
 
 export interface TemplateComponentDefinition {
-	type: 'HEADER' | 'BODY' | 'FOOTER' | 'BUTTONS';
+	type: 'HEADER' | 'BODY' | 'FOOTER' | 'BUTTONS' | 'LIMITED_TIME_OFFER';
 	format?: 'TEXT' | 'IMAGE' | 'VIDEO' | 'DOCUMENT' | 'LOCATION';
 	text?: string;
 	buttons?: TemplateButtonDefinition[];
+	limited_time_offer?: { text: string; has_expiration?: boolean };
 }
 
 export interface TemplateDefinition {
@@ -83,6 +84,35 @@ export const DEFAULT_TEMPLATES: TemplateDefinition[] = [
 				buttons: [
 					{ type: 'QUICK_REPLY', text: 'Unsubscribe' },
 					{ type: 'COPY_CODE', text: 'Copy code', example: ['SAVE20'] },
+				],
+			},
+		],
+	},
+	{
+		// Meta's limited-time offer example, as pywa's test data holds it
+		// (david-lev/pywa, tests/data/templates/limited_time_offer/examples.json, commit 1af30ed).
+		id: '1006',
+		name: 'limited_time_offer_caribbean_pkg_2023',
+		language: 'en_US',
+		status: 'APPROVED',
+		category: 'MARKETING',
+		components: [
+			{ type: 'HEADER', format: 'IMAGE' },
+			{ type: 'LIMITED_TIME_OFFER', limited_time_offer: { text: 'Expiring offer!', has_expiration: true } },
+			{
+				type: 'BODY',
+				text: 'Good news, {{1}}! Use code {{2}} to get 25% off all Caribbean Destination packages!',
+			},
+			{
+				type: 'BUTTONS',
+				buttons: [
+					{ type: 'COPY_CODE', text: 'Copy offer code', example: ['CARIBE25'] },
+					{
+						type: 'URL',
+						text: 'Book now!',
+						url: 'https://awesomedestinations.com/offers?code={{1}}',
+						example: ['https://awesomedestinations.com/offers?ref=n3mtql'],
+					},
 				],
 			},
 		],
@@ -278,9 +308,24 @@ export function checkTemplateComponents(
 	const byType = (type: string) => sent.filter((c) => String(c.type).toLowerCase() === type);
 
 	for (const component of sent) {
-		if (!['header', 'body', 'button'].includes(String(component.type).toLowerCase())) {
+		if (!['header', 'body', 'button', 'limited_time_offer'].includes(String(component.type).toLowerCase())) {
 			return reject(100, '(#100) Invalid parameter', `unknown component type ${String(component.type)}`);
 		}
+	}
+
+	// A limited-time offer that shows its expiry takes it at send time: one parameter with
+	// `expiration_time_ms` (Meta's "limited-time offer templates" send example), in the future.
+	const offer = template.components.find((c) => c.type === 'LIMITED_TIME_OFFER');
+	const sentOffers = byType('limited_time_offer');
+	if (!offer && sentOffers.length) return PARAM_COUNT('template has no limited-time offer');
+	if (offer?.limited_time_offer?.has_expiration) {
+		const parameters = sentOffers[0]?.parameters ?? [];
+		if (sentOffers.length !== 1 || parameters.length !== 1)
+			return PARAM_COUNT('limited_time_offer needs one parameter with expiration_time_ms');
+		const expiry = (parameters[0].limited_time_offer as Record<string, unknown> | undefined)?.expiration_time_ms;
+		if (parameters[0].type !== 'limited_time_offer' || !Number.isInteger(expiry))
+			return PARAM_FORMAT('limited_time_offer.expiration_time_ms must be an integer (Unix ms)');
+		if ((expiry as number) <= Date.now()) return PARAM_FORMAT('limited_time_offer.expiration_time_ms is in the past');
 	}
 
 	const header = template.components.find((c) => c.type === 'HEADER');
