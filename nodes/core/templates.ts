@@ -16,15 +16,7 @@ export interface TemplateDefinition {
 }
 
 export type SlotKind =
-	| 'text'
-	| 'image'
-	| 'video'
-	| 'document'
-	| 'location'
-	| 'url_suffix'
-	| 'payload'
-	| 'coupon_code'
-	| 'offer_expiration';
+	'text' | 'image' | 'video' | 'document' | 'location' | 'url_suffix' | 'payload' | 'coupon_code' | 'offer_expiration';
 
 /** One value the operator maps: `body.1`, `body.first_name`, `header.1`, `header.media`, `button.1.url`… */
 export interface TemplateSlot {
@@ -38,6 +30,8 @@ export interface TemplateSlot {
 	buttonSubType?: string;
 	/** The named parameter, for templates with parameter_format NAMED. */
 	parameterName?: string;
+	/** The carousel card it belongs to (0-based), for a carousel template's cards. */
+	card?: number;
 }
 
 const VARIABLE = /\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g;
@@ -50,11 +44,24 @@ function variables(text: unknown): string[] {
 
 const upper = (v: unknown) => String(v ?? '').toUpperCase();
 
-/** The values a template needs, in panel order: header, body, buttons. */
+/** The values a template needs, in panel order: header, body, offer, buttons, then each carousel card's. */
 export function templateSlots(template: TemplateDefinition): TemplateSlot[] {
-	const slots: TemplateSlot[] = [];
 	const named = upper(template.parameter_format) === 'NAMED';
+	const slots = componentSlots(template.components ?? [], named);
 	for (const component of template.components ?? []) {
+		if (upper(component.type) !== 'CAROUSEL') continue;
+		((component.cards ?? []) as Array<{ components?: Array<Record<string, unknown>> }>).forEach((card, index) => {
+			for (const slot of componentSlots(card.components ?? [], named))
+				slots.push({ ...slot, id: `card.${index}.${slot.id}`, label: `Card ${index + 1} ${slot.label}`, card: index });
+		});
+	}
+	return slots;
+}
+
+/** The slots of one list of components (the message's, or one carousel card's). */
+function componentSlots(components: Array<Record<string, unknown>>, named: boolean): TemplateSlot[] {
+	const slots: TemplateSlot[] = [];
+	for (const component of components) {
 		const type = upper(component.type);
 		if (type === 'HEADER') {
 			const format = upper(component.format || 'TEXT');
@@ -170,10 +177,18 @@ function encodeUrlSuffix(suffix: string): string {
 	return suffix.replace(/%(?![0-9A-Fa-f]{2})|[^A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]/gu, (c) => encodeURIComponent(c));
 }
 
-/** Template components (as Meta's template GET names them) that mapped mode does not build. */
-const UNMAPPED_COMPONENTS: Record<string, string> = {
-	CAROUSEL: 'carousel',
-};
+/**
+ * What mapped mode does not build, by what Meta's template GET shows: a product card carousel (its
+ * cards' headers are catalog products, format PRODUCT, chosen with the catalog's product IDs).
+ */
+function unmappedKind(template: TemplateDefinition): string | undefined {
+	const productCards = carouselCards(template).some((card) =>
+		((card.components ?? []) as Array<Record<string, unknown>>).some(
+			(c) => upper(c.type) === 'HEADER' && upper(c.format) === 'PRODUCT',
+		),
+	);
+	return productCards ? 'product card carousel' : undefined;
+}
 
 /** An offer's expiry as Unix ms: a number of ms (or s, if it is one) or an ISO date; undefined if neither. */
 function expiryMs(value: unknown): number | undefined {
@@ -218,20 +233,25 @@ export function buildComponents(
 	now = Date.now(),
 ): BuiltComponents | { problems: string[] } {
 	const problems: string[] = [];
-	const header: Array<Record<string, unknown>> = [];
-	const body: Array<Record<string, unknown>> = [];
 	const offer: Array<Record<string, unknown>> = [];
-	const buttons: Array<Record<string, unknown>> = [];
+	// The message's own parameters, and each carousel card's (by card index).
+	type Parts = {
+		header: Array<Record<string, unknown>>;
+		body: Array<Record<string, unknown>>;
+		buttons: Array<Record<string, unknown>>;
+	};
+	const parts = (): Parts => ({ header: [], body: [], buttons: [] });
+	const message = parts();
+	const cards: Parts[] = carouselCards(template).map(parts);
 
 	// Components whose parameters the mapped variables cannot express yet: refused, never sent half-built.
-	for (const component of template.components ?? []) {
-		const kind = UNMAPPED_COMPONENTS[upper(component.type)];
-		if (kind)
-			problems.push(
-				`Template ${template.name} (${template.language}) has a ${kind}, which mapped variables cannot fill yet: give the components as JSON instead`,
-			);
-	}
+	const kind = unmappedKind(template);
+	if (kind)
+		problems.push(
+			`Template ${template.name} (${template.language}) has a ${kind}, which mapped variables cannot fill yet: give the components as JSON instead`,
+		);
 	for (const slot of templateSlots(template)) {
+		const { header, body, buttons } = slot.card === undefined ? message : cards[slot.card];
 		const value = values[slot.id];
 		if (isEmpty(value)) {
 			if (slot.required) problems.push(`${slot.label} is empty`);
@@ -349,12 +369,40 @@ export function buildComponents(
 		}
 	}
 	if (problems.length) return { problems };
-	const components: Array<Record<string, unknown>> = [];
-	if (header.length) components.push({ type: 'header', parameters: header });
-	if (body.length) components.push({ type: 'body', parameters: body });
-	if (offer.length) components.push({ type: 'limited_time_offer', parameters: offer });
-	components.push(...buttons);
+	const components = partComponents(message);
+	// Meta's carousel send: after the message body, every card of the template, each with its index
+	// ("Sending Media Card Carousel Templates": a card for every card defined on the template).
+	// The offer goes after the header and body, before the buttons (Meta's limited-time offer example).
+	if (offer.length)
+		components.splice(components.filter((c) => c.type !== 'button').length, 0, {
+			type: 'limited_time_offer',
+			parameters: offer,
+		});
+	if (cards.length)
+		components.push({
+			type: 'carousel',
+			cards: cards.map((card, index) => ({ card_index: index, components: partComponents(card) })),
+		});
 	return { components };
+}
+
+/** A message's or card's parameters as Meta's send components: header, body, then its buttons. */
+function partComponents(part: {
+	header: Array<Record<string, unknown>>;
+	body: Array<Record<string, unknown>>;
+	buttons: Array<Record<string, unknown>>;
+}): Array<Record<string, unknown>> {
+	const components: Array<Record<string, unknown>> = [];
+	if (part.header.length) components.push({ type: 'header', parameters: part.header });
+	if (part.body.length) components.push({ type: 'body', parameters: part.body });
+	components.push(...part.buttons);
+	return components;
+}
+
+/** A carousel template's cards (empty for any other template). */
+function carouselCards(template: TemplateDefinition): Array<Record<string, unknown>> {
+	const carousel = (template.components ?? []).find((c) => upper(c.type) === 'CAROUSEL');
+	return (carousel?.cards ?? []) as Array<Record<string, unknown>>;
 }
 
 /**

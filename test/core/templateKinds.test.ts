@@ -6,6 +6,10 @@
  * as Meta reads them (a string index, a lower-case sub_type).
  */
 import { buildComponents, templateSlots, type TemplateDefinition } from '../../nodes/core/templates';
+import { DEFAULT_TEMPLATES } from '../sandbox/templates.ts';
+
+const carousel = DEFAULT_TEMPLATES.find((t) => t.name === 'carousel_template_media_cards_v1')!;
+const slugs = ['BLUE_ELF', 'BUDDHA', 'BLACK_PRINCE'];
 
 interface Kind {
 	kind: string;
@@ -17,12 +21,20 @@ interface Kind {
 	documented: Array<Record<string, unknown>>;
 }
 
-/** As Meta reads a component: a string button index, a lower-case sub_type. */
-const asMetaReads = (components: Array<Record<string, unknown>>) =>
+/** As Meta reads a component (a carousel's cards too): a string button index, a lower-case sub_type. */
+const asMetaReads = (components: Array<Record<string, unknown>>): Array<Record<string, unknown>> =>
 	components.map((c) => ({
 		...c,
 		...(c.index !== undefined ? { index: String(c.index) } : {}),
 		...(c.sub_type !== undefined ? { sub_type: String(c.sub_type).toLowerCase() } : {}),
+		...(Array.isArray(c.cards)
+			? {
+					cards: (c.cards as Array<{ components: Array<Record<string, unknown>> }>).map((card) => ({
+						...card,
+						components: asMetaReads(card.components),
+					})),
+				}
+			: {}),
 	}));
 
 const KINDS: Kind[] = [
@@ -89,6 +101,53 @@ const KINDS: Kind[] = [
 				parameters: [{ type: 'coupon_code', coupon_code: 'HOTS25' }],
 			},
 			{ type: 'button', sub_type: 'url', index: 1, parameters: [{ type: 'text', text: 'n3mtql' }] },
+		],
+	},
+	{
+		kind: 'media card carousel: message body, then every card with its index, image header, quick-reply payload and URL suffix',
+		// The template: Meta's media card carousel example (pywa's test data, as the sandbox holds it).
+		// The body: Meta's "Sending Media Card Carousel Templates" request syntax
+		// (developers.facebook.com/docs/whatsapp/cloud-api/guides/send-message-templates/media-card-carousel-templates),
+		// with the example's own values (the cards' URL examples are the slugs).
+		source: 'pywa test data + Meta carousel send syntax',
+		template: carousel as unknown as TemplateDefinition,
+		values: {
+			'body.1': 'Pablo',
+			'body.2': '30%',
+			'body.3': '30OFF',
+			...Object.fromEntries(
+				slugs.flatMap((slug, i) => [
+					[`card.${i}.header.media`, `155849${i}4730112`],
+					[`card.${i}.button.0.payload`, `more-${slug}`],
+					[`card.${i}.button.1.url`, slug],
+				]),
+			),
+		},
+		documented: [
+			{
+				type: 'body',
+				parameters: [
+					{ type: 'text', text: 'Pablo' },
+					{ type: 'text', text: '30%' },
+					{ type: 'text', text: '30OFF' },
+				],
+			},
+			{
+				type: 'carousel',
+				cards: slugs.map((slug, i) => ({
+					card_index: i,
+					components: [
+						{ type: 'header', parameters: [{ type: 'image', image: { id: `155849${i}4730112` } }] },
+						{
+							type: 'button',
+							sub_type: 'quick_reply',
+							index: 0,
+							parameters: [{ type: 'payload', payload: `more-${slug}` }],
+						},
+						{ type: 'button', sub_type: 'url', index: 1, parameters: [{ type: 'text', text: slug }] },
+					],
+				})),
+			},
 		],
 	},
 	{

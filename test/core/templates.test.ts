@@ -202,23 +202,32 @@ describe('typed parameters, media IDs and components mapped mode cannot build', 
 		expect(built).toEqual({ problems: [expect.stringContaining(problem)] });
 	});
 
-	test.each([['CAROUSEL', 'carousel']])(
-		'a template with a %s component is refused in mapped mode, naming it',
-		(type, kind) => {
-			const template: TemplateDefinition = {
-				name: 'offer',
-				language: 'en_US',
-				status: 'APPROVED',
-				category: 'MARKETING',
-				components: [{ type: 'BODY', text: 'Hello' }, { type }],
-			};
-			expect(buildComponents(template, {})).toEqual({
-				problems: [
-					`Template offer (en_US) has a ${kind}, which mapped variables cannot fill yet: give the components as JSON instead`,
-				],
-			});
-		},
-	);
+	test('a product card carousel (catalog products as card headers) is refused in mapped mode, naming it', () => {
+		// pywa's test data, tests/data/templates/carousel/examples.json ("carousel_template_product_cards_v1").
+		const template: TemplateDefinition = {
+			name: 'carousel_template_product_cards_v1',
+			language: 'en_US',
+			status: 'APPROVED',
+			category: 'MARKETING',
+			components: [
+				{ type: 'BODY', text: 'Rare succulents for sale! {{1}}, add these unique plants to your collection.' },
+				{
+					type: 'CAROUSEL',
+					cards: [1, 2].map(() => ({
+						components: [
+							{ type: 'HEADER', format: 'PRODUCT' },
+							{ type: 'BUTTONS', buttons: [{ type: 'SPM', text: 'View' }] },
+						],
+					})),
+				},
+			],
+		};
+		expect(buildComponents(template, { 'body.1': 'Pablo' })).toEqual({
+			problems: [
+				'Template carousel_template_product_cards_v1 (en_US) has a product card carousel, which mapped variables cannot fill yet: give the components as JSON instead',
+			],
+		});
+	});
 });
 
 describe('optOutPathWarning', () => {

@@ -171,6 +171,47 @@ describe('WhatsApp Template Send node against the sandbox', () => {
 		expect(sandbox.counters.sendRequests).toBe(1);
 	});
 
+	test('a media card carousel (Meta’s succulents example) goes out end to end, every card with its index; a missing card value fails before any call', async () => {
+		const slugs = ['BLUE_ELF', 'BUDDHA', 'BLACK_PRINCE'];
+		const carousel = {
+			template: { __rl: true, mode: 'name', value: 'carousel_template_media_cards_v1:en_US' },
+			variables: {
+				mappingMode: 'defineBelow',
+				value: {
+					'body.1': '={{ $json.firstName }}',
+					'body.2': '30%',
+					'body.3': '30OFF',
+					...Object.fromEntries(
+						slugs.flatMap((slug, i) => [
+							[`card.${i}.header.media`, `https://www.luckyshrub.com/img/${slug}.png`],
+							[`card.${i}.button.1.url`, i === 2 ? '={{ $json.lastSlug }}' : slug],
+						]),
+					),
+				},
+				matchingColumns: [],
+				schema: [],
+			},
+		};
+		sandbox.resetLog();
+		const { sent, of } = await send(
+			[contact(fresh(), { lastSlug: 'BLACK_PRINCE' }), contact(fresh(), { lastSlug: '' })],
+			carousel,
+		);
+		expect(sent).toHaveLength(1);
+		expect(of(1).send).toMatchObject({
+			status: 'failed',
+			reason: 'INVALID_VARIABLES',
+			message: 'Card 3 Button 2 “Shop” URL Suffix is empty',
+		});
+		// The sandbox, which checks each card against the template as Meta does, accepted the one that went.
+		const [request] = sandbox.acceptedSends();
+		const components = (request.body as { template: { components: Array<{ type: string; cards?: unknown[] }> } })
+			.template.components;
+		expect(components.map((c) => c.type)).toEqual(['body', 'carousel']);
+		expect(components[1].cards).toHaveLength(3);
+		expect(sandbox.counters.sendRequests).toBe(1);
+	});
+
 	test('a dry run renders the request bodies and calls nothing', async () => {
 		const { sent, of } = await send([contact(fresh())], { options: { dryRun: true } });
 		expect(sent).toHaveLength(1);

@@ -29,6 +29,8 @@ describe('WhatsApp Template Send in the editor', () => {
 			'order_update:en_US',
 			'hello_world:en_US',
 			'weekly_promo:en_US',
+			'limited_time_offer_caribbean_pkg_2023:en_US',
+			'carousel_template_media_cards_v1:en_US',
 		]);
 		expect(all.results[0].name).toBe('spring_sale (fr, marketing)');
 		const found = await node.methods.listSearch.searchTemplates.call(panel(''), 'ORDER');

@@ -12,11 +12,12 @@ export interface TemplateButtonDefinition {
 }
 
 export interface TemplateComponentDefinition {
-	type: 'HEADER' | 'BODY' | 'FOOTER' | 'BUTTONS' | 'LIMITED_TIME_OFFER';
+	type: 'HEADER' | 'BODY' | 'FOOTER' | 'BUTTONS' | 'LIMITED_TIME_OFFER' | 'CAROUSEL';
 	format?: 'TEXT' | 'IMAGE' | 'VIDEO' | 'DOCUMENT' | 'LOCATION';
 	text?: string;
 	buttons?: TemplateButtonDefinition[];
 	limited_time_offer?: { text: string; has_expiration?: boolean };
+	cards?: Array<{ components: TemplateComponentDefinition[] }>;
 }
 
 export interface TemplateDefinition {
@@ -28,6 +29,21 @@ export interface TemplateDefinition {
 	parameter_format?: 'POSITIONAL' | 'NAMED';
 	components: TemplateComponentDefinition[];
 }
+
+/** One card of Meta's media card carousel example: an image header, its text, a quick reply and a Shop URL. */
+const mediaCard = (text: string, slug: string): { components: TemplateComponentDefinition[] } => ({
+	components: [
+		{ type: 'HEADER', format: 'IMAGE' },
+		{ type: 'BODY', text },
+		{
+			type: 'BUTTONS',
+			buttons: [
+				{ type: 'QUICK_REPLY', text: 'Send me more like this!' },
+				{ type: 'URL', text: 'Shop', url: 'https://www.luckyshrub.com/rare-succulents/{{1}}', example: [slug] },
+			],
+		},
+	],
+});
 
 export const DEFAULT_TEMPLATES: TemplateDefinition[] = [
 	{
@@ -113,6 +129,38 @@ export const DEFAULT_TEMPLATES: TemplateDefinition[] = [
 						url: 'https://awesomedestinations.com/offers?code={{1}}',
 						example: ['https://awesomedestinations.com/offers?ref=n3mtql'],
 					},
+				],
+			},
+		],
+	},
+	{
+		// Meta's media card carousel example, as pywa's test data holds it
+		// (david-lev/pywa, tests/data/templates/carousel/examples.json, commit a2aa713).
+		id: '1007',
+		name: 'carousel_template_media_cards_v1',
+		language: 'en_US',
+		status: 'APPROVED',
+		category: 'MARKETING',
+		components: [
+			{
+				type: 'BODY',
+				text: 'Rare succulents for sale! {{1}}, add these unique plants to your collection. Each of these rare succulents are {{2}} if you checkout using code {{3}}. Shop now and add some unique and beautiful plants to your collection!',
+			},
+			{
+				type: 'CAROUSEL',
+				cards: [
+					mediaCard(
+						"Add a touch of elegance to your collection with the beautiful Aloe 'Blue Elf' succulent. Its deep blue-green leaves have a hint of pink around the edges.",
+						'BLUE_ELF',
+					),
+					mediaCard(
+						"The Crassula Buddha's Temple is sure to be a conversation starter with its tiny temple shaped leaves, intricate details, and lacy texture.",
+						'BUDDHA',
+					),
+					mediaCard(
+						"The Echeveria 'Black Prince' is a stunning succulent, with near-black leaves, adorned with a hint of green around the edges, giving it its striking appearance.",
+						'BLACK_PRINCE',
+					),
 				],
 			},
 		],
@@ -308,7 +356,9 @@ export function checkTemplateComponents(
 	const byType = (type: string) => sent.filter((c) => String(c.type).toLowerCase() === type);
 
 	for (const component of sent) {
-		if (!['header', 'body', 'button', 'limited_time_offer'].includes(String(component.type).toLowerCase())) {
+		if (
+			!['header', 'body', 'button', 'limited_time_offer', 'carousel'].includes(String(component.type).toLowerCase())
+		) {
 			return reject(100, '(#100) Invalid parameter', `unknown component type ${String(component.type)}`);
 		}
 	}
@@ -372,6 +422,25 @@ export function checkTemplateComponents(
 		false,
 	);
 	if (bodyProblem) return bodyProblem;
+
+	// A carousel: a card for every card of the template, each checked like a message of its own
+	// (Meta's "Sending Media Card Carousel Templates": card_index, the card's header, body and buttons).
+	const carousel = template.components.find((c) => c.type === 'CAROUSEL');
+	const sentCarousels = byType('carousel');
+	if (!carousel && sentCarousels.length) return PARAM_COUNT('template has no carousel');
+	if (carousel) {
+		const cards = (sentCarousels[0] as { cards?: unknown } | undefined)?.cards;
+		if (sentCarousels.length !== 1 || !Array.isArray(cards) || cards.length !== carousel.cards!.length)
+			return PARAM_COUNT(`carousel needs exactly ${carousel.cards!.length} cards`);
+		for (const [position, card] of (cards as Array<{ card_index?: unknown; components?: unknown }>).entries()) {
+			if (card.card_index !== position) return PARAM_FORMAT(`card ${position}: card_index must be ${position}`);
+			const problem = checkTemplateComponents(
+				{ ...template, components: carousel.cards![position].components },
+				card.components,
+			);
+			if (problem) return { ...problem, details: `card ${position}: ${problem.details}` };
+		}
+	}
 
 	const buttons = template.components.find((c) => c.type === 'BUTTONS')?.buttons ?? [];
 	const sentButtons = byType('button');
