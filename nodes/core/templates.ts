@@ -178,8 +178,8 @@ function encodeUrlSuffix(suffix: string): string {
 }
 
 /**
- * What mapped mode does not build, by what Meta's template GET shows: a product card carousel (its
- * cards' headers are catalog products, format PRODUCT, chosen with the catalog's product IDs).
+ * What mapped mode does not build, by what Meta's template GET shows: catalog products chosen at send
+ * time (a product card carousel's cards, a single-product header, a multi-product button's sections).
  */
 function unmappedKind(template: TemplateDefinition): string | undefined {
 	const productCards = carouselCards(template).some((card) =>
@@ -187,7 +187,16 @@ function unmappedKind(template: TemplateDefinition): string | undefined {
 			(c) => upper(c.type) === 'HEADER' && upper(c.format) === 'PRODUCT',
 		),
 	);
-	return productCards ? 'product card carousel' : undefined;
+	if (productCards) return 'product card carousel';
+	const components = template.components ?? [];
+	if (components.some((c) => upper(c.type) === 'HEADER' && upper(c.format) === 'PRODUCT'))
+		return 'single-product header';
+	const buttons = components.flatMap((c) =>
+		upper(c.type) === 'BUTTONS' ? ((c.buttons ?? []) as Array<Record<string, unknown>>) : [],
+	);
+	// A multi-product button needs the catalog's product sections at send time.
+	if (buttons.some((b) => upper(b.type) === 'MPM')) return 'multi-product button';
+	return undefined;
 }
 
 /** An offer's expiry as Unix ms: a number of ms (or s, if it is one) or an ISO date; undefined if neither. */

@@ -151,6 +151,50 @@ const KINDS: Kind[] = [
 		],
 	},
 	{
+		kind: 'coupon code: text header, positional body, a quick reply without payload, the copy-code button',
+		// Meta's coupon code template example ("Coupon Code Templates": coupon_code_fall2023_25off, header
+		// "Our Fall Sale is on!", the body text and the 25OFF code of its example values; the quick reply's
+		// label is a placeholder there) and Meta's "Sending Coupon Code Templates" syntax: a button of
+		// sub_type COPY_CODE with its index and a coupon_code parameter.
+		source: 'Meta coupon code template docs',
+		template: {
+			name: 'coupon_code_fall2023_25off',
+			language: 'en_US',
+			status: 'APPROVED',
+			category: 'MARKETING',
+			components: [
+				{ type: 'HEADER', format: 'TEXT', text: 'Our Fall Sale is on!' },
+				{
+					type: 'BODY',
+					text: 'Shop now through the end of December and use the one-time use code {{1}} to get {{2}} off of your entire order!',
+				},
+				{
+					type: 'BUTTONS',
+					buttons: [
+						{ type: 'QUICK_REPLY', text: 'Unsubscribe' },
+						{ type: 'COPY_CODE', example: '25OFF' },
+					],
+				},
+			],
+		},
+		values: { 'body.1': '25OFF', 'body.2': '25%', 'button.0.payload': '', 'button.1.code': '25OFF' },
+		documented: [
+			{
+				type: 'body',
+				parameters: [
+					{ type: 'text', text: '25OFF' },
+					{ type: 'text', text: '25%' },
+				],
+			},
+			{
+				type: 'button',
+				sub_type: 'COPY_CODE',
+				index: 1,
+				parameters: [{ type: 'coupon_code', coupon_code: '25OFF' }],
+			},
+		],
+	},
+	{
 		kind: 'typed body parameters: currency and date_time',
 		// WhatsApp's Node.js SDK reference (whatsapp.github.io/WhatsApp-Nodejs-SDK, "Currency Object" and
 		// the template example's body parameters): fallback_value "$100.99", code USD, amount_1000 100990;

@@ -202,6 +202,36 @@ describe('typed parameters, media IDs and components mapped mode cannot build', 
 		expect(built).toEqual({ problems: [expect.stringContaining(problem)] });
 	});
 
+	test.each([
+		[
+			'single-product header',
+			[
+				{ type: 'HEADER', format: 'PRODUCT' },
+				{ type: 'BODY', text: 'Have a look' },
+			],
+		],
+		[
+			'multi-product button',
+			[
+				{ type: 'BODY', text: 'Our picks' },
+				{ type: 'BUTTONS', buttons: [{ type: 'MPM', text: 'View items' }] },
+			],
+		],
+	])('a template with a %s is refused in mapped mode, naming it', (kind, components) => {
+		const template: TemplateDefinition = {
+			name: 'catalog',
+			language: 'en_US',
+			status: 'APPROVED',
+			category: 'MARKETING',
+			components: components as Array<Record<string, unknown>>,
+		};
+		expect(buildComponents(template, {})).toEqual({
+			problems: [
+				`Template catalog (en_US) has a ${kind}, which mapped variables cannot fill yet: give the components as JSON instead`,
+			],
+		});
+	});
+
 	test('a product card carousel (catalog products as card headers) is refused in mapped mode, naming it', () => {
 		// pywa's test data, tests/data/templates/carousel/examples.json ("carousel_template_product_cards_v1").
 		const template: TemplateDefinition = {
