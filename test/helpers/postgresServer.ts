@@ -55,7 +55,7 @@ export async function startPostgresServer(database = 'n8n'): Promise<PostgresSer
 			? run('runuser', ['-u', 'postgres', '--', path.join(bin, command), ...args])
 			: run(path.join(bin, command), args);
 	const port = await freePort();
-	await pg('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync']);
+	await pg('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync']);
 	await pg('pg_ctl', [
 		'-D',
 		data,
