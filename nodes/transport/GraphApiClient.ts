@@ -197,6 +197,8 @@ export interface MessageTemplate {
 	language: string;
 	status: string;
 	category: string;
+	/** `NAMED` for `{{first_name}}` variables (sent with `parameter_name`), else positional. */
+	parameter_format?: string;
 	components?: Array<Record<string, unknown>>;
 }
 
@@ -380,7 +382,7 @@ export class GraphApiClient {
 		let after: string | undefined;
 		for (let page = 0; page < MAX_TEMPLATE_PAGES; page++) {
 			const params: Record<string, string | number> = {
-				fields: 'name,language,status,category,components',
+				fields: 'name,language,status,category,parameter_format,components',
 				limit: options.pageSize ?? 100,
 			};
 			if (after) params.after = after;

@@ -135,6 +135,35 @@ describe('WhatsApp Template Send node against the sandbox', () => {
 		expect(sandbox.counters.sendRequests).toBe(1);
 	});
 
+	test('a template with named parameters goes out with parameter_name as Meta requires (the template fetch asks for parameter_format)', async () => {
+		sandbox.resetLog();
+		const { sent } = await send([contact(fresh())], {
+			template: { __rl: true, mode: 'name', value: 'order_update:en_US' },
+			variables: {
+				mappingMode: 'defineBelow',
+				value: {
+					'header.order_id': 'A17',
+					'body.first_name': '={{ $json.firstName }}',
+					'body.order_id': 'A17',
+					'body.ship_date': 'May 2',
+				},
+				matchingColumns: [],
+				schema: [],
+			},
+		});
+		// Without parameter_name the sandbox answers 132000, as Meta does.
+		expect(sent).toHaveLength(1);
+		const [request] = sandbox.acceptedSends();
+		expect((request.body as { template: { components: unknown[] } }).template.components).toContainEqual({
+			type: 'body',
+			parameters: [
+				{ type: 'text', parameter_name: 'first_name', text: 'Camille' },
+				{ type: 'text', parameter_name: 'order_id', text: 'A17' },
+				{ type: 'text', parameter_name: 'ship_date', text: 'May 2' },
+			],
+		});
+	});
+
 	test('a limited-time offer (Meta’s Caribbean example) goes out end to end with its expiry; a past expiry fails before any call', async () => {
 		const expires = new Date(Date.now() + 7 * 86_400_000).toISOString();
 		const offer = {

@@ -443,11 +443,13 @@ describe('GraphApiClient against the local Cloud API sandbox', () => {
 			'order_update/en_US/APPROVED',
 			'hello_world/en_US/APPROVED',
 			'weekly_promo/en_US/APPROVED',
+			'limited_time_offer_caribbean_pkg_2023/en_US/APPROVED',
+			'carousel_template_media_cards_v1/en_US/APPROVED',
 			'legacy_offer/en_US/PAUSED',
 		]);
 		const pages = sandbox.requests.filter((r) => r.path.endsWith('/message_templates'));
-		expect(pages).toHaveLength(3);
-		expect(pages[0].query.fields).toBe('name,language,status,category,components');
+		expect(pages).toHaveLength(4);
+		expect(pages[0].query.fields).toBe('name,language,status,category,parameter_format,components');
 		expect(templates[0].components?.length).toBeGreaterThan(0);
 	});
 
