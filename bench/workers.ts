@@ -5,12 +5,8 @@
  * the sustained rate, the most messages accepted in any 1 s, 130429s answered, and recipients sent
  * twice. Real n8n in queue mode is not started here: the workers are n8n-core in plain processes.
  */
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-
+import { runTs } from '../test/helpers/childProcess';
 import { sustainedRate } from './sustained.ts';
-
-const ROOT = path.resolve(__dirname, '..');
 
 export interface WorkersRun {
 	sustained: number;
@@ -54,33 +50,17 @@ export async function runWorkers(options: {
 			first: (next += options.contactsPerExecution) - options.contactsPerExecution,
 			count: options.contactsPerExecution,
 		}));
-		const child = spawn(process.execPath, ['-r', './test/helpers/register-ts.js', 'bench/workerProcess.ts'], {
-			cwd: ROOT,
-			env: {
-				...process.env,
-				WORKER_SPEC: JSON.stringify({
-					baseUrl: options.baseUrl,
-					redis: options.redis,
-					rate: options.rate,
-					startAt,
-					executions,
-				}),
-			},
-			stdio: ['ignore', 'pipe', 'pipe'],
-		});
-		let out = '';
-		let err = '';
-		child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-		child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-		return new Promise<
+		return runTs<
 			Array<{ status: string; error?: string; sent: number; failed: number; notSent: number; firstProblem?: unknown }>
-		>((resolve, reject) =>
-			child.on('exit', (code) => {
-				const line = out.trim().split('\n').at(-1) ?? '';
-				if (code === 0 && line.startsWith('[')) resolve(JSON.parse(line));
-				else reject(new Error(`worker ${w} exited ${code}: ${err.slice(-2000)}`));
+		>('bench/workerProcess.ts', [], {
+			WORKER_SPEC: JSON.stringify({
+				baseUrl: options.baseUrl,
+				redis: options.redis,
+				rate: options.rate,
+				startAt,
+				executions,
 			}),
-		);
+		});
 	});
 	const runs = (await Promise.all(children)).flat();
 	const state = (await (await fetch(`${options.baseUrl}/_sandbox/counters`)).json()) as {

@@ -72,19 +72,15 @@ export class WhatsAppFrequencyCap implements INodeType {
 		const options = this.getNodeParameter('options', 0, {}) as { dryRun?: boolean; reservationMinutes?: number };
 		const reservationTtlMs = (options.reservationMinutes ?? 15) * 60_000;
 		const quiet = readQuietHours(this);
-		const spendBudget = readSpendBudget(this);
+		const now = Date.now();
+		const spendBudget = readSpendBudget(this, localDay(now, this.getTimezone()));
 		const categoryIsPerItem = String(node.parameters.category ?? '').startsWith('=');
 		const fixedCategory = this.getNodeParameter('category', 0, 'marketing') as MessageCategory;
 
 		const contacts = await readContacts(this, items, store);
-		const now = Date.now();
 		const results: IDataObject[] = new Array(items.length);
 		const pending: Array<{ itemIndex: number; request: CapRequest }> = [];
 		const costs: Array<IDataObject | undefined> = new Array(items.length);
-		if (spendBudget) {
-			const day = localDay(now, this.getTimezone());
-			Object.assign(spendBudget.limits, { day: day.start, nextDay: day.next });
-		}
 
 		items.forEach((item, itemIndex) => {
 			const contact = contacts[itemIndex];
@@ -284,12 +280,14 @@ async function readBudgets(
 }
 
 /**
- * The Spend Budget: the rate card and the limits in the card's currency, or undefined when no card is
- * given. `limited` when a limit is set (then an unpriced message is held back). Limits without a card,
- * or a campaign limit without its campaign, are configuration mistakes.
+ * The Spend Budget: the rate card and the limits in the card's currency for the spend day `day` (local
+ * midnight to midnight), or undefined when no card is given. `limited` when a limit is set (then an
+ * unpriced message is held back). Limits without a card, or a campaign limit without its campaign, are
+ * configuration mistakes.
  */
 function readSpendBudget(
 	context: IExecuteFunctions,
+	day: { start: number; next: number },
 ): { card: RateCard; limited: boolean; limits: Omit<SpendRequest, 'units'> } | undefined {
 	const raw = context.getNodeParameter('spendBudget', 0, {}) as {
 		rateCard?: string;
@@ -313,8 +311,8 @@ function readSpendBudget(
 		card,
 		limited,
 		limits: {
-			day: 0,
-			nextDay: 0,
+			day: day.start,
+			nextDay: day.next,
 			perDay: raw.perDay !== undefined ? toCostUnits(raw.perDay) : undefined,
 			perCampaign: raw.perCampaign !== undefined ? toCostUnits(raw.perCampaign) : undefined,
 			campaignId,
