@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { parseEnvelope } from '../../nodes/core/webhooks';
+import { STATUS_SENT } from '../fixtures/metaWebhooks';
 import { RedisStore } from '../../nodes/store/RedisStore';
 import { SqliteStore } from '../../nodes/store/SqliteStore';
 import { startRedisServer, TEST_CONTACT_KEY_SECRET, type RedisServer } from '../helpers/redisServer';
@@ -87,32 +88,17 @@ describe('processDelivery: a store failure mid-delivery, then Meta’s retry', (
 	});
 });
 
-/** Meta's statuses of one message, one per POST (as Meta sends them). */
+/** pywa's "sent" status envelope (test/fixtures/metaWebhooks.ts) for this message, status and campaign. */
 function statusPost(messageId: string, status: string, campaign: string, at: number) {
-	return {
-		object: 'whatsapp_business_account',
-		entry: [
-			{
-				id: '1',
-				changes: [
-					{
-						field: 'messages',
-						value: {
-							statuses: [
-								{
-									id: messageId,
-									status,
-									timestamp: String(Math.floor(at / 1000)),
-									recipient_id: '33612347101',
-									biz_opaque_callback_data: `${campaign}|A`,
-								},
-							],
-						},
-					},
-				],
-			},
-		],
-	};
+	const body = structuredClone(STATUS_SENT);
+	Object.assign(body.entry[0].changes[0].value.statuses[0], {
+		id: messageId,
+		status,
+		timestamp: String(Math.floor(at / 1000)),
+		recipient_id: '33612347101',
+		biz_opaque_callback_data: `${campaign}|A`,
+	});
+	return body;
 }
 
 describe.each(['embedded SQLite', 'Redis'])('processDelivery on %s: deliveries racing with one message', (kind) => {
