@@ -275,7 +275,8 @@ describe('the Delivery Monitor on its own port', () => {
 			const { report } = (await env.campaignControl('report e2e-own-port')) as { report: Record<string, number> };
 			expect(report).toMatchObject({ sent: 300, delivered: 299, read: 299, deliveryFailed: 1, optOuts: 1 });
 			// Routine statuses started nothing; the STOP and the failure each started one execution.
-			const executions = await env.n8n.executions(env.workflowIds.ownPort);
+			// The trigger answers before n8n has run and saved the executions it started: wait for both.
+			const executions = await env.finishedExecutions(new Set(), 2, 'ownPort');
 			const emitted = await Promise.all(executions.map((e) => env.n8n.executionOutputs(e.id)));
 			const items = emitted.map((outputs) => outputs['WhatsApp Delivery Monitor'] ?? []);
 			expect(items.flatMap((o) => o[0] ?? []).map((i) => i.json)).toEqual([
