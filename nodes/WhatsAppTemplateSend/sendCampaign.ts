@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 
 import { callbackData } from '../core/callbackData';
+import { identifierKeyMaterial } from '../core/contactIdentity';
 import { stopsSending } from '../core/metaErrors';
 import { retryDelay, type RetryOptions } from '../core/retryPolicy';
 import { GLOBAL_SCOPE_ID, type PauseScope, type PauseState, type SendState } from '../core/types';
@@ -351,6 +352,7 @@ class CampaignRun {
 			try {
 				await this.store.sends.completeSend(this.options.campaignId, send.contactKey, result.messageId, sentAt);
 				if (send.reservationId) await this.store.caps.confirmReservation(send.reservationId, sentAt);
+				await this.learnAliases(send.contactKey, result, sentAt);
 			} catch (error) {
 				// Meta took it: the item is Sent whatever the store says. Its claim stays "in flight" (so no
 				// re-run sends it again) until the Delivery Monitor records its statuses.
@@ -369,6 +371,22 @@ class CampaignRun {
 			});
 		} catch (caught) {
 			return this.failed(job, caught, written);
+		}
+	}
+
+	/**
+	 * Meta's answer names the recipient as it knows them (`contacts[].wa_id` for a number,
+	 * `contacts[].user_id` for a BSUID). Where that keys apart from the person it was sent to (a wa_id in
+	 * a form no rule in core/contactIdentity.ts knows), it becomes one of the person's aliases, so their
+	 * statuses and a STOP from that wa_id reach them. The usual answer keys the same: no store call.
+	 */
+	private async learnAliases(contactKey: string, result: SendResult, at: number) {
+		const named = [typeof result.waId === 'string' && `+${result.waId}`, result.userId].filter(
+			(id): id is string => typeof id === 'string' && identifierKeyMaterial(id) !== undefined,
+		);
+		for (const identifier of named) {
+			const aliasKey = this.store.contactKey(identifier);
+			if (aliasKey !== contactKey) await this.store.identities.link(aliasKey, contactKey, at);
 		}
 	}
 

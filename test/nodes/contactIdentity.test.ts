@@ -253,6 +253,32 @@ describe('BSUID recipients end to end', () => {
 	});
 });
 
+describe('pairings learned from Meta’s answer to a send', () => {
+	test('Meta answers with a wa_id no national rule knows: the statuses and the STOP from it reach the person sent to, and only them', async () => {
+		const { sandbox, sendCampaign } = monitorLoop();
+		// Meta's answer names the recipient `contacts[].wa_id`, which may differ from the input (Meta's
+		// send-message response; the sandbox answers with the wa_id set here and uses it in the statuses).
+		const [number, waId] = ['+16315559301', '16315559388'];
+		sandbox.setWaId(number, waId);
+		const [sent] = await sendCampaign('answer-pairing', [number]);
+		expect(sent.map((i) => i.json.whatsappSend)).toEqual([expect.objectContaining({ status: 'sent', waId })]);
+		await sandbox.flushWebhooks();
+		const store = await openStore({ kind: 'sqlite' });
+		expect(await store.identities.resolve([store.contactKey(`+${waId}`)])).toEqual([store.contactKey(number)]);
+		expect(await store.campaigns.counters('answer-pairing')).toMatchObject({ sent: 1, delivered: 1, read: 1 });
+
+		expect(await marketingConsent(number)).toMatchObject({ allowed: true });
+		sandbox.injectInboundText(waId, 'STOP');
+		await sandbox.flushWebhooks();
+		expect(await marketingConsent(number)).toMatchObject({ allowed: false, reason: 'OPTED_OUT' });
+		expect(await marketingConsent('+16315559302')).toMatchObject({ allowed: true });
+		// The read reached the person sent to, not a contact of its own under the wa_id.
+		expect((await store.ledger.contactStates([store.contactKey(number)])).get(store.contactKey(number))).toMatchObject({
+			lastInteractionAt: expect.any(Number),
+		});
+	});
+});
+
 describe('never a made-up key', () => {
 	test('a STOP with no sender is emitted as not recorded, and nobody else is opted out', async () => {
 		const execution = await post(inboundText(undefined, 'STOP'));

@@ -93,15 +93,24 @@ export const e164 = (waId: string) => `+${waId.replace(/\D/g, '')}`;
  * an update is never written against a made-up contact (it is still emitted). The number when Meta gave
  * one, with the BSUIDs it came with linked to it (what was recorded under them follows); else the
  * BSUID, resolved to the number Meta paired it with earlier, if any.
+ *
+ * `resolveNumber`: a wa_id is also looked up among the links, for the rare wa_id that keys apart from
+ * the number it was sent to in a form no rule knows (Template Send links it from Meta's answer,
+ * `contacts[].wa_id`). Inbound updates ask for it; statuses, the volume, ask only when their tag says
+ * the message went to someone else (handlers/statuses.ts).
  */
 export async function personKey(
 	{ store }: Pick<DeliveryContext, 'store'>,
 	ids: PersonIdentifiers,
 	at: number,
+	{ resolveNumber = false }: { resolveNumber?: boolean } = {},
 ): Promise<string | undefined> {
 	const primary = primaryIdentifier(ids);
 	if (!primary) return undefined;
-	const [key] = ids.waId ? [store.contactKey(primary)] : await store.identities.resolve([store.contactKey(primary)]);
+	const [key] =
+		ids.waId && !resolveNumber
+			? [store.contactKey(primary)]
+			: await store.identities.resolve([store.contactKey(primary)]);
 	for (const alias of aliasIdentifiers(ids)) await store.identities.link(store.contactKey(alias), key, at);
 	return key;
 }

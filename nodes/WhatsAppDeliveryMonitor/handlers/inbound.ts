@@ -18,7 +18,7 @@ export async function handleInbound(context: DeliveryContext, messages: InboundE
 	for (const [index, message] of messages.entries()) {
 		if (!fresh[index]) continue;
 		const sender = senderOf(message);
-		const contactKey = await personKey(context, sender, message.timestamp);
+		const contactKey = await personKey(context, sender, message.timestamp, { resolveNumber: true });
 		if (contactKey) await store.facts.recordInteraction(contactKey, message.timestamp);
 		// A new number comes with a new BSUID (Meta: "If a user changes a phone number, a new BSUID is
 		// generated"): the new number's contact gets the new BSUIDs, and the person's stops.
@@ -27,6 +27,7 @@ export async function handleInbound(context: DeliveryContext, messages: InboundE
 					context,
 					{ waId: message.changedTo, userId: message.changedToUserId, parentUserId: message.changedToParentUserId },
 					message.timestamp,
+					{ resolveNumber: true },
 				)
 			: undefined;
 		const carried =

@@ -17,7 +17,7 @@ export async function handlePreferences(context: DeliveryContext, preferences: P
 		const person = { waId: preference.waId, userId: preference.userId };
 		const known = preference.value === 'stop' || preference.value === 'resume';
 		const kind = preference.value === 'stop' ? 'opt_out' : preference.value === 'resume' ? 'resume' : 'preference';
-		const contactKey = await personKey(context, person, preference.timestamp);
+		const contactKey = await personKey(context, person, preference.timestamp, { resolveNumber: true });
 		if (!contactKey) {
 			// No usable identifier: emitted, never recorded against a made-up contact.
 			out.optOut.push({

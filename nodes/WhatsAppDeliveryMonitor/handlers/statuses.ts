@@ -26,7 +26,13 @@ export async function handleStatuses(context: DeliveryContext, statuses: StatusE
 			parentUserId: status.recipientParentUserId,
 		};
 		// Who the status is about: the recipient Meta names, else the person our tag says it was sent to.
-		const contactKey = (await personKey({ store }, recipient, status.timestamp)) ?? status.sendKey;
+		// When Meta names them by a wa_id that keys apart from the tag's person, the link Template Send
+		// learned from Meta's answer says whose it is.
+		const named = await personKey({ store }, recipient, status.timestamp);
+		const contactKey =
+			named && status.sendKey && named !== status.sendKey && recipient.waId
+				? (await store.identities.resolve([named]))[0]
+				: (named ?? status.sendKey);
 		const by = { variant: status.variant, at: status.timestamp };
 		// The facts the counters below hang on: counted once each, whatever races (WebhookDedupe.commit).
 		const statusFact = dedupeKeys.status(status.messageId, status.status);
