@@ -327,6 +327,15 @@ class CampaignRun {
 			if (send.reservationId) await this.store.caps.releaseReservation(send.reservationId);
 			return this.finish(alreadySent(send, claim));
 		}
+		// A store write can hold this process for the store's busy timeout (SQLite waits for another
+		// process's lock), during which another send may have seen the store fail: this claim went through
+		// after it, and nothing leaves after a failure. Its claim is given back if the store lets it (else
+		// it lapses with its TTL; nothing was sent).
+		const afterClaim = this.haltReason();
+		if (afterClaim) {
+			await this.bookkeeping(() => this.release(send, false));
+			return this.finish({ kind: 'not_sent', itemIndex: send.itemIndex, ...afterClaim });
+		}
 		// Whether the request reached the socket: an error after that without an answer leaves the
 		// message in doubt (Meta may have accepted it), an error before it proves nothing was sent.
 		let written = false;
