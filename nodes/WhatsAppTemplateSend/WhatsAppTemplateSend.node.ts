@@ -17,7 +17,13 @@ import { CounterDeltas } from '../core/campaignCounters';
 import { optedOutSince } from '../core/consent';
 import { messageCost } from '../core/pricing';
 import { DEFAULT_RETRY } from '../core/retryPolicy';
-import { buildComponents, optOutPathWarning, templateSlots, type TemplateDefinition } from '../core/templates';
+import {
+	buildComponents,
+	optOutPathWarning,
+	templateSlots,
+	typedFields,
+	type TemplateDefinition,
+} from '../core/templates';
 import { readContacts } from '../shared/contacts';
 import { readRateCard } from '../shared/rateCard';
 import { iso } from '../shared/values';
@@ -90,15 +96,30 @@ export class WhatsAppTemplateSend implements INodeType {
 				const template = templates.find((t) => t.name === reference.name && t.language === reference.language);
 				if (!template)
 					return { fields: [], emptyFieldsNotice: `No approved template ${reference.name} in ${reference.language}` };
-				const fields = templateSlots(template).map((slot) => ({
-					id: slot.id,
-					displayName: slot.label,
-					required: slot.required,
-					defaultMatch: false,
-					canBeUsedToMatch: false,
-					display: true,
-					type: 'string' as const,
-				}));
+				const field = { defaultMatch: false, canBeUsedToMatch: false, display: true };
+				const fields: ResourceMapperFields['fields'] = [
+					...templateSlots(template).map((slot) => ({
+						...field,
+						id: slot.id,
+						displayName: slot.label,
+						required: slot.required,
+						type: 'string' as const,
+					})),
+					// Hidden until added ("Add variable"): a body variable sent as Meta's currency or date_time.
+					...typedFields(template).map((typed) => ({
+						...field,
+						id: typed.id,
+						displayName: typed.label,
+						required: false,
+						removed: true,
+						type:
+							typed.kind === 'amount_1000'
+								? ('number' as const)
+								: typed.kind === 'date_time'
+									? ('boolean' as const)
+									: ('string' as const),
+					})),
+				];
 				return { fields, emptyFieldsNotice: 'This template has no variables' };
 			},
 		},

@@ -16,7 +16,18 @@ export interface TemplateDefinition {
 }
 
 export type SlotKind =
-	'text' | 'image' | 'video' | 'document' | 'location' | 'url_suffix' | 'payload' | 'coupon_code' | 'offer_expiration';
+	| 'text'
+	| 'image'
+	| 'video'
+	| 'document'
+	| 'location'
+	| 'url_suffix'
+	| 'payload'
+	| 'coupon_code'
+	| 'offer_expiration'
+	| 'flow_token'
+	| 'flow_action_data'
+	| 'catalog_thumbnail';
 
 /** One value the operator maps: `body.1`, `body.first_name`, `header.1`, `header.media`, `button.1.url`… */
 export interface TemplateSlot {
@@ -134,6 +145,35 @@ function componentSlots(components: Array<Record<string, unknown>>, named: boole
 						buttonIndex: index,
 						buttonSubType: 'quick_reply',
 					});
+				} else if (buttonType === 'FLOW') {
+					// Meta's Flow button (template components reference, "Flows buttons"): the send may give the
+					// Flow a token and the first screen's data; both are optional (the token defaults to
+					// "unused"), the button component always goes out (buildComponents).
+					const base = { component: 'button' as const, buttonIndex: index, buttonSubType: 'flow', required: false };
+					slots.push({
+						...base,
+						id: `button.${index}.flow_token`,
+						label: `Button ${index + 1} “${String(button.text)}” Flow Token`,
+						kind: 'flow_token',
+					});
+					slots.push({
+						...base,
+						id: `button.${index}.flow_data`,
+						label: `Button ${index + 1} “${String(button.text)}” Flow Data (JSON Object)`,
+						kind: 'flow_action_data',
+					});
+				} else if (buttonType === 'CATALOG') {
+					// Meta's catalog template: the product whose image heads the message, optional (else the
+					// catalog's first item).
+					slots.push({
+						id: `button.${index}.thumbnail`,
+						label: `Button ${index + 1} “${String(button.text)}” Thumbnail Product Retailer ID`,
+						kind: 'catalog_thumbnail',
+						required: false,
+						component: 'button',
+						buttonIndex: index,
+						buttonSubType: 'CATALOG',
+					});
 				} else if (buttonType === 'COPY_CODE') {
 					slots.push({
 						id: `button.${index}.code`,
@@ -149,6 +189,55 @@ function componentSlots(components: Array<Record<string, unknown>>, named: boole
 		}
 	}
 	return slots;
+}
+
+/**
+ * The optional fields beside each body variable that send it typed, as Meta's `currency` or `date_time`
+ * parameter (WhatsApp's Node.js SDK reference, "Currency Object"), the variable's own text being the
+ * `fallback_value`. Meta's template GET does not say which variable is a price or a date, so the panel
+ * offers them for every body variable, hidden until the operator adds them.
+ */
+export interface TypedField {
+	id: string;
+	label: string;
+	/** The slot it types. */
+	of: string;
+	kind: 'currency_code' | 'amount_1000' | 'date_time';
+}
+
+export function typedFields(template: TemplateDefinition): TypedField[] {
+	return templateSlots(template)
+		.filter((slot) => slot.kind === 'text' && slot.component === 'body')
+		.flatMap((slot) => [
+			{
+				id: `${slot.id}.currency_code`,
+				label: `${slot.label} as Currency: Code (ISO 4217)`,
+				of: slot.id,
+				kind: 'currency_code' as const,
+			},
+			{
+				id: `${slot.id}.amount_1000`,
+				label: `${slot.label} as Currency: Amount × 1000`,
+				of: slot.id,
+				kind: 'amount_1000' as const,
+			},
+			{ id: `${slot.id}.date_time`, label: `${slot.label} as Date/Time`, of: slot.id, kind: 'date_time' as const },
+		]);
+}
+
+/** The typed form the fields beside a variable ask for (typedFields), undefined when they ask for none. */
+function typedByFields(id: string, fallback: string, values: Record<string, unknown>) {
+	const code = values[`${id}.currency_code`];
+	const amount = values[`${id}.amount_1000`];
+	if (!isEmpty(code) || !isEmpty(amount))
+		return {
+			fallback_value: fallback,
+			code: typeof code === 'string' ? code.trim() : code,
+			amount_1000: typeof amount === 'string' && /^\s*\d+\s*$/.test(amount) ? Number(amount) : amount,
+		};
+	const dateTime = values[`${id}.date_time`];
+	if (dateTime === true || dateTime === 'true') return { fallback_value: fallback };
+	return undefined;
 }
 
 export interface BuiltComponents {
@@ -252,6 +341,9 @@ export function buildComponents(
 	const parts = (): Parts => ({ header: [], body: [], buttons: [] });
 	const message = parts();
 	const cards: Parts[] = carouselCards(template).map(parts);
+	// What the operator gave a Flow or catalog button, by button index (message-level buttons).
+	const actions = new Map<number, Record<string, unknown>>();
+	const actionOf = (index: number) => actions.get(index) ?? actions.set(index, {}).get(index)!;
 
 	// Components whose parameters the mapped variables cannot express yet: refused, never sent half-built.
 	const kind = unmappedKind(template);
@@ -275,8 +367,10 @@ export function buildComponents(
 		const named = slot.parameterName ? { parameter_name: slot.parameterName } : {};
 		switch (slot.kind) {
 			case 'text': {
-				if (typeof value === 'object') {
-					const typed = typedParameter(value as Record<string, unknown>);
+				const typedValue =
+					typeof value === 'object' ? (value as Record<string, unknown>) : typedByFields(slot.id, text, values);
+				if (typedValue) {
+					const typed = typedParameter(typedValue);
 					if (typeof typed === 'string') problems.push(`${slot.label} ${typed}`);
 					else (slot.component === 'header' ? header : body).push({ ...typed, ...named });
 					break;
@@ -364,6 +458,26 @@ export function buildComponents(
 				else offer.push({ type: 'limited_time_offer', limited_time_offer: { expiration_time_ms: at } });
 				break;
 			}
+			case 'flow_token':
+			case 'flow_action_data': {
+				if (slot.card !== undefined) {
+					problems.push(`${slot.label}: a Flow button on a carousel card is not supported in mapped mode`);
+					break;
+				}
+				const action = actionOf(slot.buttonIndex!);
+				if (slot.kind === 'flow_token') action.flow_token = text.trim();
+				else {
+					const data = jsonObject(value);
+					if (data) action.flow_action_data = data;
+					else problems.push(`${slot.label} is not a JSON object`);
+				}
+				break;
+			}
+			case 'catalog_thumbnail':
+				if (slot.card !== undefined)
+					problems.push(`${slot.label}: a catalog button on a carousel card is not supported in mapped mode`);
+				else actionOf(slot.buttonIndex!).thumbnail_product_retailer_id = text.trim();
+				break;
 			case 'coupon_code':
 				if (text.length > LIMITS.couponCode)
 					problems.push(`${slot.label} is longer than ${LIMITS.couponCode} characters`);
@@ -378,6 +492,29 @@ export function buildComponents(
 		}
 	}
 	if (problems.length) return { problems };
+	// The message's Flow and catalog buttons go out whether or not their optional values were given.
+	for (const [index, button] of messageButtons(template).entries()) {
+		const type = upper(button.type);
+		const action = actions.get(index);
+		if (type === 'FLOW')
+			// Meta's "Send a message template with a Flow": one `action` parameter; the token defaults to "unused".
+			message.buttons.push({
+				type: 'button',
+				sub_type: 'flow',
+				index: String(index),
+				parameters: [{ type: 'action', action: { flow_token: 'unused', ...action } }],
+			});
+		else if (type === 'CATALOG')
+			// Meta's catalog template send: the thumbnail product as an `action` parameter; without one, no
+			// parameter (the catalog's first item heads the message), as pywa sends it.
+			message.buttons.push({
+				type: 'button',
+				sub_type: 'CATALOG',
+				index: String(index),
+				...(action ? { parameters: [{ type: 'action', action }] } : {}),
+			});
+	}
+	message.buttons.sort((a, b) => Number(a.index) - Number(b.index));
 	const components = partComponents(message);
 	// Meta's carousel send: after the message body, every card of the template, each with its index
 	// ("Sending Media Card Carousel Templates": a card for every card defined on the template).
@@ -406,6 +543,26 @@ function partComponents(part: {
 	if (part.body.length) components.push({ type: 'body', parameters: part.body });
 	components.push(...part.buttons);
 	return components;
+}
+
+/** The buttons of the message's BUTTONS component (a carousel card's are its own). */
+function messageButtons(template: TemplateDefinition): Array<Record<string, unknown>> {
+	const component = (template.components ?? []).find((c) => upper(c.type) === 'BUTTONS');
+	return (component?.buttons ?? []) as Array<Record<string, unknown>>;
+}
+
+/** A JSON object given as an object or as its text; undefined for anything else. */
+function jsonObject(value: unknown): Record<string, unknown> | undefined {
+	let parsed = value;
+	if (typeof value === 'string')
+		try {
+			parsed = JSON.parse(value);
+		} catch {
+			return undefined;
+		}
+	return parsed && typeof parsed === 'object' && !Array.isArray(parsed)
+		? (parsed as Record<string, unknown>)
+		: undefined;
 }
 
 /** A carousel template's cards (empty for any other template). */

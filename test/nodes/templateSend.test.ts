@@ -241,6 +241,78 @@ describe('WhatsApp Template Send node against the sandbox', () => {
 		expect(sandbox.counters.sendRequests).toBe(1);
 	});
 
+	test('a Flow template and a catalog template (Meta’s examples) go out end to end, the Flow’s data per item', async () => {
+		sandbox.resetLog();
+		const flow = await send([contact(fresh(), { lead: 'L-17' })], {
+			template: { __rl: true, mode: 'name', value: 'example_flow_template:en_US' },
+			variables: {
+				mappingMode: 'defineBelow',
+				value: { 'button.0.flow_token': '={{ $json.lead }}', 'button.0.flow_data': '={{ { lead: $json.lead } }}' },
+				matchingColumns: [],
+				schema: [],
+			},
+		});
+		expect(flow.sent).toHaveLength(1);
+		const catalog = await send([contact(fresh())], {
+			template: { __rl: true, mode: 'name', value: 'intro_catalog_offer:en_US' },
+			variables: {
+				mappingMode: 'defineBelow',
+				value: { 'body.1': '100', 'body.2': '400', 'body.3': '3', 'button.0.thumbnail': 'SKU12345' },
+				matchingColumns: [],
+				schema: [],
+			},
+		});
+		expect(catalog.sent).toHaveLength(1);
+		// The sandbox, which checks Flow and catalog buttons as Meta documents them, accepted both.
+		const [flowRequest, catalogRequest] = sandbox
+			.acceptedSends()
+			.map((r) => (r.body as { template: { components: unknown[] } }).template.components);
+		expect(flowRequest).toEqual([
+			{
+				type: 'button',
+				sub_type: 'flow',
+				index: '0',
+				parameters: [{ type: 'action', action: { flow_token: 'L-17', flow_action_data: { lead: 'L-17' } } }],
+			},
+		]);
+		expect(catalogRequest).toContainEqual({
+			type: 'button',
+			sub_type: 'CATALOG',
+			index: '0',
+			parameters: [{ type: 'action', action: { thumbnail_product_retailer_id: 'SKU12345' } }],
+		});
+		expect(sandbox.counters.sendRequests).toBe(2);
+	});
+
+	test('a body variable sent as Meta’s currency through its own fields (added in the panel)', async () => {
+		sandbox.resetLog();
+		const { sent } = await send([contact(fresh(), { total: 12990 })], {
+			template: { __rl: true, mode: 'name', value: 'intro_catalog_offer:en_US' },
+			variables: {
+				mappingMode: 'defineBelow',
+				value: {
+					'body.1': '₹100',
+					'body.1.currency_code': 'INR',
+					'body.1.amount_1000': 100000,
+					'body.2': '400',
+					'body.3': '3',
+				},
+				matchingColumns: [],
+				schema: [],
+			},
+		});
+		expect(sent).toHaveLength(1);
+		const [request] = sandbox.acceptedSends();
+		expect((request.body as { template: { components: unknown[] } }).template.components).toContainEqual({
+			type: 'body',
+			parameters: [
+				{ type: 'currency', currency: { fallback_value: '₹100', code: 'INR', amount_1000: 100000 } },
+				{ type: 'text', text: '400' },
+				{ type: 'text', text: '3' },
+			],
+		});
+	});
+
 	test('a dry run renders the request bodies and calls nothing', async () => {
 		const { sent, of } = await send([contact(fresh())], { options: { dryRun: true } });
 		expect(sent).toHaveLength(1);

@@ -31,6 +31,8 @@ describe('WhatsApp Template Send in the editor', () => {
 			'weekly_promo:en_US',
 			'limited_time_offer_caribbean_pkg_2023:en_US',
 			'carousel_template_media_cards_v1:en_US',
+			'intro_catalog_offer:en_US',
+			'example_flow_template:en_US',
 		]);
 		expect(all.results[0].name).toBe('spring_sale (fr, marketing)');
 		const found = await node.methods.listSearch.searchTemplates.call(panel(''), 'ORDER');
@@ -39,7 +41,8 @@ describe('WhatsApp Template Send in the editor', () => {
 
 	test('the variables panel shows the chosen template’s own variables as fields to map', async () => {
 		const { fields } = await node.methods.resourceMapping.getTemplateVariables.call(panel('spring_sale:fr'));
-		expect(fields.map((f) => [f.id, f.displayName, f.required])).toEqual([
+		const shown = fields.filter((f) => !f.removed);
+		expect(shown.map((f) => [f.id, f.displayName, f.required])).toEqual([
 			['header.media', 'Header Image URL or Media ID', true],
 			['body.1', 'Body {{1}}', true],
 			['body.2', 'Body {{2}}', true],
@@ -47,6 +50,16 @@ describe('WhatsApp Template Send in the editor', () => {
 			['button.0.payload', 'Button 1 “Stop promotions” Payload', false],
 			['button.1.url', 'Button 2 “Voir la commande” URL Suffix', true],
 		]);
+		// Each body variable can be sent as Meta's currency or date_time: its fields are hidden until the
+		// operator adds them, and typed for the editor.
+		const hidden = fields.filter((f) => f.removed);
+		expect(hidden.filter((f) => f.id.startsWith('body.2.')).map((f) => [f.id, f.displayName, f.type])).toEqual([
+			['body.2.currency_code', 'Body {{2}} as Currency: Code (ISO 4217)', 'string'],
+			['body.2.amount_1000', 'Body {{2}} as Currency: Amount × 1000', 'number'],
+			['body.2.date_time', 'Body {{2}} as Date/Time', 'boolean'],
+		]);
+		expect(hidden).toHaveLength(9);
+		expect(hidden.every((f) => !f.required)).toBe(true);
 		expect(await node.methods.resourceMapping.getTemplateVariables.call(panel(''))).toEqual({
 			fields: [],
 			emptyFieldsNotice: 'Choose a template first',

@@ -5,10 +5,13 @@
  */
 
 export interface TemplateButtonDefinition {
-	type: 'QUICK_REPLY' | 'URL' | 'COPY_CODE' | 'PHONE_NUMBER' | 'FLOW';
+	type: 'QUICK_REPLY' | 'URL' | 'COPY_CODE' | 'PHONE_NUMBER' | 'FLOW' | 'CATALOG';
 	text: string;
 	url?: string;
 	example?: string[];
+	flow_id?: string;
+	flow_action?: string;
+	navigate_screen?: string;
 }
 
 export interface TemplateComponentDefinition {
@@ -173,6 +176,46 @@ export const DEFAULT_TEMPLATES: TemplateDefinition[] = [
 		category: 'MARKETING',
 		components: [{ type: 'BODY', text: 'An old offer' }],
 	},
+	// Meta's catalog template example (pywa's test data, tests/data/templates/buttons/examples.json).
+	{
+		id: '1006',
+		name: 'intro_catalog_offer',
+		language: 'en_US',
+		status: 'APPROVED',
+		category: 'MARKETING',
+		components: [
+			{
+				type: 'BODY',
+				text: 'Now shop for your favourite products right here on WhatsApp! Get Rs {{1}} off on all orders above {{2}}Rs! Valid for your first {{3}} orders placed on WhatsApp!',
+			},
+			{ type: 'FOOTER', text: 'Best grocery deals on WhatsApp!' },
+			{ type: 'BUTTONS', buttons: [{ type: 'CATALOG', text: 'View catalog' }] },
+		],
+	},
+	// A Flow template as Meta's "Sending a Flow" guide creates it (a body and one FLOW button that
+	// navigates to the Flow's first screen).
+	{
+		id: '1007',
+		name: 'example_flow_template',
+		language: 'en_US',
+		status: 'APPROVED',
+		category: 'MARKETING',
+		components: [
+			{ type: 'BODY', text: 'This is a flow as template demo' },
+			{
+				type: 'BUTTONS',
+				buttons: [
+					{
+						type: 'FLOW',
+						text: 'Open flow!',
+						flow_id: '1234567890',
+						flow_action: 'NAVIGATE',
+						navigate_screen: 'WELCOME_SCREEN',
+					},
+				],
+			},
+		],
+	},
 ];
 
 /** A rejection in Meta's terms: the code and message the Graph API would answer with. */
@@ -312,7 +355,7 @@ function checkButton(
 			const variables = templateVariables(button.url);
 			if (variables.length === 0) return sent ? PARAM_COUNT(`${where}: static URL takes no parameter`) : undefined;
 			if (!sent || parameters.length !== 1) return PARAM_COUNT(`${where}: URL button needs one text parameter`);
-			if (String(sent.sub_type) !== 'url') return PARAM_FORMAT(`${where}: sub_type must be url`);
+			if (String(sent.sub_type).toLowerCase() !== 'url') return PARAM_FORMAT(`${where}: sub_type must be url`);
 			const suffix = parameters[0];
 			if (suffix.type !== 'text' || !isNonEmptyString(suffix.text))
 				return PARAM_FORMAT(`${where}: URL suffix must be non-empty text`);
@@ -321,7 +364,8 @@ function checkButton(
 		}
 		case 'QUICK_REPLY': {
 			if (!sent) return undefined;
-			if (String(sent.sub_type) !== 'quick_reply') return PARAM_FORMAT(`${where}: sub_type must be quick_reply`);
+			if (String(sent.sub_type).toLowerCase() !== 'quick_reply')
+				return PARAM_FORMAT(`${where}: sub_type must be quick_reply`);
 			if (parameters.length !== 1 || parameters[0].type !== 'payload' || !isNonEmptyString(parameters[0].payload)) {
 				return PARAM_FORMAT(`${where}: quick_reply takes one payload parameter`);
 			}
@@ -329,7 +373,8 @@ function checkButton(
 		}
 		case 'COPY_CODE': {
 			if (!sent || parameters.length !== 1) return PARAM_COUNT(`${where}: copy_code needs one coupon_code parameter`);
-			if (String(sent.sub_type) !== 'copy_code') return PARAM_FORMAT(`${where}: sub_type must be copy_code`);
+			if (String(sent.sub_type).toLowerCase() !== 'copy_code')
+				return PARAM_FORMAT(`${where}: sub_type must be copy_code`);
 			if (
 				parameters[0].type !== 'coupon_code' ||
 				!isNonEmptyString(parameters[0].coupon_code) ||
@@ -337,6 +382,36 @@ function checkButton(
 			) {
 				return PARAM_FORMAT(`${where}: coupon_code must be 1–15 characters`);
 			}
+			return undefined;
+		}
+		case 'FLOW': {
+			// Meta's "Send a message template with a Flow": sub_type flow, one `action` parameter whose
+			// flow_token (a string) and flow_action_data (an object) are both optional.
+			if (!sent) return undefined;
+			if (String(sent.sub_type).toLowerCase() !== 'flow') return PARAM_FORMAT(`${where}: sub_type must be flow`);
+			const action = parameters[0]?.action as Record<string, unknown> | undefined;
+			if (parameters.length !== 1 || parameters[0].type !== 'action' || !action || typeof action !== 'object')
+				return PARAM_FORMAT(`${where}: a Flow button takes one action parameter`);
+			if (action.flow_token !== undefined && !isNonEmptyString(action.flow_token))
+				return PARAM_FORMAT(`${where}: flow_token must be a string`);
+			const data = action.flow_action_data;
+			if (data !== undefined && (data === null || typeof data !== 'object' || Array.isArray(data)))
+				return PARAM_FORMAT(`${where}: flow_action_data must be an object`);
+			return undefined;
+		}
+		case 'CATALOG': {
+			// Meta's catalog template send: sub_type CATALOG; the thumbnail product, when given, as an
+			// `action` parameter with thumbnail_product_retailer_id.
+			if (!sent) return undefined;
+			if (String(sent.sub_type).toLowerCase() !== 'catalog') return PARAM_FORMAT(`${where}: sub_type must be CATALOG`);
+			if (!parameters.length) return undefined;
+			const action = parameters[0]?.action as Record<string, unknown> | undefined;
+			if (
+				parameters.length !== 1 ||
+				parameters[0].type !== 'action' ||
+				!isNonEmptyString(action?.thumbnail_product_retailer_id)
+			)
+				return PARAM_FORMAT(`${where}: a catalog button takes one action with thumbnail_product_retailer_id`);
 			return undefined;
 		}
 		default:
