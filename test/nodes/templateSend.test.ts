@@ -284,6 +284,87 @@ describe('WhatsApp Template Send node against the sandbox', () => {
 		expect(sandbox.counters.sendRequests).toBe(2);
 	});
 
+	test('the other kinds go out end to end: a named location template, a copy-code authentication template, a coupon with a date_time; catalog products chosen at send time fail before any call, naming the kind', async () => {
+		const mapped = (template: string, value: IDataObject) => ({
+			template: { __rl: true, mode: 'name', value: template },
+			variables: { mappingMode: 'defineBelow', value, matchingColumns: [], schema: [] },
+		});
+		sandbox.resetLog();
+		const location = await send(
+			[
+				contact(fresh(), {
+					shop: { latitude: 48.8566, longitude: 2.3522, name: 'Boutique', address: '1 rue de Rivoli' },
+				}),
+			],
+			mapped('order_delivery_update:en_US', {
+				'header.media': '={{ $json.shop }}',
+				'body.customer_name': '={{ $json.firstName }}',
+				'body.order_number': '566701',
+			}),
+		);
+		const otp = await send(
+			[contact(fresh())],
+			mapped('verification_code:en_US', { 'body.1': 'J$FpnYnP', 'button.0.url': 'J$FpnYnP' }),
+		);
+		const coupon = await send(
+			[contact(fresh())],
+			mapped('weekly_promo:en_US', {
+				'body.1': '={{ $json.firstName }}',
+				'body.2': '={{ { fallback_value: "20 % until Sunday" } }}',
+				'button.1.code': 'SAVE20',
+			}),
+		);
+		for (const run of [location, otp, coupon]) expect(run.sent).toHaveLength(1);
+		// The sandbox, which checks each against its template as Meta does, accepted all three.
+		const bodies = sandbox
+			.acceptedSends()
+			.map((r) => (r.body as { template: { components: unknown[] } }).template.components);
+		expect(bodies[0]).toEqual([
+			{
+				type: 'header',
+				parameters: [
+					{
+						type: 'location',
+						location: { latitude: 48.8566, longitude: 2.3522, name: 'Boutique', address: '1 rue de Rivoli' },
+					},
+				],
+			},
+			{
+				type: 'body',
+				parameters: [
+					{ type: 'text', parameter_name: 'customer_name', text: 'Camille' },
+					{ type: 'text', parameter_name: 'order_number', text: '566701' },
+				],
+			},
+		]);
+		expect(bodies[1]).toEqual([
+			{ type: 'body', parameters: [{ type: 'text', text: 'J$FpnYnP' }] },
+			{ type: 'button', sub_type: 'url', index: '0', parameters: [{ type: 'text', text: 'J$FpnYnP' }] },
+		]);
+		expect(bodies[2]).toContainEqual({
+			type: 'body',
+			parameters: [
+				{ type: 'text', text: 'Camille' },
+				{ type: 'date_time', date_time: { fallback_value: '20 % until Sunday' } },
+			],
+		});
+
+		sandbox.resetLog();
+		const product = await send(
+			[contact(fresh())],
+			mapped('abandoned_cart_offer:en_US', { 'body.1': '25OFF', 'body.2': '25%' }),
+		);
+		const multiProduct = await send(
+			[contact(fresh())],
+			mapped('abandoned_cart:en_US', { 'header.1': 'Pablo', 'body.1': '10OFF' }),
+		);
+		expect(product.of(0).send).toMatchObject({ status: 'failed', reason: 'INVALID_VARIABLES' });
+		expect(String(product.of(0).send.message)).toContain('single-product header');
+		expect(multiProduct.of(0).send).toMatchObject({ status: 'failed', reason: 'INVALID_VARIABLES' });
+		expect(String(multiProduct.of(0).send.message)).toContain('multi-product button');
+		expect(sandbox.counters.sendRequests).toBe(0);
+	});
+
 	test('a body variable sent as Meta’s currency through its own fields (added in the panel)', async () => {
 		sandbox.resetLog();
 		const { sent } = await send([contact(fresh(), { total: 12990 })], {

@@ -32,10 +32,14 @@ describe('WhatsApp Template Send in the editor', () => {
 			'limited_time_offer_caribbean_pkg_2023:en_US',
 			'carousel_template_media_cards_v1:en_US',
 			'intro_catalog_offer:en_US',
+			'order_delivery_update:en_US',
+			'verification_code:en_US',
+			'abandoned_cart_offer:en_US',
+			'abandoned_cart:en_US',
 			'example_flow_template:en_US',
 		]);
 		expect(all.results[0].name).toBe('spring_sale (fr, marketing)');
-		const found = await node.methods.listSearch.searchTemplates.call(panel(''), 'ORDER');
+		const found = await node.methods.listSearch.searchTemplates.call(panel(''), 'ORDER_UP');
 		expect(found.results.map((r) => r.value)).toEqual(['order_update:en_US']);
 	});
 

@@ -5,7 +5,7 @@
  */
 
 export interface TemplateButtonDefinition {
-	type: 'QUICK_REPLY' | 'URL' | 'COPY_CODE' | 'PHONE_NUMBER' | 'FLOW' | 'CATALOG';
+	type: 'QUICK_REPLY' | 'URL' | 'COPY_CODE' | 'PHONE_NUMBER' | 'FLOW' | 'CATALOG' | 'MPM' | 'SPM';
 	text: string;
 	url?: string;
 	example?: string[];
@@ -16,7 +16,8 @@ export interface TemplateButtonDefinition {
 
 export interface TemplateComponentDefinition {
 	type: 'HEADER' | 'BODY' | 'FOOTER' | 'BUTTONS' | 'LIMITED_TIME_OFFER' | 'CAROUSEL';
-	format?: 'TEXT' | 'IMAGE' | 'VIDEO' | 'DOCUMENT' | 'LOCATION';
+	add_security_recommendation?: boolean;
+	format?: 'TEXT' | 'IMAGE' | 'VIDEO' | 'DOCUMENT' | 'LOCATION' | 'PRODUCT';
 	text?: string;
 	buttons?: TemplateButtonDefinition[];
 	limited_time_offer?: { text: string; has_expiration?: boolean };
@@ -190,6 +191,83 @@ export const DEFAULT_TEMPLATES: TemplateDefinition[] = [
 			},
 			{ type: 'FOOTER', text: 'Best grocery deals on WhatsApp!' },
 			{ type: 'BUTTONS', buttons: [{ type: 'CATALOG', text: 'View catalog' }] },
+		],
+	},
+	// Meta's location template example (developers.facebook.com/documentation/business-messaging/whatsapp/
+	// templates/utility-templates/location-templates), named parameters.
+	{
+		id: '1008',
+		name: 'order_delivery_update',
+		language: 'en_US',
+		status: 'APPROVED',
+		category: 'UTILITY',
+		parameter_format: 'NAMED',
+		components: [
+			{ type: 'HEADER', format: 'LOCATION' },
+			{
+				type: 'BODY',
+				text: 'Good news {{customer_name}}! Your order #{{order_number}} is on its way to the location above.',
+			},
+			{ type: 'FOOTER', text: 'To stop receiving delivery updates, tap the button below.' },
+			{ type: 'BUTTONS', buttons: [{ type: 'QUICK_REPLY', text: 'Stop Delivery Updates' }] },
+		],
+	},
+	// A copy-code authentication template as Meta's GET returns it (the OTP button becomes a URL button
+	// ending in otp{{1}}; from a real GET response kept in a public project's data).
+	{
+		id: '1009',
+		name: 'verification_code',
+		language: 'en_US',
+		status: 'APPROVED',
+		category: 'AUTHENTICATION',
+		parameter_format: 'POSITIONAL',
+		components: [
+			{
+				type: 'BODY',
+				text: '*{{1}}* is your verification code. For your security, do not share this code.',
+				add_security_recommendation: true,
+			},
+			{ type: 'FOOTER', text: 'This code expires in 10 minutes.' },
+			{
+				type: 'BUTTONS',
+				buttons: [
+					{
+						type: 'URL',
+						text: 'Copy code',
+						url: 'https://www.whatsapp.com/otp/code/?otp_type=COPY_CODE&code_expiration_minutes=10&code=otp{{1}}',
+					},
+				],
+			},
+		],
+	},
+	// Meta's single-product and multi-product examples (pywa's test data, buttons/examples.json): the
+	// products are chosen at send time, which mapped mode refuses.
+	{
+		id: '1010',
+		name: 'abandoned_cart_offer',
+		language: 'en_US',
+		status: 'APPROVED',
+		category: 'MARKETING',
+		components: [
+			{ type: 'HEADER', format: 'PRODUCT' },
+			{ type: 'BODY', text: 'Use code {{1}} to get {{2}} off our newest succulent!' },
+			{ type: 'FOOTER', text: 'Offer ends September 30, 2024' },
+			{ type: 'BUTTONS', buttons: [{ type: 'SPM', text: 'View' }] },
+		],
+	},
+	{
+		id: '1011',
+		name: 'abandoned_cart',
+		language: 'en_US',
+		status: 'APPROVED',
+		category: 'MARKETING',
+		components: [
+			{ type: 'HEADER', format: 'TEXT', text: 'Forget something, {{1}}?' },
+			{
+				type: 'BODY',
+				text: 'Looks like you left these items in your cart, still interested? Use code {{1}} to get 10% off!',
+			},
+			{ type: 'BUTTONS', buttons: [{ type: 'MPM', text: 'View items' }] },
 		],
 	},
 	// A Flow template as Meta's "Sending a Flow" guide creates it (a body and one FLOW button that

@@ -447,10 +447,14 @@ describe('GraphApiClient against the local Cloud API sandbox', () => {
 			'carousel_template_media_cards_v1/en_US/APPROVED',
 			'legacy_offer/en_US/PAUSED',
 			'intro_catalog_offer/en_US/APPROVED',
+			'order_delivery_update/en_US/APPROVED',
+			'verification_code/en_US/APPROVED',
+			'abandoned_cart_offer/en_US/APPROVED',
+			'abandoned_cart/en_US/APPROVED',
 			'example_flow_template/en_US/APPROVED',
 		]);
 		const pages = sandbox.requests.filter((r) => r.path.endsWith('/message_templates'));
-		expect(pages).toHaveLength(5);
+		expect(pages).toHaveLength(7);
 		expect(pages[0].query.fields).toBe('name,language,status,category,parameter_format,components');
 		expect(templates[0].components?.length).toBeGreaterThan(0);
 	});
