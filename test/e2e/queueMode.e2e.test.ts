@@ -85,3 +85,60 @@ test('four campaigns at once over two workers: each due contact gets exactly one
 		expect(count('delivered')).toBe(c.contacts.length);
 	}
 });
+
+test('a worker killed (SIGKILL) mid-campaign and restarted: nobody twice; held only by the dead execution’s reservations (RESERVED, never MIN_GAP) until its lease lapses, then the re-run reaches them', async () => {
+	const queue = env.queue!;
+	const contacts = goodContacts(760_000, 800).map((c) => ({ ...c, contactId: `kill-${c.contactId}` }));
+	const outputBefore = queue.workers.map((w) => w.output.length);
+	// The request dies with the worker's execution; only the sandbox's log says how far it got.
+	let answered = false;
+	void env.webhooks
+		.postWebhook(env.webhookPaths.campaign, { campaignId: 'queue-kill', contacts })
+		.then(() => (answered = true))
+		.catch(() => undefined);
+	while (env.acceptedFor('queue-kill').length < 200) {
+		if (answered) throw new Error('the campaign ended before the kill');
+		await new Promise((resolve) => setTimeout(resolve, 20));
+	}
+	// The worker running it (Bull gave the job to whichever was free).
+	const victim = queue.workers.find((w, i) => /started execution/i.test(w.output.slice(outputBefore[i])))!;
+	expect(victim).toBeDefined();
+	await victim.kill();
+	const killedAt = Date.now();
+	await victim.restart();
+	// Taken only now: a request on the wire at the kill may be logged by the sandbox after it.
+	const reachedBeforeKill = new Set(env.acceptedFor('queue-kill').map(digits));
+	expect(reachedBeforeKill.size).toBeLessThan(contacts.length);
+
+	// Re-run at once: whoever the dead execution reached is held back (cap's minimum gap, or Template
+	// Send's send log); whoever it never reached is held only by its unconfirmed reservations, and is
+	// told so (RESERVED, until its lease lapses), never MIN_GAP.
+	const early = await env.runCampaign('queue-kill', contacts);
+	const stateOf = (o: typeof early, c: (typeof contacts)[number]) =>
+		`${o.states.get(c.contactId)![0].state}:${o.states.get(c.contactId)![0].reason}`;
+	const never = contacts.filter((c) => !reachedBeforeKill.has(digits(e164Of(c)!)));
+	const earlyStates = never.map((c) => stateOf(early, c));
+	process.stderr.write(
+		`[queue] re-run ${Math.round((Date.now() - killedAt) / 1000)} s after the kill: ${JSON.stringify(early.byReason)}\n`,
+	);
+	// Before the lease lapses RESERVED; after it, sent; a request cut on the wire, in flight. Never MIN_GAP.
+	expect(earlyStates.filter((s) => !['deferred:RESERVED', 'sent:sent', 'notSent:ALREADY_SENT'].includes(s))).toEqual(
+		[],
+	);
+	// Once the dead worker's lease has lapsed (30 s), a re-run reaches everyone it never messaged.
+	await new Promise((resolve) => setTimeout(resolve, Math.max(0, killedAt + 32_000 - Date.now())));
+	const late = await env.runCampaign('queue-kill', contacts);
+	for (const outcome of [early, late]) {
+		const lost = contacts.filter((c) => outcome.states.get(c.contactId)?.length !== 1).map((c) => c.contactId);
+		expect(lost).toEqual([]);
+	}
+	// A request the kill cut on the wire never reached Meta, but its claim is in the store: reported as in
+	// flight, never guessed (at most one per connection).
+	const cutOnTheWire = never.filter((c) => stateOf(late, c) === 'notSent:ALREADY_SENT');
+	expect(cutOnTheWire.length).toBeLessThanOrEqual(10);
+	const accepted = env.acceptedFor('queue-kill').map(digits);
+	expect(accepted.filter((to, i) => accepted.indexOf(to) !== i)).toEqual([]);
+	expect([...accepted, ...cutOnTheWire.map((c) => digits(e164Of(c)!))].sort()).toEqual(
+		contacts.map((c) => digits(e164Of(c)!)).sort(),
+	);
+});
