@@ -261,7 +261,7 @@ class CampaignRun {
 	}
 
 	/** Waits for the next slot and this process's windows; returns the departure's ticket. */
-	private async depart(): Promise<{ ticket: number; shared: SharedDeparture }> {
+	private async depart(): Promise<number> {
 		// The shared limiter spaces sends a little under the configured rate, for every execution and
 		// worker on this number; a slot whose time has passed (a timer fired late) is used at once, so
 		// timer overshoot costs no throughput. This process's own departures then stay within Meta's
@@ -274,34 +274,19 @@ class CampaignRun {
 				await sleep(wait);
 			// The number's window across processes (queue-mode workers on one store): asked last, it
 			// records this departure when it admits it.
-			const { wait, ticket } = await this.store.limiter.admitDeparture(
+			const shared = await this.store.limiter.admitDeparture(
 				this.options.phoneNumberId,
 				this.options.ratePerSecond,
 				DEPARTURE_WINDOW_MS,
 			);
-			if (wait === 0) {
-				const departed = Date.now();
-				// Both logs record every departure, so one ticket stands for it in each.
-				const local = this.departures.record(departed);
-				this.catchUp.record(departed);
-				return { ticket: local, shared: { ticket, admittedAt: departed } };
-			}
-			await sleep(wait);
+			if (shared === 0) break;
+			await sleep(shared);
 		}
-	}
-
-	/**
-	 * The request reached the socket at `at`: every window counts it from then. This process's own at
-	 * once; the store's (the number's window across processes) only when it left noticeably after it was
-	 * admitted (a stall, a new connection's handshake), so the usual send costs no second store call.
-	 * Not awaited: the request is already on its way, and a store failure shows on the next store call.
-	 */
-	private departedAt(ticket: number, shared: SharedDeparture, at: number) {
-		this.departures.departedAt(ticket, at);
-		this.catchUp.departedAt(ticket, at);
-		const late = at - shared.admittedAt;
-		if (shared.ticket !== undefined && late >= SHARED_LATE_MS)
-			this.store.limiter.departedLate(this.options.phoneNumberId, shared.ticket, late).catch(() => undefined);
+		const departed = Date.now();
+		// Both logs record every departure, so one ticket stands for it in each.
+		const ticket = this.departures.record(departed);
+		this.catchUp.record(departed);
+		return ticket;
 	}
 
 	/** Gives back what a send that did not go out holds: its claim (unless kept) and its cap reservation. */
@@ -320,7 +305,7 @@ class CampaignRun {
 			await this.release(send, true);
 			return this.finish({ kind: 'not_sent', itemIndex: send.itemIndex, ...halt });
 		}
-		const { ticket, shared } = await this.depart();
+		const ticket = await this.depart();
 		// The last look before the request: a pause set while waiting for the slot still stops this one.
 		const late = this.haltReason();
 		if (late) {
@@ -366,7 +351,8 @@ class CampaignRun {
 				{
 					onWritten: (at) => {
 						written = true;
-						this.departedAt(ticket, shared, at);
+						this.departures.departedAt(ticket, at);
+						this.catchUp.departedAt(ticket, at);
 					},
 				},
 			);
@@ -479,18 +465,6 @@ class CampaignRun {
 		return fail(false);
 	}
 }
-
-/** The store's record of a departure (limiter.admitDeparture) and when this process got it. */
-interface SharedDeparture {
-	ticket?: string;
-	admittedAt: number;
-}
-
-/**
- * A request that reaches the socket this much after its admission moves its departure in the store's
- * window too: below it, the window's 25 ms guard (DEPARTURE_WINDOW_MS) absorbs the difference.
- */
-const SHARED_LATE_MS = 5;
 
 function alreadySent(send: PreparedSend, claim: SendState): SendOutcome {
 	return {

@@ -137,18 +137,7 @@ export interface SendLimiter {
 	 * within `windowMs`, counted across every process on the store; then, how long to wait before asking
 	 * again (core/throughput.ts, departureWait).
 	 */
-	admitDeparture(phoneNumberId: string, limit: number, windowMs: number): Promise<Departure>;
-	/**
-	 * The admitted departure's request reached the socket `lateMs` after it was admitted (a stall, a new
-	 * connection's handshake): it counts from then, so other processes keep the window on what Meta sees.
-	 */
-	departedLate(phoneNumberId: string, ticket: string, lateMs: number): Promise<void>;
-}
-
-/** What admitDeparture answered: 0 and the departure's ticket when admitted, else how long to wait. */
-export interface Departure {
-	wait: number;
-	ticket?: string;
+	admitDeparture(phoneNumberId: string, limit: number, windowMs: number): Promise<number>;
 }
 
 export interface WebhookDedupe {

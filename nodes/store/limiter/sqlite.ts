@@ -4,7 +4,7 @@
  */
 import { departureWait, gcraSlots } from '../../core/throughput';
 import type { SqliteDatabase } from '../sqlite/database';
-import type { Departure, SendLimiter, SendSlots } from '../types';
+import type { SendLimiter, SendSlots } from '../types';
 
 export class SqliteSendLimiter implements SendLimiter {
 	private readonly db: SqliteDatabase;
@@ -28,7 +28,7 @@ export class SqliteSendLimiter implements SendLimiter {
 		});
 	}
 
-	async admitDeparture(phoneNumberId: string, limit: number, windowMs: number): Promise<Departure> {
+	async admitDeparture(phoneNumberId: string, limit: number, windowMs: number): Promise<number> {
 		return this.db.write(() => {
 			const now = Date.now();
 			this.db.statement('DELETE FROM departures WHERE phone = ? AND at <= ?').run(phoneNumberId, now - windowMs);
@@ -36,19 +36,8 @@ export class SqliteSendLimiter implements SendLimiter {
 				.statement('SELECT COUNT(*) AS n, MIN(at) AS oldest FROM departures WHERE phone = ?')
 				.get(phoneNumberId) as { n: number; oldest: number | null };
 			const wait = departureWait(n, oldest ?? undefined, now, limit, windowMs);
-			if (wait > 0) return { wait };
-			const { lastInsertRowid } = this.db
-				.statement('INSERT INTO departures (phone, at) VALUES (?, ?)')
-				.run(phoneNumberId, now);
-			return { wait, ticket: String(lastInsertRowid) };
+			if (wait === 0) this.db.statement('INSERT INTO departures (phone, at) VALUES (?, ?)').run(phoneNumberId, now);
+			return wait;
 		});
-	}
-
-	async departedLate(phoneNumberId: string, ticket: string, lateMs: number): Promise<void> {
-		this.db.write(() =>
-			this.db
-				.statement('UPDATE departures SET at = at + ? WHERE rowid = ? AND phone = ?')
-				.run(lateMs, Number(ticket), phoneNumberId),
-		);
 	}
 }
