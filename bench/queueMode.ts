@@ -10,6 +10,22 @@ import { maxInOneSecond } from './workers.ts';
 
 type Record_ = (key: string, value: number | string, unit?: string) => void;
 
+/** The longest gap between 5 ms ticks of this process's event loop, beyond the 5 ms, until stopped. */
+function sandboxStalls() {
+	let [tick, maxMs] = [Date.now(), 0];
+	const timer = setInterval(() => {
+		const now = Date.now();
+		maxMs = Math.max(maxMs, now - tick - 5);
+		tick = now;
+	}, 5);
+	return {
+		stop: () => {
+			clearInterval(timer);
+			return { maxMs };
+		},
+	};
+}
+
 export async function benchQueueMode(quick: boolean, record: Record_, notes: string[]) {
 	console.log('\nReal n8n 2.41.1 in queue mode: main, 2 workers (concurrency 5), 1 webhook process…');
 	const env = await CampaignEnvironment.start({
@@ -28,6 +44,8 @@ export async function benchQueueMode(quick: boolean, record: Record_, notes: str
 			env.sandbox.latencyMs = latencyMs;
 			env.sandbox.resetLog();
 			env.sandbox.resetLimits();
+			// The sandbox's own stalls (it shares the machine): a request it reads late is counted late.
+			const stalls = sandboxStalls();
 			const posts = Array.from({ length: executions }, (_, e) => {
 				const first = (base += contacts) - contacts;
 				return env.webhooks.postWebhook(env.webhookPaths.ours, {
@@ -37,6 +55,7 @@ export async function benchQueueMode(quick: boolean, record: Record_, notes: str
 				});
 			});
 			const answers = await Promise.all(posts);
+			const stalled = stalls.stop();
 			const failed = answers.filter((a) => a.status !== 200);
 			if (failed.length)
 				notes.push(
@@ -49,6 +68,19 @@ export async function benchQueueMode(quick: boolean, record: Record_, notes: str
 			record(`${key}.mps`, sustainedRate(accepted.map((a) => a.receivedAt)), ' accepted msg/s, sustained');
 			record(`${key}.max_in_1s`, maxInOneSecond(accepted.map((a) => a.receivedAt)), ' accepted in the busiest second');
 			record(`${key}.130429`, env.sandbox.counters.errorsByCode['130429'] ?? 0);
+			record(`${key}.sandbox_stall_max_ms`, stalled.maxMs, ' ms, the sandbox’s longest event-loop stall');
+			// What Meta's window held when it answered 130429: how long the accepted requests before it took.
+			const counted = env.sandbox.requests.filter((r) => r.errorCode === 130429 || r.messageId);
+			for (const [i, r] of counted.entries()) {
+				if (r.errorCode !== 130429) continue;
+				const window = counted
+					.slice(Math.max(0, i - 2 * limit), i)
+					.filter((p) => p.messageId && r.receivedAt - p.receivedAt < 1000);
+				if (window.length)
+					console.log(
+						`  130429: ${window.length} accepted over the ${r.receivedAt - window[0].receivedAt} ms before it`,
+					);
+			}
 			record(`${key}.sent_twice`, [...perRecipient.values()].filter((n) => n > 1).length);
 			record(`${key}.accepted`, `${accepted.length} of ${executions * contacts}`);
 		};

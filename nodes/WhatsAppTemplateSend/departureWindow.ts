@@ -12,6 +12,14 @@ export const PACING_HEADROOM = 0.97;
 export const WINDOW_GUARD_MS = 25;
 /** The counting window of a number's departures: Meta's second, plus the guard. */
 export const DEPARTURE_WINDOW_MS = 1000 + WINDOW_GUARD_MS;
+/**
+ * The number's window across processes admits a departure when asked; the request must leave soon
+ * after, or it reaches Meta bunched with departures other processes were admitted since. An admission
+ * asked longer ago than this by the time the request would leave (the worker stalled, the claim
+ * waited) is not used: the window is asked again. Well under WINDOW_GUARD_MS, which also absorbs the
+ * network.
+ */
+export const ADMISSION_FRESH_MS = 12;
 /** Catching up after a stall: at most twice the rate, counted over this window. */
 export const CATCH_UP_WINDOW_MS = 50;
 /** Slots are taken from the shared limiter this many ms' worth at a time (one store call, not one per send). */

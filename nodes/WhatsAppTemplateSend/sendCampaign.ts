@@ -18,6 +18,7 @@ import {
 	type TemplateComponent,
 } from '../transport/GraphApiClient';
 import {
+	ADMISSION_FRESH_MS,
 	DEPARTURE_WINDOW_MS,
 	numberDepartures,
 	PACING_HEADROOM,
@@ -82,6 +83,8 @@ export interface CampaignOptions {
 }
 
 type Job = { send: PreparedSend; attempt: number };
+/** The number's window across processes let a departure go: when it was asked, and its ticket there. */
+type Admission = { asked: number; ticket?: string };
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -260,33 +263,60 @@ class CampaignRun {
 		return this.slots.shift()!;
 	}
 
-	/** Waits for the next slot and this process's windows; returns the departure's ticket. */
-	private async depart(): Promise<number> {
+	/**
+	 * Waits for the next slot and this process's windows, then the number's window across processes;
+	 * returns the departure's ticket in this process's logs and the admission it was given.
+	 */
+	private async depart(): Promise<{ ticket: number; admission: Admission }> {
 		// The shared limiter spaces sends a little under the configured rate, for every execution and
 		// worker on this number; a slot whose time has passed (a timer fired late) is used at once, so
 		// timer overshoot costs no throughput. This process's own departures then stay within Meta's
-		// per-second count (see DepartureWindow): the check and the record run in one tick.
+		// per-second count (see DepartureWindow).
 		const slot = await this.nextSlot();
 		if (slot > Date.now()) await sleep(slot - Date.now());
 		const gateWait = (now: number) => Math.max(this.departures.waitMs(now), this.catchUp.waitMs(now));
-		for (;;) {
+		let admission: Admission | undefined;
+		while (!admission) {
 			for (let now = Date.now(), wait = gateWait(now); wait > 0; now = Date.now(), wait = gateWait(now))
 				await sleep(wait);
-			// The number's window across processes (queue-mode workers on one store): asked last, it
-			// records this departure when it admits it.
-			const shared = await this.store.limiter.admitDeparture(
-				this.options.phoneNumberId,
-				this.options.ratePerSecond,
-				DEPARTURE_WINDOW_MS,
-			);
-			if (shared === 0) break;
-			await sleep(shared);
+			admission = await this.admitShared();
 		}
 		const departed = Date.now();
 		// Both logs record every departure, so one ticket stands for it in each.
 		const ticket = this.departures.record(departed);
 		this.catchUp.record(departed);
-		return ticket;
+		return { ticket, admission };
+	}
+
+	/**
+	 * Asks the number's window across processes (queue-mode workers on one store) once; it records the
+	 * departure when it admits it. Undefined after waiting as long as it said.
+	 */
+	private async admitShared(replacing?: string): Promise<Admission | undefined> {
+		const asked = Date.now();
+		const { wait, ticket } = await this.store.limiter.admitDeparture(
+			this.options.phoneNumberId,
+			this.options.ratePerSecond,
+			DEPARTURE_WINDOW_MS,
+			replacing,
+		);
+		if (wait === 0) return { asked, ticket };
+		await sleep(wait);
+		return undefined;
+	}
+
+	/**
+	 * The admission the request leaves on was asked within ADMISSION_FRESH_MS of now: one asked longer
+	 * ago (this process stalled, or the claim waited for the store) is swapped for a new one in the same
+	 * store call, so it holds no place in the window twice.
+	 */
+	private async freshAdmission(admission: Admission): Promise<void> {
+		let replacing = admission.ticket;
+		for (let asked = admission.asked; Date.now() - asked > ADMISSION_FRESH_MS;) {
+			const again = await this.admitShared(replacing);
+			replacing = again?.ticket;
+			asked = again?.asked ?? -Infinity;
+		}
 	}
 
 	/** Gives back what a send that did not go out holds: its claim (unless kept) and its cap reservation. */
@@ -305,7 +335,7 @@ class CampaignRun {
 			await this.release(send, true);
 			return this.finish({ kind: 'not_sent', itemIndex: send.itemIndex, ...halt });
 		}
-		const ticket = await this.depart();
+		const { ticket, admission } = await this.depart();
 		// The last look before the request: a pause set while waiting for the slot still stops this one.
 		const late = this.haltReason();
 		if (late) {
@@ -327,6 +357,7 @@ class CampaignRun {
 			if (send.reservationId) await this.store.caps.releaseReservation(send.reservationId);
 			return this.finish(alreadySent(send, claim));
 		}
+		await this.freshAdmission(admission);
 		// A store write can hold this process for the store's busy timeout (SQLite waits for another
 		// process's lock), during which another send may have seen the store fail: this claim went through
 		// after it, and nothing leaves after a failure. Its claim is given back if the store lets it (else

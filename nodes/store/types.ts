@@ -133,11 +133,19 @@ export interface SendLimiter {
 	/** Takes `count` slots at `ratePerSecond` and returns, for each, how long to wait before sending. */
 	acquireSendSlots(phoneNumberId: string, ratePerSecond: number, count: number): Promise<SendSlots>;
 	/**
-	 * One more request may leave from the number now (recorded, returns 0) unless `limit` already left
-	 * within `windowMs`, counted across every process on the store; then, how long to wait before asking
-	 * again (core/throughput.ts, departureWait).
+	 * One more request may leave from the number now (recorded: wait 0 and the departure's ticket) unless
+	 * `limit` already left within `windowMs`, counted across every process on the store; then, how long
+	 * to wait before asking again (core/throughput.ts, departureWait). `replacing`: an earlier admission
+	 * of this caller whose request has not left (it came too late to be used); it stops counting in the
+	 * same step, whatever the answer.
 	 */
-	admitDeparture(phoneNumberId: string, limit: number, windowMs: number): Promise<number>;
+	admitDeparture(phoneNumberId: string, limit: number, windowMs: number, replacing?: string): Promise<Departure>;
+}
+
+/** What admitDeparture answered: 0 and the departure's ticket when admitted, else how long to wait. */
+export interface Departure {
+	wait: number;
+	ticket?: string;
 }
 
 export interface WebhookDedupe {

@@ -454,6 +454,42 @@ describe('WhatsApp Template Send node against the sandbox', () => {
 		expect(flat).toEqual({ sent: 2, 'variant:A:sent': 2, notSent: 2, 'notSent:ALREADY_SENT': 2 });
 	});
 
+	test('a send held past its admission by the store (a slow claim) asks the number’s window again before its request leaves', async () => {
+		// Queue-mode workers share the number's window in the store; a request that leaves long after
+		// its admission reaches Meta bunched with those other workers were admitted since (130429).
+		const store = await openStore({ kind: 'sqlite' });
+		const { limiter, sends } = store;
+		const [admit, claim] = [limiter.admitDeparture, sends.claimSend];
+		const events: string[] = [];
+		const tickets: Array<string | undefined> = [];
+		limiter.admitDeparture = async (...args) => {
+			const admission = await admit.apply(limiter, args);
+			const sent = sandbox.requests.filter((r) => r.path.endsWith('/messages')).length;
+			if (admission.wait === 0)
+				events.push(
+					`admitted${args[3] !== undefined && args[3] === tickets[0] ? ' in place of the first' : ''}, ${sent} sent`,
+				);
+			tickets.push(admission.ticket);
+			return admission;
+		};
+		sends.claimSend = async (...args) => {
+			const claimed = await claim.apply(sends, args);
+			// The store held this process well past ADMISSION_FRESH_MS (SQLite's busy wait, a stalled worker).
+			await new Promise((resolve) => setTimeout(resolve, 60));
+			events.push('claimed');
+			return claimed;
+		};
+		try {
+			const { sent } = await send([contact(fresh())]);
+			expect(sent).toHaveLength(1);
+		} finally {
+			Object.assign(limiter, { admitDeparture: admit });
+			Object.assign(sends, { claimSend: claim });
+		}
+		expect(events).toEqual(['admitted, 0 sent', 'claimed', 'admitted in place of the first, 0 sent']);
+		expect(sandbox.acceptedSends()).toHaveLength(1);
+	});
+
 	test('5xx, 130429 and 131056 are retried and recover; a request that got no answer is not resent (IN_DOUBT); permanent errors are not retried', async () => {
 		const [a, b, c, d, e] = [fresh(), fresh(), fresh(), fresh(), fresh()];
 		sandbox.failRecipient(a, 'http500', 2);

@@ -884,16 +884,40 @@ describe.each(backends)('compliance store: $name', (backend) => {
 				await other.limiter.admitDeparture('phone-dw', 3, 300),
 				await store.limiter.admitDeparture('phone-dw', 3, 300),
 			];
-			expect(admits).toEqual([0, 0, 0]);
+			expect(admits.map((a) => a.wait)).toEqual([0, 0, 0]);
+			expect(new Set(admits.map((a) => a.ticket)).size).toBe(3);
 			// The fourth, from either process, waits for the oldest to leave the window (and is not recorded).
-			const wait = await other.limiter.admitDeparture('phone-dw', 3, 300);
+			const { wait, ticket } = await other.limiter.admitDeparture('phone-dw', 3, 300);
 			expect(wait).toBeGreaterThan(0);
 			expect(wait).toBeLessThanOrEqual(300);
-			expect(await store.limiter.admitDeparture('phone-dw', 3, 300)).toBeGreaterThan(0);
+			expect(ticket).toBeUndefined();
+			expect((await store.limiter.admitDeparture('phone-dw', 3, 300)).wait).toBeGreaterThan(0);
 			// Another number has its own window.
-			expect(await store.limiter.admitDeparture('phone-dw-2', 3, 300)).toBe(0);
+			expect((await store.limiter.admitDeparture('phone-dw-2', 3, 300)).wait).toBe(0);
 			await new Promise((resolve) => setTimeout(resolve, wait + 20));
-			expect(await other.limiter.admitDeparture('phone-dw', 3, 300)).toBe(0);
+			expect((await other.limiter.admitDeparture('phone-dw', 3, 300)).wait).toBe(0);
+		} finally {
+			await other.close();
+		}
+	});
+
+	test('departure window: an admission asked again in place of one whose request never left holds one place, not two', async () => {
+		const other = await backend.openAgain();
+		try {
+			const first = await store.limiter.admitDeparture('phone-dw-swap', 2, 60_000);
+			expect((await other.limiter.admitDeparture('phone-dw-swap', 2, 60_000)).wait).toBe(0);
+			// The window is full; the first one's request came too late to be used, so it asks again in
+			// its place and is admitted, and the window is as full as before.
+			const again = await store.limiter.admitDeparture('phone-dw-swap', 2, 60_000, first.ticket);
+			expect(again.wait).toBe(0);
+			expect(again.ticket).not.toBe(first.ticket);
+			expect((await other.limiter.admitDeparture('phone-dw-swap', 2, 60_000)).wait).toBeGreaterThan(0);
+			// A ticket no longer in the window (or another number's) frees nothing.
+			expect((await other.limiter.admitDeparture('phone-dw-swap', 2, 60_000, first.ticket)).wait).toBeGreaterThan(0);
+			const elsewhere = await store.limiter.admitDeparture('phone-dw-swap-2', 2, 60_000);
+			expect((await store.limiter.admitDeparture('phone-dw-swap', 2, 60_000, elsewhere.ticket)).wait).toBeGreaterThan(
+				0,
+			);
 		} finally {
 			await other.close();
 		}

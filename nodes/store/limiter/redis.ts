@@ -6,7 +6,7 @@
 import { LIMITER_STATE_TTL_MS } from '../../core/retention';
 import { assertRate } from '../../core/throughput';
 import type { RedisClient } from '../redis/client';
-import type { SendLimiter, SendSlots } from '../types';
+import type { Departure, SendLimiter, SendSlots } from '../types';
 
 export const LIMITER_SCRIPTS = {
 	/** ARGV: prefix, phone, rate per second, count. Returns {now, waits…}. */
@@ -25,22 +25,27 @@ for i = 0, count - 1 do out[i + 2] = ms(start - now + i * interval) end
 redis.call('SET', key, ms(start + count * interval), 'PX', ${LIMITER_STATE_TTL_MS})
 return out
 `,
-	/** ARGV: prefix, phone, limit, window ms. Returns 0 (departure recorded) or the ms to wait. */
+	/**
+	 * ARGV: prefix, phone, limit, window ms, the ticket replaced ('' for none). Returns { 0, ticket }
+	 * (departure recorded) or { ms to wait }.
+	 */
 	admitDeparture: `
 local key = ARGV[1] .. 'dw:' .. ARGV[2]
 local limit, window = tonumber(ARGV[3]), tonumber(ARGV[4])
+if ARGV[5] ~= '' then redis.call('ZREM', key, ARGV[5]) end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 redis.call('ZREMRANGEBYSCORE', key, '-inf', string.format('%.4f', now - window))
 local count = redis.call('ZCARD', key)
 if count < limit then
-	redis.call('ZADD', key, string.format('%.4f', now), string.format('%.4f', now) .. ':' .. redis.call('INCR', key .. ':n'))
+	local ticket = string.format('%.4f', now) .. ':' .. redis.call('INCR', key .. ':n')
+	redis.call('ZADD', key, string.format('%.4f', now), ticket)
 	redis.call('PEXPIRE', key, math.ceil(window * 2))
 	redis.call('PEXPIRE', key .. ':n', math.ceil(window * 2))
-	return 0
+	return { 0, ticket }
 end
 local oldest = tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
-return math.ceil(math.min(window, math.max(1, oldest + window - now)))
+return { math.ceil(math.min(window, math.max(1, oldest + window - now))) }
 `,
 };
 
@@ -59,9 +64,10 @@ export class RedisSendLimiter implements SendLimiter {
 		return { now: Number(now), waits: waits.map(Number) };
 	}
 
-	async admitDeparture(phoneNumberId: string, limit: number, windowMs: number): Promise<number> {
-		return Number(
-			await this.client.run((redis) => redis.admitDeparture(this.client.prefix, phoneNumberId, limit, windowMs)),
-		);
+	async admitDeparture(phoneNumberId: string, limit: number, windowMs: number, replacing?: string): Promise<Departure> {
+		const [wait, ticket] = (await this.client.run((redis) =>
+			redis.admitDeparture(this.client.prefix, phoneNumberId, limit, windowMs, replacing ?? ''),
+		)) as [number, string?];
+		return { wait: Number(wait), ...(ticket ? { ticket } : {}) };
 	}
 }

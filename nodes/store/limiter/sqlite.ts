@@ -4,7 +4,7 @@
  */
 import { departureWait, gcraSlots } from '../../core/throughput';
 import type { SqliteDatabase } from '../sqlite/database';
-import type { SendLimiter, SendSlots } from '../types';
+import type { Departure, SendLimiter, SendSlots } from '../types';
 
 export class SqliteSendLimiter implements SendLimiter {
 	private readonly db: SqliteDatabase;
@@ -28,16 +28,21 @@ export class SqliteSendLimiter implements SendLimiter {
 		});
 	}
 
-	async admitDeparture(phoneNumberId: string, limit: number, windowMs: number): Promise<number> {
+	async admitDeparture(phoneNumberId: string, limit: number, windowMs: number, replacing?: string): Promise<Departure> {
 		return this.db.write(() => {
 			const now = Date.now();
+			if (replacing !== undefined)
+				this.db.statement('DELETE FROM departures WHERE rowid = ? AND phone = ?').run(Number(replacing), phoneNumberId);
 			this.db.statement('DELETE FROM departures WHERE phone = ? AND at <= ?').run(phoneNumberId, now - windowMs);
 			const { n, oldest } = this.db
 				.statement('SELECT COUNT(*) AS n, MIN(at) AS oldest FROM departures WHERE phone = ?')
 				.get(phoneNumberId) as { n: number; oldest: number | null };
 			const wait = departureWait(n, oldest ?? undefined, now, limit, windowMs);
-			if (wait === 0) this.db.statement('INSERT INTO departures (phone, at) VALUES (?, ?)').run(phoneNumberId, now);
-			return wait;
+			if (wait > 0) return { wait };
+			const { lastInsertRowid } = this.db
+				.statement('INSERT INTO departures (phone, at) VALUES (?, ?)')
+				.run(phoneNumberId, now);
+			return { wait, ticket: String(lastInsertRowid) };
 		});
 	}
 }
