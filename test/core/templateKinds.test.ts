@@ -230,32 +230,11 @@ const KINDS: Kind[] = [
 		// The template: Meta's location template example ("Location templates", developers.facebook.com/
 		// documentation/business-messaging/whatsapp/templates/utility-templates/location-templates: named
 		// body parameters customer_name "Mark", order_number "566701", a footer and a quick reply), as the
-		// GET returns it (upper-case types). The body: the location header syntax of Meta's template
+		// GET returns it (upper-case types) and the sandbox holds it. The body: the location header syntax of Meta's template
 		// components reference ({ type: location, location: { latitude, longitude, name, address } }) and the
 		// named parameter syntax (`parameter_name` beside `text`), with the example's values.
 		source: 'Meta location templates + components reference',
-		template: {
-			name: 'order_delivery_update',
-			language: 'en_US',
-			status: 'APPROVED',
-			category: 'UTILITY',
-			parameter_format: 'NAMED',
-			components: [
-				{ type: 'HEADER', format: 'LOCATION' },
-				{
-					type: 'BODY',
-					text: 'Good news {{customer_name}}! Your order #{{order_number}} is on its way to the location above.',
-					example: {
-						body_text_named_params: [
-							{ param_name: 'customer_name', example: 'Mark' },
-							{ param_name: 'order_number', example: '566701' },
-						],
-					},
-				},
-				{ type: 'FOOTER', text: 'To stop receiving delivery updates, tap the button below.' },
-				{ type: 'BUTTONS', buttons: [{ type: 'QUICK_REPLY', text: 'Stop Delivery Updates' }] },
-			],
-		},
+		template: DEFAULT_TEMPLATES.find((t) => t.name === 'order_delivery_update') as unknown as TemplateDefinition,
 		values: {
 			'header.media': {
 				latitude: 37.483307,

@@ -62,10 +62,12 @@ async function send(items: IDataObject[], parameters: IDataObject = {}) {
 	};
 }
 
-const helloWorld = {
-	template: { __rl: true, mode: 'name', value: 'hello_world:en_US' },
-	variables: { mappingMode: 'defineBelow', value: {}, matchingColumns: [], schema: [] },
-};
+/** Template Send's parameters for a template by `name:language` and its variables as mapped in the panel. */
+const mapped = (template: string, value: IDataObject) => ({
+	template: { __rl: true, mode: 'name', value: template },
+	variables: { mappingMode: 'defineBelow', value, matchingColumns: [], schema: [] },
+});
+const helloWorld = mapped('hello_world:en_US', {});
 
 describe('WhatsApp Template Send node against the sandbox', () => {
 	test('sends the mapped template with Meta’s exact body and reports the message id', async () => {
@@ -137,20 +139,15 @@ describe('WhatsApp Template Send node against the sandbox', () => {
 
 	test('a template with named parameters goes out with parameter_name as Meta requires (the template fetch asks for parameter_format)', async () => {
 		sandbox.resetLog();
-		const { sent } = await send([contact(fresh())], {
-			template: { __rl: true, mode: 'name', value: 'order_update:en_US' },
-			variables: {
-				mappingMode: 'defineBelow',
-				value: {
-					'header.order_id': 'A17',
-					'body.first_name': '={{ $json.firstName }}',
-					'body.order_id': 'A17',
-					'body.ship_date': 'May 2',
-				},
-				matchingColumns: [],
-				schema: [],
-			},
-		});
+		const { sent } = await send(
+			[contact(fresh())],
+			mapped('order_update:en_US', {
+				'header.order_id': 'A17',
+				'body.first_name': '={{ $json.firstName }}',
+				'body.order_id': 'A17',
+				'body.ship_date': 'May 2',
+			}),
+		);
 		// Without parameter_name the sandbox answers 132000, as Meta does.
 		expect(sent).toHaveLength(1);
 		const [request] = sandbox.acceptedSends();
@@ -166,22 +163,14 @@ describe('WhatsApp Template Send node against the sandbox', () => {
 
 	test('a limited-time offer (Meta’s Caribbean example) goes out end to end with its expiry; a past expiry fails before any call', async () => {
 		const expires = new Date(Date.now() + 7 * 86_400_000).toISOString();
-		const offer = {
-			template: { __rl: true, mode: 'name', value: 'limited_time_offer_caribbean_pkg_2023:en_US' },
-			variables: {
-				mappingMode: 'defineBelow',
-				value: {
-					'header.media': '1166301034380136',
-					'body.1': '={{ $json.firstName }}',
-					'body.2': 'CARIBE25',
-					'offer.expiration': '={{ $json.expires }}',
-					'button.0.code': 'CARIBE25',
-					'button.1.url': 'n3mtql',
-				},
-				matchingColumns: [],
-				schema: [],
-			},
-		};
+		const offer = mapped('limited_time_offer_caribbean_pkg_2023:en_US', {
+			'header.media': '1166301034380136',
+			'body.1': '={{ $json.firstName }}',
+			'body.2': 'CARIBE25',
+			'offer.expiration': '={{ $json.expires }}',
+			'button.0.code': 'CARIBE25',
+			'button.1.url': 'n3mtql',
+		});
 		sandbox.resetLog();
 		const { sent, failed, of } = await send(
 			[contact(fresh(), { expires }), contact(fresh(), { expires: '2024-04-24T12:30:00Z' })],
@@ -202,25 +191,17 @@ describe('WhatsApp Template Send node against the sandbox', () => {
 
 	test('a media card carousel (Meta’s succulents example) goes out end to end, every card with its index; a missing card value fails before any call', async () => {
 		const slugs = ['BLUE_ELF', 'BUDDHA', 'BLACK_PRINCE'];
-		const carousel = {
-			template: { __rl: true, mode: 'name', value: 'carousel_template_media_cards_v1:en_US' },
-			variables: {
-				mappingMode: 'defineBelow',
-				value: {
-					'body.1': '={{ $json.firstName }}',
-					'body.2': '30%',
-					'body.3': '30OFF',
-					...Object.fromEntries(
-						slugs.flatMap((slug, i) => [
-							[`card.${i}.header.media`, `https://www.luckyshrub.com/img/${slug}.png`],
-							[`card.${i}.button.1.url`, i === 2 ? '={{ $json.lastSlug }}' : slug],
-						]),
-					),
-				},
-				matchingColumns: [],
-				schema: [],
-			},
-		};
+		const carousel = mapped('carousel_template_media_cards_v1:en_US', {
+			'body.1': '={{ $json.firstName }}',
+			'body.2': '30%',
+			'body.3': '30OFF',
+			...Object.fromEntries(
+				slugs.flatMap((slug, i) => [
+					[`card.${i}.header.media`, `https://www.luckyshrub.com/img/${slug}.png`],
+					[`card.${i}.button.1.url`, i === 2 ? '={{ $json.lastSlug }}' : slug],
+				]),
+			),
+		});
 		sandbox.resetLog();
 		const { sent, of } = await send(
 			[contact(fresh(), { lastSlug: 'BLACK_PRINCE' }), contact(fresh(), { lastSlug: '' })],
@@ -243,25 +224,23 @@ describe('WhatsApp Template Send node against the sandbox', () => {
 
 	test('a Flow template and a catalog template (Meta’s examples) go out end to end, the Flow’s data per item', async () => {
 		sandbox.resetLog();
-		const flow = await send([contact(fresh(), { lead: 'L-17' })], {
-			template: { __rl: true, mode: 'name', value: 'example_flow_template:en_US' },
-			variables: {
-				mappingMode: 'defineBelow',
-				value: { 'button.0.flow_token': '={{ $json.lead }}', 'button.0.flow_data': '={{ { lead: $json.lead } }}' },
-				matchingColumns: [],
-				schema: [],
-			},
-		});
+		const flow = await send(
+			[contact(fresh(), { lead: 'L-17' })],
+			mapped('example_flow_template:en_US', {
+				'button.0.flow_token': '={{ $json.lead }}',
+				'button.0.flow_data': '={{ { lead: $json.lead } }}',
+			}),
+		);
 		expect(flow.sent).toHaveLength(1);
-		const catalog = await send([contact(fresh())], {
-			template: { __rl: true, mode: 'name', value: 'intro_catalog_offer:en_US' },
-			variables: {
-				mappingMode: 'defineBelow',
-				value: { 'body.1': '100', 'body.2': '400', 'body.3': '3', 'button.0.thumbnail': 'SKU12345' },
-				matchingColumns: [],
-				schema: [],
-			},
-		});
+		const catalog = await send(
+			[contact(fresh())],
+			mapped('intro_catalog_offer:en_US', {
+				'body.1': '100',
+				'body.2': '400',
+				'body.3': '3',
+				'button.0.thumbnail': 'SKU12345',
+			}),
+		);
 		expect(catalog.sent).toHaveLength(1);
 		// The sandbox, which checks Flow and catalog buttons as Meta documents them, accepted both.
 		const [flowRequest, catalogRequest] = sandbox
@@ -285,10 +264,6 @@ describe('WhatsApp Template Send node against the sandbox', () => {
 	});
 
 	test('the other kinds go out end to end: a named location template, a copy-code authentication template, a coupon with a date_time; catalog products chosen at send time fail before any call, naming the kind', async () => {
-		const mapped = (template: string, value: IDataObject) => ({
-			template: { __rl: true, mode: 'name', value: template },
-			variables: { mappingMode: 'defineBelow', value, matchingColumns: [], schema: [] },
-		});
 		sandbox.resetLog();
 		const location = await send(
 			[
@@ -367,21 +342,16 @@ describe('WhatsApp Template Send node against the sandbox', () => {
 
 	test('a body variable sent as Meta’s currency through its own fields (added in the panel)', async () => {
 		sandbox.resetLog();
-		const { sent } = await send([contact(fresh(), { total: 12990 })], {
-			template: { __rl: true, mode: 'name', value: 'intro_catalog_offer:en_US' },
-			variables: {
-				mappingMode: 'defineBelow',
-				value: {
-					'body.1': '₹100',
-					'body.1.currency_code': 'INR',
-					'body.1.amount_1000': 100000,
-					'body.2': '400',
-					'body.3': '3',
-				},
-				matchingColumns: [],
-				schema: [],
-			},
-		});
+		const { sent } = await send(
+			[contact(fresh(), { total: 12990 })],
+			mapped('intro_catalog_offer:en_US', {
+				'body.1': '₹100',
+				'body.1.currency_code': 'INR',
+				'body.1.amount_1000': 100000,
+				'body.2': '400',
+				'body.3': '3',
+			}),
+		);
 		expect(sent).toHaveLength(1);
 		const [request] = sandbox.acceptedSends();
 		expect((request.body as { template: { components: unknown[] } }).template.components).toContainEqual({

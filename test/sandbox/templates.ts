@@ -22,6 +22,8 @@ export interface TemplateComponentDefinition {
 	buttons?: TemplateButtonDefinition[];
 	limited_time_offer?: { text: string; has_expiration?: boolean };
 	cards?: Array<{ components: TemplateComponentDefinition[] }>;
+	/** Meta's sample values, as the GET returns them (the sandbox does not read them). */
+	example?: Record<string, unknown>;
 }
 
 export interface TemplateDefinition {
@@ -194,7 +196,8 @@ export const DEFAULT_TEMPLATES: TemplateDefinition[] = [
 		],
 	},
 	// Meta's location template example (developers.facebook.com/documentation/business-messaging/whatsapp/
-	// templates/utility-templates/location-templates), named parameters.
+	// templates/utility-templates/location-templates), named parameters, as the GET returns it (upper-case
+	// types, the named examples).
 	{
 		id: '1008',
 		name: 'order_delivery_update',
@@ -207,6 +210,12 @@ export const DEFAULT_TEMPLATES: TemplateDefinition[] = [
 			{
 				type: 'BODY',
 				text: 'Good news {{customer_name}}! Your order #{{order_number}} is on its way to the location above.',
+				example: {
+					body_text_named_params: [
+						{ param_name: 'customer_name', example: 'Mark' },
+						{ param_name: 'order_number', example: '566701' },
+					],
+				},
 			},
 			{ type: 'FOOTER', text: 'To stop receiving delivery updates, tap the button below.' },
 			{ type: 'BUTTONS', buttons: [{ type: 'QUICK_REPLY', text: 'Stop Delivery Updates' }] },
