@@ -357,7 +357,8 @@ class CampaignRun {
 			if (send.reservationId) await this.store.caps.releaseReservation(send.reservationId);
 			return this.finish(alreadySent(send, claim));
 		}
-		await this.freshAdmission(admission);
+		// A store failure here halts the run below, and this claim is given back: nothing was sent.
+		await this.bookkeeping(() => this.freshAdmission(admission));
 		// A store write can hold this process for the store's busy timeout (SQLite waits for another
 		// process's lock), during which another send may have seen the store fail: this claim went through
 		// after it, and nothing leaves after a failure. Its claim is given back if the store lets it (else

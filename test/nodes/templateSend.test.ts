@@ -2,6 +2,7 @@ import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 
 import { parseCallbackData } from '../../nodes/core/callbackData';
 import { closeAllStores, openStore } from '../../nodes/store/openStore';
+import { StoreUnavailableError, type Departure } from '../../nodes/store/types';
 import { runWorkflow } from '../harness/WorkflowHarness';
 import { CloudApiSandbox } from '../sandbox/server.ts';
 
@@ -424,40 +425,66 @@ describe('WhatsApp Template Send node against the sandbox', () => {
 		expect(flat).toEqual({ sent: 2, 'variant:A:sent': 2, notSent: 2, 'notSent:ALREADY_SENT': 2 });
 	});
 
-	test('a send held past its admission by the store (a slow claim) asks the number’s window again before its request leaves', async () => {
-		// Queue-mode workers share the number's window in the store; a request that leaves long after
-		// its admission reaches Meta bunched with those other workers were admitted since (130429).
-		const store = await openStore({ kind: 'sqlite' });
-		const { limiter, sends } = store;
-		const [admit, claim] = [limiter.admitDeparture, sends.claimSend];
-		const events: string[] = [];
-		const tickets: Array<string | undefined> = [];
-		limiter.admitDeparture = async (...args) => {
-			const admission = await admit.apply(limiter, args);
-			const sent = sandbox.requests.filter((r) => r.path.endsWith('/messages')).length;
-			if (admission.wait === 0)
-				events.push(
-					`admitted${args[3] !== undefined && args[3] === tickets[0] ? ' in place of the first' : ''}, ${sent} sent`,
-				);
-			tickets.push(admission.ticket);
-			return admission;
-		};
+	/**
+	 * Runs `body` with the store holding every claim 60 ms (well past ADMISSION_FRESH_MS: SQLite's busy
+	 * wait, a stalled worker) and each admission to the number's window going through `admit`.
+	 */
+	async function withSlowClaims(
+		admit: (ask: () => Promise<Departure>, replacing: string | undefined) => Promise<Departure>,
+		body: () => Promise<void>,
+	) {
+		const { limiter, sends } = await openStore({ kind: 'sqlite' });
+		const [admitDeparture, claimSend] = [limiter.admitDeparture, sends.claimSend];
+		limiter.admitDeparture = (...args) => admit(() => admitDeparture.apply(limiter, args), args[3]);
 		sends.claimSend = async (...args) => {
-			const claimed = await claim.apply(sends, args);
-			// The store held this process well past ADMISSION_FRESH_MS (SQLite's busy wait, a stalled worker).
+			const claimed = await claimSend.apply(sends, args);
 			await new Promise((resolve) => setTimeout(resolve, 60));
-			events.push('claimed');
 			return claimed;
 		};
 		try {
-			const { sent } = await send([contact(fresh())]);
-			expect(sent).toHaveLength(1);
+			await body();
 		} finally {
-			Object.assign(limiter, { admitDeparture: admit });
-			Object.assign(sends, { claimSend: claim });
+			Object.assign(limiter, { admitDeparture });
+			Object.assign(sends, { claimSend });
 		}
-		expect(events).toEqual(['admitted, 0 sent', 'claimed', 'admitted in place of the first, 0 sent']);
+	}
+	const sentToMeta = () => sandbox.requests.filter((r) => r.path.endsWith('/messages')).length;
+
+	test('a send held past its admission by the store (a slow claim) asks the number’s window again in its place before its request leaves', async () => {
+		// Queue-mode workers share the number's window in the store; a request that leaves long after
+		// its admission reaches Meta bunched with those other workers were admitted since (130429).
+		const events: string[] = [];
+		let first: string | undefined;
+		await withSlowClaims(
+			async (ask, replacing) => {
+				const admission = await ask();
+				first ??= admission.ticket;
+				events.push(`admitted${replacing === first ? ' in place of the first' : ''}, ${sentToMeta()} sent`);
+				return admission;
+			},
+			async () => expect((await send([contact(fresh())])).sent).toHaveLength(1),
+		);
+		expect(events).toEqual(['admitted, 0 sent', 'admitted in place of the first, 0 sent']);
 		expect(sandbox.acceptedSends()).toHaveLength(1);
+	});
+
+	test('the store failing when a held send asks again: nothing is sent, the item is Not Sent STORE_UNAVAILABLE, its claim is given back', async () => {
+		const items = [contact(fresh())];
+		await withSlowClaims(
+			async (ask, replacing) => {
+				if (replacing) throw new StoreUnavailableError('The compliance store could not be written (SQLITE_IOERR)');
+				return await ask();
+			},
+			async () => {
+				const { notSent } = await send(items, { campaignId: 'fresh-admission-failure' });
+				expect(notSent.map((i) => i.json.whatsappSend)).toEqual([
+					expect.objectContaining({ status: 'not_sent', reason: 'STORE_UNAVAILABLE' }),
+				]);
+			},
+		);
+		expect(sentToMeta()).toBe(0);
+		// The claim was given back: the re-run sends it.
+		expect((await send(items, { campaignId: 'fresh-admission-failure' })).sent).toHaveLength(1);
 	});
 
 	test('5xx, 130429 and 131056 are retried and recover; a request that got no answer is not resent (IN_DOUBT); permanent errors are not retried', async () => {
