@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { parsePhoneNumberWithError, type CountryCode } from 'libphonenumber-js/max';
 
 import { DAY_MS, HOUR_MS } from '../nodes/core/time';
+import { PACING_HEADROOM } from '../nodes/WhatsAppTemplateSend/departureWindow';
 import { RedisStore } from '../nodes/store/RedisStore';
 import { SqliteStore } from '../nodes/store/SqliteStore';
 import type { CapRequest } from '../nodes/core/types';
@@ -504,7 +505,7 @@ ${targetRows.join('\n')}
 ## Notes
 
 ${notes.map((n) => `- ${n}`).join('\n')}
-- \`send.limit*.harness_mps\`: WhatsApp Template Send run by n8n-core's WorkflowExecute (this repository's harness, without n8n's webhook and execution layers; the keys without \`harness\` are the same node inside real n8n), against the sandbox in its own process. \`*_mps\` is the sustained rate: accepted messages per second between the first and the last acceptance in the sandbox's log, i.e. while the node was sending. \`*_end_to_end_mps\` divides by the whole run instead: in real n8n from the webhook POST carrying the contact list to n8n's answer (receiving and splitting the list, reading the contacts, saving the execution), in the harness the whole workflow run. The node paces at 97 % of the configured rate, so 77.6/s is the ceiling at an 80/s limit.
+- \`send.limit*.harness_mps\`: WhatsApp Template Send run by n8n-core's WorkflowExecute (this repository's harness, without n8n's webhook and execution layers; the keys without \`harness\` are the same node inside real n8n), against the sandbox in its own process. \`*_mps\` is the sustained rate: accepted messages per second between the first and the last acceptance in the sandbox's log, i.e. while the node was sending. \`*_end_to_end_mps\` divides by the whole run instead: in real n8n from the webhook POST carrying the contact list to n8n's answer (receiving and splitting the list, reading the contacts, saving the execution), in the harness the whole workflow run. The node paces at ${Math.round(PACING_HEADROOM * 100)} % of the configured rate, so ${80 * PACING_HEADROOM}/s is the ceiling at an 80/s limit.
 - \`cap.*_per_s\`: Frequency Cap check-and-reserve decisions, batched 1,000 per call as one execution would, marketing rule (2 per 24 h, 6 h apart) plus all three phone budgets; \`*_refusals_per_s\`: the same contacts again, every one refused on the 6 h gap.
 
 ## What profiling changed
