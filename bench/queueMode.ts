@@ -4,27 +4,13 @@
  * on the Redis store. Several campaign executions posted at once, on one phone number ID; what the
  * sandbox (Meta) saw: sustained rate, the busiest second, 130429s, recipients sent twice.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
 import { CampaignEnvironment } from '../test/e2e/environment.ts';
 import { sustainedRate } from './sustained.ts';
 import { maxInOneSecond } from './workers.ts';
 
 type Record_ = (key: string, value: number | string, unit?: string) => void;
-
-/** The longest gap between 5 ms ticks of this process's event loop, beyond the 5 ms, until stopped. */
-function sandboxStalls() {
-	let [tick, maxMs] = [Date.now(), 0];
-	const timer = setInterval(() => {
-		const now = Date.now();
-		maxMs = Math.max(maxMs, now - tick - 5);
-		tick = now;
-	}, 5);
-	return {
-		stop: () => {
-			clearInterval(timer);
-			return { maxMs };
-		},
-	};
-}
 
 export async function benchQueueMode(quick: boolean, record: Record_, notes: string[]) {
 	console.log('\nReal n8n 2.41.1 in queue mode: main, 2 workers (concurrency 5), 1 webhook process…');
@@ -45,7 +31,8 @@ export async function benchQueueMode(quick: boolean, record: Record_, notes: str
 			env.sandbox.resetLog();
 			env.sandbox.resetLimits();
 			// The sandbox's own stalls (it shares the machine): a request it reads late is counted late.
-			const stalls = sandboxStalls();
+			const stalls = monitorEventLoopDelay({ resolution: 5 });
+			stalls.enable();
 			const posts = Array.from({ length: executions }, (_, e) => {
 				const first = (base += contacts) - contacts;
 				return env.webhooks.postWebhook(env.webhookPaths.ours, {
@@ -55,7 +42,7 @@ export async function benchQueueMode(quick: boolean, record: Record_, notes: str
 				});
 			});
 			const answers = await Promise.all(posts);
-			const stalled = stalls.stop();
+			stalls.disable();
 			const failed = answers.filter((a) => a.status !== 200);
 			if (failed.length)
 				notes.push(
@@ -68,7 +55,11 @@ export async function benchQueueMode(quick: boolean, record: Record_, notes: str
 			record(`${key}.mps`, sustainedRate(accepted.map((a) => a.receivedAt)), ' accepted msg/s, sustained');
 			record(`${key}.max_in_1s`, maxInOneSecond(accepted.map((a) => a.receivedAt)), ' accepted in the busiest second');
 			record(`${key}.130429`, env.sandbox.counters.errorsByCode['130429'] ?? 0);
-			record(`${key}.sandbox_stall_max_ms`, stalled.maxMs, ' ms, the sandbox’s longest event-loop stall');
+			record(
+				`${key}.sandbox_stall_max_ms`,
+				Math.round(stalls.max / 1e6),
+				' ms, the sandbox’s longest event-loop stall',
+			);
 			// What Meta's window held when it answered 130429: how long the accepted requests before it took.
 			const counted = env.sandbox.requests.filter((r) => r.errorCode === 130429 || r.messageId);
 			for (const [i, r] of counted.entries()) {
